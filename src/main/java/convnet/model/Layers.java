@@ -1,0 +1,207 @@
+package convnet.model;
+
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * The building blocks, written over libtorch's functional operators so that parameter and buffer
+ * names are exactly torchvision's ({@code weight}, {@code bias}, {@code running_mean}, ...), which
+ * makes weight import and export a matter of names.
+ */
+public final class Layers {
+    private Layers() {}
+
+    // register_parameter/register_buffer return a reference into the module's table, which moves when
+    // the table grows; keep our own handle to the same tensor instead.
+    static Tensor param(Module owner, String name, Tensor t) {
+        owner.register_parameter(name, t);
+        return t;
+    }
+
+    static Tensor buffer(Module owner, String name, Tensor t) {
+        owner.register_buffer(name, t);
+        return t;
+    }
+
+    /** 2-D convolution with square kernel, stride and padding. */
+    public static final class Conv2d extends Module implements Layer {
+        public final int in, out, kernel, stride, padding;
+        public final Tensor weight;
+        public final Tensor bias; // null when the convolution has no bias
+
+        public Conv2d(int in, int out, int kernel, int stride, int padding, boolean bias) {
+            this.in = in;
+            this.out = out;
+            this.kernel = kernel;
+            this.stride = stride;
+            this.padding = padding;
+            this.weight = param(this, "weight", torch.empty(out, in, kernel, kernel));
+            this.bias = bias ? param(this, "bias", torch.zeros(out)) : null;
+        }
+
+        @Override
+        public Tensor forward(Tensor x) {
+            return torch.conv2d(x, weight, bias == null ? new TensorOptional() : new TensorOptional(bias),
+                    new long[] {stride, stride}, new long[] {padding, padding}, new long[] {1, 1}, 1);
+        }
+
+        @Override
+        public String describe() {
+            return "Conv2d(" + in + "→" + out + ", " + kernel + "×" + kernel + (stride != 1 ? ", stride " + stride : "") + ")";
+        }
+    }
+
+    /** Fully connected layer; weight is {@code [out, in]} as in PyTorch. */
+    public static final class Linear extends Module implements Layer {
+        public final int in, out;
+        public final Tensor weight, bias;
+
+        public Linear(int in, int out) {
+            this.in = in;
+            this.out = out;
+            this.weight = param(this, "weight", torch.empty(out, in));
+            this.bias = param(this, "bias", torch.zeros(out));
+        }
+
+        @Override
+        public Tensor forward(Tensor x) {
+            return torch.linear(x, weight, bias);
+        }
+
+        @Override
+        public String describe() {
+            return "Linear(" + in + "→" + out + ")";
+        }
+    }
+
+    /** Batch normalisation over channels, with running statistics as buffers. */
+    public static final class BatchNorm2d extends Module implements Layer {
+        public static final double MOMENTUM = 0.1, EPS = 1e-5;
+        public final int channels;
+        public final Tensor weight, bias, runningMean, runningVar, numBatchesTracked;
+
+        public BatchNorm2d(int channels) {
+            this.channels = channels;
+            this.weight = param(this, "weight", torch.ones(channels));
+            this.bias = param(this, "bias", torch.zeros(channels));
+            this.runningMean = buffer(this, "running_mean", torch.zeros(channels));
+            this.runningVar = buffer(this, "running_var", torch.ones(channels));
+            this.numBatchesTracked = register_buffer("num_batches_tracked",
+                    torch.zeros(new long[] {}, new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Long)));
+        }
+
+        @Override
+        public Tensor forward(Tensor x) {
+            boolean training = is_training();
+            if (training) {
+                try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
+                    numBatchesTracked.add_(new org.bytedeco.pytorch.Scalar(1L));
+                }
+            }
+            return torch.batch_norm(x, new TensorOptional(weight), new TensorOptional(bias),
+                    new TensorOptional(runningMean), new TensorOptional(runningVar), training, MOMENTUM, EPS, true);
+        }
+
+        @Override
+        public String describe() {
+            return "BatchNorm2d(" + channels + ")";
+        }
+    }
+
+    /** Parametric ReLU with one slope per channel (one slope for flat inputs of that width). */
+    public static final class PReLU extends Module implements Layer {
+        public final int channels;
+        public final Tensor weight;
+
+        public PReLU(int channels) {
+            this.channels = channels;
+            this.weight = param(this, "weight", torch.full(new long[] {channels}, new org.bytedeco.pytorch.Scalar(0.25f)));
+        }
+
+        @Override
+        public Tensor forward(Tensor x) {
+            return torch.prelu(x, weight);
+        }
+
+        @Override
+        public String describe() {
+            return "PReLU(" + channels + ")";
+        }
+    }
+
+    /** ReLU: no parameters. */
+    public static Layer relu() {
+        return new Layer() {
+            @Override
+            public Tensor forward(Tensor x) {
+                return torch.relu(x);
+            }
+
+            @Override
+            public String describe() {
+                return "ReLU";
+            }
+        };
+    }
+
+    public static Layer maxPool(int kernel, int stride, int padding) {
+        return new Layer() {
+            @Override
+            public Tensor forward(Tensor x) {
+                return torch.max_pool2d(x, new long[] {kernel, kernel}, new long[] {stride, stride},
+                        new long[] {padding, padding}, new long[] {1, 1}, false);
+            }
+
+            @Override
+            public String describe() {
+                return "MaxPool2d(" + kernel + "×" + kernel + ", stride " + stride + ")";
+            }
+        };
+    }
+
+    /** Adaptive average pooling to a fixed {@code size × size} map (torchvision's VGG uses 7). */
+    public static Layer adaptiveAvgPool(int size) {
+        return new Layer() {
+            @Override
+            public Tensor forward(Tensor x) {
+                return torch.adaptive_avg_pool2d(x, size, size);
+            }
+
+            @Override
+            public String describe() {
+                return size == 1 ? "GlobalAvgPool" : "AdaptiveAvgPool2d(" + size + "×" + size + ")";
+            }
+        };
+    }
+
+    public static Layer flatten() {
+        return new Layer() {
+            @Override
+            public Tensor forward(Tensor x) {
+                return torch.flatten(x, 1, -1);
+            }
+
+            @Override
+            public String describe() {
+                return "Flatten";
+            }
+        };
+    }
+
+    /** Dropout that follows the training flag of the module that owns it. */
+    public static Layer dropout(double p, Module owner) {
+        return new Layer() {
+            @Override
+            public Tensor forward(Tensor x) {
+                return p > 0 ? torch.dropout(x, p, owner.is_training()) : x;
+            }
+
+            @Override
+            public String describe() {
+                return "Dropout(" + p + ")";
+            }
+        };
+    }
+}

@@ -1,0 +1,52 @@
+package convnet.model;
+
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+
+/**
+ * A whole classifier: a chain of named parts ({@code features}, {@code avgpool}, {@code classifier}
+ * for VGG; {@code stem}, {@code layer1}..., {@code fc} for ResNet) plus the spec that built it.
+ */
+public final class Net extends Seq {
+    private final ModelSpec spec;
+
+    Net(ModelSpec spec) {
+        this.spec = spec;
+    }
+
+    public ModelSpec spec() {
+        return spec;
+    }
+
+    public int numClasses() {
+        return spec.numClasses();
+    }
+
+    /** Total number of parameter values (trainable and not). */
+    public long parameterCount() {
+        return countValues(parameters());
+    }
+
+    public long trainableParameterCount() {
+        long n = 0;
+        TensorVector ps = parameters();
+        for (long i = 0; i < ps.size(); i++) {
+            Tensor t = ps.get(i);
+            if (t.requires_grad()) n += t.numel();
+        }
+        return n;
+    }
+
+    static long countValues(TensorVector tensors) {
+        long n = 0;
+        for (long i = 0; i < tensors.size(); i++) {
+            n += tensors.get(i).numel();
+        }
+        return n;
+    }
+
+    static long parameterCount(Module m) {
+        return countValues(m.parameters());
+    }
+}

@@ -1,0 +1,175 @@
+package convnet.model;
+
+import convnet.config.ConfigNode;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * Identity-mapping (pre-activation) ResNet, He et al. 2016: every unit computes BN → ReLU → conv,
+ * the shortcut stays an identity except where the shape changes, where a 1×1 projection is applied
+ * to the pre-activated input. Described by a stem and a list of stages (output channels, units).
+ */
+public final class PreActResNet {
+    private PreActResNet() {}
+
+    /** One stage: its output channels and how many units it has. */
+    public record Stage(int channels, int units) {}
+
+    /**
+     * @param block        basic (two 3×3 convs) or bottleneck (1×1, 3×3, 1×1 with a 4× narrower middle)
+     * @param stem         cifar (one 3×3 conv) or imagenet (7×7/2 conv, BN, ReLU, 3×3/2 max-pool)
+     * @param stemChannels output channels of the stem
+     * @param stages       the stages; all but the first halve the resolution in their first unit
+     */
+    public record Options(String block, String stem, int stemChannels, List<Stage> stages) implements Arch {
+        @Override
+        public Map<String, Object> toMap() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("block", block);
+            m.put("stem", stem);
+            m.put("stem_channels", stemChannels);
+            List<List<Integer>> s = new ArrayList<>();
+            for (Stage st : stages) s.add(List.of(st.channels, st.units));
+            m.put("stages", s);
+            return m;
+        }
+
+        @Override
+        public Options withOverrides(ConfigNode n) {
+            n.requireOnly("block", "stem", "stem_channels", "stages");
+            List<Stage> st = stages;
+            if (n.has("stages")) {
+                st = new ArrayList<>();
+                for (ConfigNode item : n.get("stages").asList()) {
+                    List<ConfigNode> pair = item.asList();
+                    if (pair.size() != 2) throw item.error("expected [channels, units], e.g. [128, 2]");
+                    st.add(new Stage(pair.get(0).asInt(1, 1 << 16), pair.get(1).asInt(1, 1000)));
+                }
+                if (st.isEmpty()) throw n.get("stages").error("expected at least one stage");
+            }
+            return new Options(n.choice("block", block, "basic", "bottleneck"), n.choice("stem", stem, "cifar", "imagenet"),
+                    n.integer("stem_channels", stemChannels, 1, 1 << 16), st);
+        }
+
+        @Override
+        public void build(Net net, int numClasses) {
+            Seq stemSeq = net.add("stem", new Seq());
+            if (stem.equals("imagenet")) {
+                stemSeq.add(new Layers.Conv2d(3, stemChannels, 7, 2, 3, false));
+                stemSeq.add(new Layers.BatchNorm2d(stemChannels));
+                stemSeq.add(Layers.relu());
+                stemSeq.add(Layers.maxPool(3, 2, 1));
+            } else {
+                stemSeq.add(new Layers.Conv2d(3, stemChannels, 3, 1, 1, false));
+            }
+            int in = stemChannels;
+            for (int s = 0; s < stages.size(); s++) {
+                Stage stage = stages.get(s);
+                Seq layer = net.add("layer" + (s + 1), new Seq());
+                for (int u = 0; u < stage.units; u++) {
+                    int stride = (u == 0 && s > 0) ? 2 : 1;
+                    layer.add(block.equals("bottleneck") ? new Bottleneck(in, stage.channels, stride) : new Basic(in, stage.channels, stride));
+                    in = stage.channels;
+                }
+            }
+            Seq post = net.add("post", new Seq());
+            post.add(new Layers.BatchNorm2d(in));
+            post.add(Layers.relu());
+            net.add("avgpool", Layers.adaptiveAvgPool(1));
+            net.add("flatten", Layers.flatten());
+            net.add("fc", new Layers.Linear(in, numClasses));
+        }
+    }
+
+    /** Shared shape of both units: pre-activated input feeds the residual path and, if needed, the projection. */
+    abstract static class Unit extends Module implements Layer {
+        final int in, out, stride;
+        final Layers.Conv2d shortcut; // null for identity
+
+        Unit(int in, int out, int stride) {
+            this.in = in;
+            this.out = out;
+            this.stride = stride;
+            this.shortcut = (stride != 1 || in != out) ? register_module("shortcut", new Layers.Conv2d(in, out, 1, stride, 0, false)) : null;
+        }
+
+        abstract Tensor residual(Tensor preActivated);
+
+        abstract Layers.BatchNorm2d firstNorm();
+
+        @Override
+        public Tensor forward(Tensor x) {
+            Tensor pre = torch.relu(firstNorm().forward(x));
+            Tensor skip = shortcut == null ? x : shortcut.forward(pre);
+            return residual(pre).add(skip);
+        }
+    }
+
+    /** Two 3×3 convolutions. */
+    static final class Basic extends Unit {
+        final Layers.BatchNorm2d bn1, bn2;
+        final Layers.Conv2d conv1, conv2;
+
+        Basic(int in, int out, int stride) {
+            super(in, out, stride);
+            bn1 = register_module("bn1", new Layers.BatchNorm2d(in));
+            conv1 = register_module("conv1", new Layers.Conv2d(in, out, 3, stride, 1, false));
+            bn2 = register_module("bn2", new Layers.BatchNorm2d(out));
+            conv2 = register_module("conv2", new Layers.Conv2d(out, out, 3, 1, 1, false));
+        }
+
+        @Override
+        Layers.BatchNorm2d firstNorm() {
+            return bn1;
+        }
+
+        @Override
+        Tensor residual(Tensor pre) {
+            return conv2.forward(torch.relu(bn2.forward(conv1.forward(pre))));
+        }
+
+        @Override
+        public String describe() {
+            return "PreActBasic(" + in + "→" + out + (stride != 1 ? ", stride " + stride : "") + (shortcut != null ? ", projection" : "") + ")";
+        }
+    }
+
+    /** 1×1 reduce, 3×3 (carries the stride), 1×1 expand; the middle is a quarter of the output width. */
+    static final class Bottleneck extends Unit {
+        final Layers.BatchNorm2d bn1, bn2, bn3;
+        final Layers.Conv2d conv1, conv2, conv3;
+
+        Bottleneck(int in, int out, int stride) {
+            super(in, out, stride);
+            int mid = Math.max(1, out / 4);
+            bn1 = register_module("bn1", new Layers.BatchNorm2d(in));
+            conv1 = register_module("conv1", new Layers.Conv2d(in, mid, 1, 1, 0, false));
+            bn2 = register_module("bn2", new Layers.BatchNorm2d(mid));
+            conv2 = register_module("conv2", new Layers.Conv2d(mid, mid, 3, stride, 1, false));
+            bn3 = register_module("bn3", new Layers.BatchNorm2d(mid));
+            conv3 = register_module("conv3", new Layers.Conv2d(mid, out, 1, 1, 0, false));
+        }
+
+        @Override
+        Layers.BatchNorm2d firstNorm() {
+            return bn1;
+        }
+
+        @Override
+        Tensor residual(Tensor pre) {
+            Tensor h = conv1.forward(pre);
+            h = conv2.forward(torch.relu(bn2.forward(h)));
+            return conv3.forward(torch.relu(bn3.forward(h)));
+        }
+
+        @Override
+        public String describe() {
+            return "PreActBottleneck(" + in + "→" + out + (stride != 1 ? ", stride " + stride : "") + (shortcut != null ? ", projection" : "") + ")";
+        }
+    }
+}
