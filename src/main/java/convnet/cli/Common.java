@@ -1,0 +1,12 @@
+package convnet.cli;
+
+import picocli.CommandLine.Option;
+
+/** Options every command takes. */
+final class Common {
+    @Option(names = "--verbose", description = "Debug logging and stack traces on errors.")
+    boolean verbose;
+
+    @Option(names = "--threads", description = "Compute threads (default: all cores).")
+    int threads;
+}

@@ -1,0 +1,46 @@
+package convnet.cli;
+
+import convnet.UserException;
+import convnet.report.Logs;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code convnet} command line. Exit codes: 0 success, 2 a user error (one line on stderr), 1 anything else. */
+@Command(name = "convnet", mixinStandardHelpOptions = true, version = "convnet 0.1.0",
+        description = "Train, test and use VGG and pre-activation ResNet image classifiers on folders of images.",
+        subcommands = {TrainCommand.class, TestCommand.class, PredictCommand.class, SummaryCommand.class, ModelsCommand.class,
+                CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+    @Override
+    public void run() {
+        new CommandLine(this).usage(System.err);
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the command line and returns its exit code (for tests). */
+    public static int run(String... args) {
+        boolean verbose = java.util.Arrays.asList(args).contains("--verbose");
+        Logs.setVerbose(verbose);
+        CommandLine cli = new CommandLine(new Main());
+        cli.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            if (ex instanceof UserException) {
+                System.err.println("error: " + ex.getMessage());
+                if (verbose) ex.printStackTrace();
+                return 2;
+            }
+            System.err.println("error: " + ex);
+            if (verbose) ex.printStackTrace();
+            else System.err.println("(run with --verbose for the stack trace)");
+            return 1;
+        });
+        cli.setParameterExceptionHandler((ex, a) -> {
+            System.err.println("error: " + ex.getMessage());
+            ex.getCommandLine().usage(System.err);
+            return 2;
+        });
+        return cli.execute(args);
+    }
+}

@@ -1,0 +1,96 @@
+package convnet.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import convnet.UserException;
+import convnet.engine.Engine;
+import convnet.eval.Classifier;
+import convnet.report.Logs;
+import convnet.train.Precision;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "predict", mixinStandardHelpOptions = true, description = "Classify image files with a trained run: top-k class names and probabilities.")
+final class PredictCommand implements java.util.concurrent.Callable<Integer> {
+    @Mixin Common common;
+
+    @Parameters(index = "0", paramLabel = "RUN", description = "The run directory (or its model/ folder).")
+    Path run;
+
+    @Parameters(index = "1..*", arity = "1..*", paramLabel = "FILE_OR_DIR", description = "Images, or folders searched for images.")
+    List<Path> inputs;
+
+    @Option(names = "--top-k", defaultValue = "5", description = "How many classes to show (default: ${DEFAULT-VALUE}).")
+    int topK;
+
+    @Option(names = "--batch", defaultValue = "32", description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--precision", defaultValue = "32", description = "32 or bf16-mixed.")
+    String precision;
+
+    @Option(names = "--json", description = "Print one JSON document on stdout and nothing else there.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        if (json) Logs.quiet();
+        if (topK < 1) throw new UserException("--top-k must be at least 1");
+        Path modelDir = Files.isRegularFile(run.resolve("model.json")) ? run : run.resolve("model");
+        List<Path> files = new ArrayList<>();
+        for (Path in : inputs) {
+            if (Files.isDirectory(in)) {
+                try (Stream<Path> s = Files.walk(in)) {
+                    s.filter(Files::isRegularFile).sorted().forEach(files::add);
+                } catch (IOException e) {
+                    throw new UserException("cannot list " + in + ": " + e.getMessage());
+                }
+            } else {
+                files.add(in);
+            }
+        }
+        Engine.start(common.threads);
+        Classifier classifier = Classifier.load(modelDir, Precision.of(precision.equals("bf16") ? "bf16-mixed" : precision));
+        List<Classifier.Result> results = classifier.predictAll(files, topK, Math.max(1, batch));
+        int failed = 0;
+        List<Object> docs = new ArrayList<>();
+        for (Classifier.Result r : results) {
+            if (r.error() != null) {
+                failed++;
+                System.err.println("error: " + r.file() + ": " + r.error());
+            }
+            if (json) {
+                Map<String, Object> d = new LinkedHashMap<>();
+                d.put("file", r.file().toString());
+                if (r.error() != null) d.put("error", r.error());
+                List<Object> top = new ArrayList<>();
+                for (Classifier.Guess g : r.top()) top.add(Map.of("label", g.label(), "index", g.index(), "probability", g.probability()));
+                d.put("top", top);
+                docs.add(d);
+            } else if (r.error() == null) {
+                StringBuilder sb = new StringBuilder(r.file().toString()).append(':');
+                for (Classifier.Guess g : r.top()) sb.append(String.format(Locale.ROOT, "  %s %.4f", g.label(), g.probability()));
+                System.out.println(sb);
+            }
+        }
+        if (json) {
+            try {
+                System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(Map.of("predictions", docs)));
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        return failed == 0 ? 0 : 2;
+    }
+}

@@ -1,0 +1,83 @@
+package convnet.cli;
+
+import convnet.config.ConfigNode;
+import convnet.config.RunConfig;
+import convnet.engine.Engine;
+import convnet.report.Logs;
+import convnet.train.Training;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = "Train a model from a YAML config. An existing run directory with checkpoints is resumed.")
+final class TrainCommand implements Runnable {
+    @Mixin Common common;
+
+    @Parameters(index = "0", paramLabel = "CONFIG", description = "The YAML config file.")
+    Path config;
+
+    @Option(names = "--run", paramLabel = "DIR", description = "Run directory (default: runs/<name>).")
+    Path run;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a config value, e.g. --set train.epochs=2.")
+    List<String> overrides = new ArrayList<>();
+
+    @Option(names = "--resume", paramLabel = "last|best|PATH", description = "Resume from this checkpoint (default: last, if any).")
+    String resume;
+
+    @Option(names = "--restart", description = "Discard the run directory's checkpoints and metrics and start over.")
+    boolean restart;
+
+    @Override
+    public void run() {
+        ConfigNode node = ConfigNode.load(config);
+        for (String o : overrides) node.set(o);
+        RunConfig rc = RunConfig.from(node, Path.of("").toAbsolutePath());
+        Path runDir = run != null ? run : Path.of("runs", rc.name());
+        Engine.start(common.threads > 0 ? common.threads : rc.train().threads());
+        java.nio.file.Files.isDirectory(runDir);
+        try {
+            java.nio.file.Files.createDirectories(runDir);
+        } catch (java.io.IOException e) {
+            throw new convnet.UserException("cannot create run directory " + runDir + ": " + e.getMessage());
+        }
+        Logs.toFile(runDir.resolve("train.log"));
+        LoggerFactory.getLogger("convnet").info("run {} in {} with {} compute threads", rc.name(), runDir.toAbsolutePath(), Engine.threads());
+        boolean terminal = System.console() != null;
+        try (Training training = new Training(rc, runDir, restart ? Training.Start.RESTART : Training.Start.AUTO, resume, terminal)) {
+            CountDownLatch done = new CountDownLatch(1);
+            Thread hook = new Thread(() -> {
+                training.trainer.requestStop();
+                try {
+                    done.await(120, TimeUnit.SECONDS);
+                } catch (InterruptedException ignored) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            Runtime.getRuntime().addShutdownHook(hook);
+            try {
+                training.trainer.fit();
+            } finally {
+                done.countDown();
+                try {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                } catch (IllegalStateException shuttingDown) {
+                    // the hook is already running: we are stopping on a signal
+                }
+            }
+            if (training.trainer.stopped()) {
+                LoggerFactory.getLogger("convnet").info("stopped; checkpoints in {} (run the same command to resume)", runDir.resolve("checkpoints"));
+            } else {
+                LoggerFactory.getLogger("convnet").info("done: model in {}", runDir.resolve("model"));
+            }
+        }
+    }
+}

@@ -1,0 +1,73 @@
+package convnet.data;
+
+import static org.bytedeco.opencv.global.opencv_imgcodecs.IMREAD_COLOR;
+import static org.bytedeco.opencv.global.opencv_imgcodecs.imdecode;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.opencv.opencv_core.Mat;
+
+/**
+ * Decoding image files into 8-bit, 3-channel BGR matrices with OpenCV (grayscale, palette, alpha and
+ * 16-bit images become 8-bit colour; EXIF orientation is applied), and turning them into normalised
+ * channel-first RGB floats.
+ */
+public final class Images {
+    private Images() {}
+
+    /** Largest image accepted, in pixels; a header claiming more is refused before any allocation. */
+    public static final long MAX_PIXELS = 100_000_000L;
+
+    /** Reads and decodes {@code file}; call inside a PointerScope. */
+    public static Mat decode(Path file) {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new BadImageException(file, "cannot read: " + e.getMessage());
+        }
+        return decode(file, bytes);
+    }
+
+    public static Mat decode(Path file, byte[] bytes) {
+        if (bytes.length == 0) throw new BadImageException(file, "empty file (0 bytes)");
+        long[] size = ImageHeader.size(bytes);
+        if (size != null && size[0] * size[1] > MAX_PIXELS) {
+            throw new BadImageException(file, "header claims " + size[0] + "×" + size[1] + " pixels, more than the limit of " + MAX_PIXELS);
+        }
+        Mat img;
+        try (BytePointer data = new BytePointer(bytes)) {
+            Mat buf = new Mat(1, bytes.length, org.bytedeco.opencv.global.opencv_core.CV_8UC1, data);
+            img = imdecode(buf, IMREAD_COLOR);
+        } catch (RuntimeException e) {
+            throw new BadImageException(file, "not a readable image: " + e.getMessage());
+        }
+        if (img == null || img.empty()) {
+            throw new BadImageException(file, "not a readable image (unknown format, or truncated/corrupt data)");
+        }
+        return img;
+    }
+
+    /**
+     * Channel-first RGB floats of a BGR image: {@code (value/255 - mean[c]) / std[c]}, written into
+     * {@code out} at {@code offset}.
+     */
+    public static void toChw(Mat bgr, float[] mean, float[] std, float[] out, int offset) {
+        Mat m = bgr.isContinuous() ? bgr : bgr.clone();
+        int h = m.rows(), w = m.cols(), plane = h * w;
+        byte[] px = new byte[plane * 3];
+        m.data().get(px);
+        float[] scale = new float[3], shift = new float[3];
+        for (int c = 0; c < 3; c++) {
+            scale[c] = 1f / (255f * std[c]);
+            shift[c] = -mean[c] / std[c];
+        }
+        for (int i = 0, j = 0; i < plane; i++, j += 3) {
+            out[offset + i] = (px[j + 2] & 0xff) * scale[0] + shift[0];
+            out[offset + plane + i] = (px[j + 1] & 0xff) * scale[1] + shift[1];
+            out[offset + 2 * plane + i] = (px[j] & 0xff) * scale[2] + shift[2];
+        }
+    }
+}

@@ -1,0 +1,13 @@
+package convnet.train;
+
+/** A callback on the training loop; the loop knows nothing of what listeners do. */
+public interface TrainListener {
+    default void onTrainStart(Trainer trainer) {}
+
+    /** After each training batch, with the running means of the epoch so far. */
+    default void onBatchEnd(Trainer trainer, int epoch, int batch, int batches, double loss, double acc) {}
+
+    default void onEpochEnd(Trainer trainer, EpochStats stats) {}
+
+    default void onTrainEnd(Trainer trainer) {}
+}

@@ -1,0 +1,148 @@
+package convnet.train;
+
+import convnet.UserException;
+import convnet.data.Loader;
+import convnet.engine.Scoped;
+import convnet.engine.Tensors;
+import convnet.eval.Evaluator;
+import convnet.eval.Metrics;
+import convnet.eval.Predictions;
+import convnet.model.Net;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import org.bytedeco.pytorch.LongOptional;
+import org.bytedeco.pytorch.Optimizer;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * The training loop: batches in, gradient steps, validation each epoch, events out to listeners.
+ * Each step runs inside its own PointerScope; the network and optimizer live outside any scope.
+ */
+public final class Trainer {
+    public final Net net;
+    public final Optimizer optimizer;
+    public final Loader train;
+    public final Loader val; // may be null
+    public final Precision precision;
+    public final Schedule schedule;
+    public final int epochs;
+    public final double labelSmoothing;
+    private final List<TrainListener> listeners = new ArrayList<>();
+
+    /** The next epoch to run (0-based) and the number of optimizer steps taken so far. */
+    int epoch;
+    long step;
+    private volatile boolean stopRequested;
+
+    public Trainer(Net net, Optimizer optimizer, Loader train, Loader val, Precision precision, Schedule schedule, int epochs,
+                   double labelSmoothing) {
+        this.net = net;
+        this.optimizer = optimizer;
+        this.train = train;
+        this.val = val;
+        this.precision = precision;
+        this.schedule = schedule;
+        this.epochs = epochs;
+        this.labelSmoothing = labelSmoothing;
+    }
+
+    public Trainer listen(TrainListener l) {
+        listeners.add(l);
+        return this;
+    }
+
+    public int epoch() {
+        return epoch;
+    }
+
+    public long step() {
+        return step;
+    }
+
+    /** Where to continue from, after a checkpoint was loaded. */
+    public void resumeAt(int nextEpoch, long steps) {
+        this.epoch = nextEpoch;
+        this.step = steps;
+    }
+
+    /** Asks the loop to stop after the current batch (e.g. on Ctrl-C). */
+    public void requestStop() {
+        stopRequested = true;
+    }
+
+    public boolean stopped() {
+        return stopRequested;
+    }
+
+    /** One gradient step on a batch; returns {loss, correct}. */
+    public double[] step(Loader.Batch b) {
+        return Scoped.call(() -> {
+            Tensor x = Tensors.fromFloats(b.images(), b.size(), 3, b.height(), b.width());
+            Tensor y = Tensors.fromLongs(b.labels());
+            Tensor logits = precision.forward(() -> net.forward(x)).to(torch.ScalarType.Float);
+            Tensor loss = labelSmoothing > 0 ? smoothedLoss(logits, y) : torch.cross_entropy(logits, y);
+            optimizer.zero_grad();
+            loss.backward();
+            optimizer.step();
+            double l = loss.item_double();
+            long correct = logits.argmax(new LongOptional(1), false).eq(y).sum().item_long();
+            return new double[] {l, correct};
+        });
+    }
+
+    private Tensor smoothedLoss(Tensor logits, Tensor y) {
+        Tensor logp = torch.log_softmax(logits, 1);
+        Tensor nll = torch.nll_loss(logp, y, new org.bytedeco.pytorch.TensorOptional(), 1, -100);
+        Tensor uniform = logp.mean(new long[] {1}, false, new org.bytedeco.pytorch.ScalarTypeOptional()).mean().neg();
+        return nll.mul(new org.bytedeco.pytorch.Scalar(1 - labelSmoothing)).add(uniform.mul(new org.bytedeco.pytorch.Scalar(labelSmoothing)));
+    }
+
+    public void fit() {
+        for (TrainListener l : listeners) l.onTrainStart(this);
+        int batches = train.batchesPerEpoch();
+        if (batches == 0) throw new UserException("the training set (" + train.size() + " images) is smaller than one batch");
+        while (epoch < epochs && !stopRequested) {
+            long t0 = System.nanoTime();
+            net.train(true);
+            double lossSum = 0, correct = 0;
+            int seen = 0, skipped = 0, b = 0;
+            Iterator<Loader.Batch> it = train.epoch(epoch, 0);
+            double lr = 0;
+            while (it.hasNext()) {
+                Loader.Batch batch = it.next();
+                skipped += batch.skipped();
+                lr = schedule.lr(epoch + (double) b / batches);
+                Optimizers.setLr(optimizer, lr);
+                b++;
+                if (batch.size() == 0) continue;
+                double[] r = step(batch);
+                if (!Double.isFinite(r[0])) {
+                    throw new UserException("training diverged: the loss became " + r[0] + " at epoch " + (epoch + 1) + ", batch " + b
+                            + " (try a lower learning rate); the last good checkpoint is kept");
+                }
+                step++;
+                lossSum += r[0] * batch.size();
+                correct += r[1];
+                seen += batch.size();
+                for (TrainListener l : listeners) l.onBatchEnd(this, epoch, b, batches, lossSum / seen, correct / seen);
+                if (stopRequested) break;
+            }
+            if (stopRequested && b < batches) break; // an interrupted epoch is not recorded; resume repeats it
+            double valLoss = Double.NaN, valAcc = Double.NaN, valTop5 = Double.NaN;
+            if (val != null && val.size() > 0) {
+                Predictions p = Evaluator.run(net, val, precision);
+                Metrics m = Metrics.of(p, net.numClasses());
+                valLoss = m.loss();
+                valAcc = m.top1();
+                valTop5 = m.top5();
+            }
+            EpochStats stats = new EpochStats(epoch + 1, lr, lossSum / Math.max(1, seen), correct / Math.max(1, seen), valLoss, valAcc,
+                    valTop5, (System.nanoTime() - t0) / 1e9, step, skipped);
+            epoch++;
+            for (TrainListener l : listeners) l.onEpochEnd(this, stats);
+        }
+        for (TrainListener l : listeners) l.onTrainEnd(this);
+    }
+}

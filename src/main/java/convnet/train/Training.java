@@ -1,0 +1,252 @@
+package convnet.train;
+
+import convnet.UserException;
+import convnet.config.RunConfig;
+import convnet.config.Yamls;
+import convnet.data.ImageFolder;
+import convnet.data.Loader;
+import convnet.data.Sample;
+import convnet.eval.ModelBundle;
+import convnet.model.Net;
+import convnet.report.Files2;
+import convnet.report.MetricsCsv;
+import convnet.report.ProgressLog;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import org.bytedeco.pytorch.Optimizer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sets up a run from a config: the run directory (locked against a second process), the data and its
+ * split, normalisation, the model, the optimizer, resuming from the last checkpoint, and the
+ * listeners that write checkpoints, the model bundle, metrics and progress.
+ */
+public final class Training implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Training.class);
+
+    public final RunConfig config;
+    public final Path runDir;
+    public final Trainer trainer;
+    public final List<String> classes;
+    public final float[] mean, std;
+    private final FileChannel lockChannel;
+    private final FileLock lock;
+    private final Loader trainLoader, valLoader;
+
+    /** What to do when the run directory already has checkpoints. */
+    public enum Start { AUTO, RESTART }
+
+    public Training(RunConfig config, Path runDir, Start start, String resumeFrom, boolean terminal) {
+        this.config = config;
+        this.runDir = runDir;
+        try {
+            Files.createDirectories(runDir);
+            lockChannel = FileChannel.open(runDir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            FileLock l;
+            try {
+                l = lockChannel.tryLock();
+            } catch (OverlappingFileLockException e) {
+                l = null;
+            }
+            if (l == null) {
+                lockChannel.close();
+                throw new UserException(runDir + " is in use by another convnet process (the run directory is locked)");
+            }
+            lock = l;
+        } catch (IOException e) {
+            throw new UserException("cannot create run directory " + runDir + ": " + e.getMessage());
+        }
+        Checkpoints checkpoints = new Checkpoints(runDir);
+        Path resume = null;
+        if (start == Start.RESTART) {
+            clearRun(runDir);
+        } else if (resumeFrom != null) {
+            resume = switch (resumeFrom) {
+                case "last", "best" -> {
+                    Path p = checkpoints.resolve(resumeFrom);
+                    if (p == null) throw new UserException(runDir + ": no '" + resumeFrom + "' checkpoint to resume from");
+                    yield p;
+                }
+                default -> Path.of(resumeFrom);
+            };
+        } else {
+            resume = checkpoints.resolve("last");
+            if (resume == null && Files.exists(runDir.resolve("metrics.csv"))) {
+                throw new UserException(runDir + " holds an earlier run without a usable checkpoint; use --restart to start over");
+            }
+        }
+
+        // data
+        RunConfig.Data d = config.data();
+        List<List<Sample>> split = splitData(d, config.seed());
+        ImageFolder trainFolder = ImageFolder.scan(trainRoot(d), null);
+        this.classes = trainFolder.classes;
+        List<Sample> trainSamples = split.get(0), valSamples = split.get(1);
+        log.info("data: {} classes, {} training and {} validation images", classes.size(), trainSamples.size(), valSamples.size());
+        if (trainSamples.size() < d.batchSize()) {
+            throw new UserException("data.batch_size " + d.batchSize() + " is larger than the training set (" + trainSamples.size() + " images)");
+        }
+        Loader.OnBadImage onBad = d.onBadImage().equals("skip") ? Loader.OnBadImage.SKIP : Loader.OnBadImage.ERROR;
+        if (d.autoNormalize()) {
+            float[][] ms = meanStd(trainSamples, d, onBad);
+            mean = ms[0];
+            std = ms[1];
+            log.info(String.format("normalisation from the training images: mean %.4f %.4f %.4f, std %.4f %.4f %.4f", mean[0], mean[1], mean[2], std[0], std[1], std[2]));
+        } else {
+            mean = d.mean();
+            std = d.std();
+        }
+        RunConfig resolved = new RunConfig(config.name(), config.seed(), config.model(),
+                new RunConfig.Data(d.train(), d.val(), d.valSplit(), d.imageSize(), d.batchSize(), d.workers(), d.onBadImage(), mean, std,
+                        d.trainTransforms(), d.evalTransforms()), config.train());
+        Files2.writeString(runDir.resolve("config.yaml"), Yamls.dump(resolved.toMap()));
+        Files2.writeString(runDir.resolve("classes.txt"), String.join("\n", classes) + "\n");
+
+        trainLoader = new Loader(trainSamples, d.trainTransforms(), mean, std, d.batchSize(), true, true, config.seed(), d.workers(), onBad);
+        valLoader = valSamples.isEmpty() ? null
+                : new Loader(valSamples, d.evalTransforms(), mean, std, d.batchSize(), false, false, config.seed(), d.workers(), onBad);
+
+        // model and optimizer: long-lived, created outside any scope
+        Net net = config.model().spec(classes.size()).build(config.seed());
+        Optimizer optimizer = Optimizers.create(config.train().optimizer(), net);
+        RunConfig.Train t = config.train();
+        trainer = new Trainer(net, optimizer, trainLoader, valLoader, Precision.of(t.precision()),
+                new Schedule(t.schedule(), t.optimizer().lr(), t.epochs()), t.epochs(), t.labelSmoothing());
+        Checkpoints.State state = new Checkpoints.State(0, 0, Double.NaN, 0);
+        if (resume != null) {
+            state = Checkpoints.load(resume, net, optimizer);
+            trainer.resumeAt(state.epoch(), state.step());
+            log.info("resumed from {} (epoch {}, step {})", resume, state.epoch(), state.step());
+        }
+        ModelBundle bundle = new ModelBundle(net.spec(), classes, d.imageSize(), mean, std, d.evalTransforms());
+        trainer.listen(new ProgressLog(terminal))
+                .listen(new MetricsCsv(runDir.resolve("metrics.csv"), state.epoch()))
+                .listen(new Saver(checkpoints, bundle, runDir.resolve("model"), state, t.checkpointEvery(), valLoader != null));
+    }
+
+    /** Saves a checkpoint after every epoch and the model bundle whenever validation accuracy improves. */
+    static final class Saver implements TrainListener {
+        final Checkpoints checkpoints;
+        final ModelBundle bundle;
+        final Path modelDir;
+        final int every;
+        final boolean hasVal;
+        double best;
+        int bestEpoch;
+
+        Saver(Checkpoints c, ModelBundle bundle, Path modelDir, Checkpoints.State resumed, int every, boolean hasVal) {
+            this.checkpoints = c;
+            this.bundle = bundle;
+            this.modelDir = modelDir;
+            this.every = every;
+            this.hasVal = hasVal;
+            this.best = resumed.bestMetric();
+            this.bestEpoch = resumed.bestEpoch();
+        }
+
+        @Override
+        public void onEpochEnd(Trainer t, EpochStats s) {
+            boolean improved = !hasVal || Double.isNaN(best) || s.valAcc() > best;
+            if (improved) {
+                best = hasVal ? s.valAcc() : Double.NaN;
+                bestEpoch = s.epoch();
+            }
+            boolean keep = every > 0 && s.epoch() % every == 0;
+            checkpoints.save(t.net, t.optimizer, new Checkpoints.State(s.epoch(), s.step(), best, bestEpoch), improved, keep);
+            if (improved || !Files.exists(modelDir.resolve("model.json"))) bundle.save(modelDir, t.net);
+        }
+    }
+
+    /** The validation samples a config's run used (recomputed: the split is a pure function of the config). */
+    public static List<Sample> validationSamples(RunConfig config) {
+        return splitData(config.data(), config.seed()).get(1);
+    }
+
+    static Path trainRoot(RunConfig.Data d) {
+        if (d.val() == null && Files.isDirectory(d.train().resolve("train"))) return d.train().resolve("train");
+        return d.train();
+    }
+
+    /** Train and validation samples: an explicit val folder, a train/ + val/ (or test/) pair, or a stratified split. */
+    static List<List<Sample>> splitData(RunConfig.Data d, long seed) {
+        Path root = trainRoot(d);
+        ImageFolder train = ImageFolder.scan(root, null);
+        Path val = d.val();
+        if (val == null && !root.equals(d.train())) {
+            for (String name : new String[] {"val", "test"}) {
+                if (Files.isDirectory(d.train().resolve(name))) {
+                    val = d.train().resolve(name);
+                    break;
+                }
+            }
+        }
+        if (val != null) {
+            return List.of(train.samples, ImageFolder.scan(val, train.classes).samples);
+        }
+        return ImageFolder.split(train.samples, train.classes.size(), d.valSplit(), seed);
+    }
+
+    /** Per-channel mean and std of the training images (up to 2,000 of them) after the evaluation resize and crop. */
+    static float[][] meanStd(List<Sample> samples, RunConfig.Data d, Loader.OnBadImage onBad) {
+        List<Sample> subset = new ArrayList<>(samples);
+        java.util.Collections.shuffle(subset, new java.util.Random(1));
+        if (subset.size() > 2000) subset = subset.subList(0, 2000);
+        double[] sum = new double[3], sq = new double[3];
+        long n = 0;
+        try (Loader l = new Loader(subset, d.evalTransforms(), new float[] {0, 0, 0}, new float[] {1, 1, 1}, 64, false, false, 0, d.workers(), onBad)) {
+            Iterator<Loader.Batch> it = l.epoch(0, 0);
+            while (it.hasNext()) {
+                Loader.Batch b = it.next();
+                int plane = b.height() * b.width();
+                for (int i = 0; i < b.size(); i++) {
+                    for (int c = 0; c < 3; c++) {
+                        int off = (i * 3 + c) * plane;
+                        for (int j = 0; j < plane; j++) {
+                            double v = b.images()[off + j];
+                            sum[c] += v;
+                            sq[c] += v * v;
+                        }
+                    }
+                }
+                n += (long) b.size() * plane;
+            }
+        }
+        float[] mean = new float[3], std = new float[3];
+        for (int c = 0; c < 3; c++) {
+            mean[c] = (float) (sum[c] / n);
+            std[c] = (float) Math.sqrt(Math.max(1e-12, sq[c] / n - mean[c] * (double) mean[c]));
+        }
+        return new float[][] {mean, std};
+    }
+
+    private static void clearRun(Path runDir) {
+        try {
+            Checkpoints.deleteTree(runDir.resolve("checkpoints"));
+            Checkpoints.deleteTree(runDir.resolve("model"));
+            Files.deleteIfExists(runDir.resolve("metrics.csv"));
+        } catch (IOException e) {
+            throw new UserException("cannot clear " + runDir + " for --restart: " + e.getMessage());
+        }
+    }
+
+    @Override
+    public void close() {
+        trainLoader.close();
+        if (valLoader != null) valLoader.close();
+        try {
+            lock.release();
+            lockChannel.close();
+        } catch (IOException ignored) {
+            // the lock goes with the process anyway
+        }
+    }
+}

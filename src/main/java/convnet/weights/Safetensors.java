@@ -1,0 +1,168 @@
+package convnet.weights;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import convnet.UserException;
+import convnet.engine.Tensors;
+import convnet.report.Files2;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * The safetensors format (a little-endian u64 header length, a JSON header of name → dtype, shape,
+ * byte range, then raw data): plain data, nothing to execute, readable by Python's
+ * {@code safetensors.torch.load_file}. Float tensors are stored as F32, integer ones as I64.
+ */
+public final class Safetensors {
+    private Safetensors() {}
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final long MAX_HEADER = 100L << 20;
+
+    /** A tensor read from a file: its shape, dtype and raw little-endian bytes. */
+    public record Entry(String dtype, long[] shape, byte[] data) {}
+
+    /** Writes {@code tensors} to {@code file} atomically. */
+    public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) {
+        ObjectNode header = JSON.createObjectNode();
+        if (metadata != null && !metadata.isEmpty()) {
+            ObjectNode meta = header.putObject("__metadata__");
+            metadata.forEach(meta::put);
+        }
+        Map<String, byte[]> blobs = new LinkedHashMap<>();
+        long offset = 0;
+        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+            Tensor t = e.getValue();
+            boolean integer = t.scalar_type() == torch.ScalarType.Long || t.scalar_type() == torch.ScalarType.Int;
+            Tensor c = (integer ? t.to(torch.ScalarType.Long) : t.to(torch.ScalarType.Float)).contiguous();
+            byte[] bytes = new byte[(int) (c.numel() * 8 / (integer ? 1 : 2))];
+            new BytePointer(c.data_ptr()).get(bytes);
+            ObjectNode info = header.putObject(e.getKey());
+            info.put("dtype", integer ? "I64" : "F32");
+            var shape = info.putArray("shape");
+            for (long d : Tensors.shape(t)) shape.add(d);
+            var range = info.putArray("data_offsets");
+            range.add(offset);
+            range.add(offset + bytes.length);
+            offset += bytes.length;
+            blobs.put(e.getKey(), bytes);
+        }
+        byte[] head;
+        try {
+            head = JSON.writeValueAsBytes(header);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        int pad = (8 - head.length % 8) % 8;
+        byte[] padded = new byte[head.length + pad];
+        System.arraycopy(head, 0, padded, 0, head.length);
+        for (int i = head.length; i < padded.length; i++) padded[i] = ' ';
+        Files2.writeAtomically(file, out -> {
+            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded.length);
+            out.write(len.array());
+            out.write(padded);
+            for (byte[] b : blobs.values()) out.write(b);
+        });
+    }
+
+    /** Reads every tensor of a safetensors file, checking the header against the file's size. */
+    public static Map<String, Entry> read(Path file) {
+        byte[] all;
+        try {
+            all = Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new UserException("cannot read weights file " + file + ": " + e.getMessage());
+        }
+        if (all.length < 8) throw new UserException(file + ": not a safetensors file (shorter than its 8-byte header length)");
+        long headerLen = ByteBuffer.wrap(all, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        if (headerLen <= 0 || headerLen > MAX_HEADER || 8 + headerLen > all.length) {
+            throw new UserException(file + ": not a safetensors file, or truncated (header length " + headerLen + ", file " + all.length + " bytes)");
+        }
+        JsonNode header;
+        try {
+            header = JSON.readTree(new String(all, 8, (int) headerLen, StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new UserException(file + ": damaged safetensors header: " + e.getMessage());
+        }
+        long dataStart = 8 + headerLen;
+        Map<String, Entry> out = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            if (e.getKey().equals("__metadata__")) continue;
+            JsonNode info = e.getValue();
+            String dtype = info.path("dtype").asText();
+            int width = switch (dtype) {
+                case "F32", "I32" -> 4;
+                case "I64", "F64" -> 8;
+                case "F16", "BF16" -> 2;
+                default -> throw new UserException(file + ": tensor '" + e.getKey() + "' has unsupported dtype " + dtype);
+            };
+            JsonNode shapeNode = info.path("shape");
+            long[] shape = new long[shapeNode.size()];
+            long n = 1;
+            for (int i = 0; i < shape.length; i++) {
+                shape[i] = shapeNode.get(i).asLong();
+                n *= shape[i];
+            }
+            long from = info.path("data_offsets").path(0).asLong(-1), to = info.path("data_offsets").path(1).asLong(-1);
+            if (from < 0 || to < from || dataStart + to > all.length || to - from != n * width) {
+                throw new UserException(file + ": tensor '" + e.getKey() + "' has a bad byte range [" + from + ", " + to + ") for "
+                        + n + " values of " + dtype + " (file truncated?)");
+            }
+            byte[] data = new byte[(int) (to - from)];
+            System.arraycopy(all, (int) (dataStart + from), data, 0, data.length);
+            out.put(e.getKey(), new Entry(dtype, shape, data));
+        }
+        return out;
+    }
+
+    /** The tensor of an entry, as float32 or int64. */
+    public static Tensor toTensor(Entry e) {
+        ByteBuffer buf = ByteBuffer.wrap(e.data).order(ByteOrder.LITTLE_ENDIAN);
+        int n = (int) java.util.Arrays.stream(e.shape).reduce(1, (a, b) -> a * b);
+        switch (e.dtype) {
+            case "I64", "I32" -> {
+                long[] v = new long[n];
+                for (int i = 0; i < n; i++) v[i] = e.dtype.equals("I64") ? buf.getLong() : buf.getInt();
+                return Tensors.fromLongs(v).reshape(e.shape);
+            }
+            default -> {
+                float[] v = new float[n];
+                for (int i = 0; i < n; i++) {
+                    v[i] = switch (e.dtype) {
+                        case "F32" -> buf.getFloat();
+                        case "F64" -> (float) buf.getDouble();
+                        case "BF16" -> Float.intBitsToFloat((buf.getShort() & 0xffff) << 16);
+                        default -> halfToFloat(buf.getShort());
+                    };
+                }
+                return Tensors.fromFloats(v, e.shape);
+            }
+        }
+    }
+
+    static float halfToFloat(short h) {
+        int bits = h & 0xffff, sign = (bits & 0x8000) << 16, exp = (bits >> 10) & 0x1f, mant = bits & 0x3ff;
+        if (exp == 0) return (sign != 0 ? -1 : 1) * mant * 0x1p-24f;
+        if (exp == 31) return Float.intBitsToFloat(sign | 0x7f800000 | (mant << 13));
+        return Float.intBitsToFloat(sign | ((exp + 112) << 23) | (mant << 13));
+    }
+
+    /** Copies every tensor of {@code file} into the module's tensors of the same names; names and shapes must match. */
+    public static void load(Path file, Map<String, Tensor> into) {
+        Map<String, Entry> entries = read(file);
+        StateDicts.copyInto(file.toString(), entries, into);
+    }
+}
