@@ -1,0 +1,81 @@
+package convnet.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import convnet.UserException;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+class ConfigTest {
+    static final String GOOD = """
+            name: t
+            model:
+              name: preact_resnet20_cifar
+            data:
+              train: somewhere
+              image_size: 32
+            train:
+              epochs: 3
+              optimizer: {name: sgd, lr: 0.1}
+            """;
+
+    static RunConfig read(String yaml) {
+        return RunConfig.from(ConfigNode.parse(yaml, "test.yaml"), Path.of("/tmp"));
+    }
+
+    @Test
+    void defaultsAreFilledAndRoundTrip() {
+        RunConfig c = read(GOOD);
+        assertEquals(3, c.train().epochs());
+        assertEquals(0.1, c.train().optimizer().lr());
+        assertTrue(c.train().optimizer().nesterov());
+        assertEquals("32", c.train().precision());
+        RunConfig again = RunConfig.from(Yamls.node(c.toMap(), "resolved"), Path.of("/tmp"));
+        assertEquals(c.toMap(), again.toMap());
+    }
+
+    @Test
+    void unknownKeyNamesKeyAndLine() {
+        UserException e = assertThrows(UserException.class, () -> read(GOOD.replace("  epochs: 3", "  epoch: 3")));
+        assertTrue(e.getMessage().contains("test.yaml line 8"), e.getMessage());
+        assertTrue(e.getMessage().contains("'train.epoch'"), e.getMessage());
+        assertTrue(e.getMessage().contains("unknown key"), e.getMessage());
+    }
+
+    @Test
+    void wrongTypeAndRange() {
+        UserException e = assertThrows(UserException.class, () -> read(GOOD.replace("epochs: 3", "epochs: many")));
+        assertTrue(e.getMessage().contains("'train.epochs'") && e.getMessage().contains("whole number") && e.getMessage().contains("line 8"), e.getMessage());
+        e = assertThrows(UserException.class, () -> read(GOOD.replace("lr: 0.1", "lr: -0.1")));
+        assertTrue(e.getMessage().contains("'train.optimizer.lr'") && e.getMessage().contains("-0.1"), e.getMessage());
+        e = assertThrows(UserException.class, () -> read(GOOD.replace("preact_resnet20_cifar", "resnet9000")));
+        assertTrue(e.getMessage().contains("'model.name'") && e.getMessage().contains("vgg16"), e.getMessage());
+    }
+
+    @Test
+    void setOverridesAndNamesItselfInErrors() {
+        ConfigNode n = ConfigNode.parse(GOOD, "test.yaml");
+        n.set("train.epochs=7");
+        n.set("data.batch_size=8");
+        n.set("model.options.stages=[[8, 1], [16, 1]]");
+        RunConfig c = RunConfig.from(n, Path.of("/tmp"));
+        assertEquals(7, c.train().epochs());
+        assertEquals(8, c.data().batchSize());
+        assertEquals(2, ((java.util.List<?>) c.model().arch().toMap().get("stages")).size());
+        ConfigNode bad = ConfigNode.parse(GOOD, "test.yaml");
+        bad.set("train.epochs=0");
+        UserException e = assertThrows(UserException.class, () -> RunConfig.from(bad, Path.of("/tmp")));
+        assertTrue(e.getMessage().startsWith("--set train.epochs"), e.getMessage());
+    }
+
+    @Test
+    void badYamlAndBadTransform() {
+        UserException e = assertThrows(UserException.class, () -> read("name: [unclosed"));
+        assertTrue(e.getMessage().startsWith("test.yaml"), e.getMessage());
+        e = assertThrows(UserException.class,
+                () -> read(GOOD.replace("image_size: 32", "image_size: 32\n  train_transforms:\n    - {op: spin, p: 1}")));
+        assertTrue(e.getMessage().contains("data.train_transforms[0].op") && e.getMessage().contains("random_crop"), e.getMessage());
+    }
+}

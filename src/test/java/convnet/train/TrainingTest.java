@@ -1,0 +1,100 @@
+package convnet.train;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import convnet.TestData;
+import convnet.config.RunConfig;
+import convnet.data.ImageFolder;
+import convnet.data.Loader;
+import convnet.data.transform.Ops;
+import convnet.data.transform.Pipeline;
+import convnet.engine.Engine;
+import convnet.model.Models;
+import convnet.model.Net;
+import convnet.model.Vgg;
+import convnet.model.ModelSpec;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Forward, backward and optimizer steps on real images, for every family; resident memory stays flat. */
+class TrainingTest {
+    static Loader.Batch batch32, batch64;
+
+    @BeforeAll
+    static void data() {
+        Engine.start(2);
+        ImageFolder f = ImageFolder.scan(TestData.datasets().resolve("flowers5-128"), null);
+        List<convnet.data.Sample> some = ImageFolder.split(f.samples, f.classes.size(), 0.99, 3).get(1).subList(0, 16);
+        batch32 = first(some, 32);
+        batch64 = first(some, 64);
+    }
+
+    static Loader.Batch first(List<convnet.data.Sample> samples, int size) {
+        Pipeline p = new Pipeline(List.of(new Ops.Resize(size, 0, 0), new Ops.CenterCrop(size)), size);
+        try (Loader l = new Loader(samples, p, new float[] {0.5f, 0.5f, 0.5f}, new float[] {0.25f, 0.25f, 0.25f}, samples.size(), false, false, 0, 2,
+                Loader.OnBadImage.ERROR)) {
+            return l.epoch(0, 0).next();
+        }
+    }
+
+    static Trainer trainer(Net net, String optimizer, double lr) {
+        RunConfig.Optimizer o = new RunConfig.Optimizer(optimizer, lr, 0.9, optimizer.equals("sgd"), 0, 0.9, 0.999);
+        return new Trainer(net, Optimizers.create(o, net), null, null, Precision.FP32,
+                new Schedule(new RunConfig.Schedule("constant", 0, 0, 1, 1), lr, 1), 1, 0);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"vgg_bn_small", "vgg_prelu_after", "preact_resnet20_cifar", "preact_resnet20"})
+    void fewStepsLowerTheLossOnARealBatch(String which) {
+        Net net = switch (which) {
+            case "vgg_bn_small" -> new ModelSpec("vgg11_bn", new Vgg.Options("A", true, false, "relu", 0, "gap", new int[] {64}, 0), 5, "kaiming", "normal").build(1);
+            case "vgg_prelu_after" -> new ModelSpec("vgg13_caltech", new Vgg.Options("B", true, true, "prelu", 0.0, "fixed", new int[] {32, 32}, 0.0), 5, "xavier", "xavier").build(1);
+            default -> Models.spec(which, 5).build(1);
+        };
+        Loader.Batch b = which.equals("preact_resnet20") || which.equals("vgg_prelu_after") ? batch64 : batch32;
+        Trainer t = trainer(net, which.startsWith("vgg") ? "adam" : "sgd", which.startsWith("vgg") ? 1e-3 : 0.02);
+        net.train(true);
+        double first = t.step(b)[0], last = first;
+        for (int i = 0; i < 8; i++) last = t.step(b)[0];
+        assertTrue(last < first * 0.8, which + ": loss " + first + " → " + last);
+    }
+
+    @Test
+    void bf16MixedTrainsToo() {
+        Net net = Models.spec("preact_resnet20_cifar", 5).build(1);
+        Trainer t = new Trainer(net, Optimizers.create(new RunConfig.Optimizer("sgd", 0.02, 0.9, true, 0, 0.9, 0.999), net), null, null,
+                Precision.BF16_MIXED, new Schedule(new RunConfig.Schedule("constant", 0, 0, 1, 1), 0.02, 1), 1, 0);
+        double first = t.step(batch32)[0], last = first;
+        for (int i = 0; i < 8; i++) last = t.step(batch32)[0];
+        assertTrue(last < first * 0.8, "loss " + first + " → " + last);
+    }
+
+    /** Guards the per-step PointerScope discipline: 300 steps, resident memory within 10% after warm-up. */
+    @Test
+    void residentMemoryStaysFlatOver300Steps() throws Exception {
+        Net net = Models.spec("preact_resnet20_cifar", 5).build(1);
+        Trainer t = trainer(net, "sgd", 0.01);
+        for (int i = 0; i < 50; i++) t.step(batch32);
+        long warm = rssKb();
+        long peak = warm;
+        for (int i = 0; i < 300; i++) {
+            t.step(batch32);
+            if (i % 25 == 0) peak = Math.max(peak, rssKb());
+        }
+        long end = rssKb();
+        peak = Math.max(peak, end);
+        assertTrue(peak <= warm * 1.10, "resident memory grew from " + warm + " kB to " + peak + " kB");
+    }
+
+    static long rssKb() throws Exception {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("\\D", ""));
+        }
+        throw new IllegalStateException("no VmRSS");
+    }
+}
