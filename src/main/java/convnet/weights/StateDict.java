@@ -20,7 +20,8 @@ public final class StateDict {
 
     private static void put(Map<String, Tensor> out, StringTensorDict dict) {
         for (long i = 0; i < dict.size(); i++) {
-            out.put(dict.get(i).key().getString(), dict.get(i).value());
+            // value() refers into the dictionary, which is freed with it: keep an owning handle instead
+            out.put(dict.get(i).key().getString(), new Tensor(dict.get(i).value()));
         }
     }
 }
