@@ -17,7 +17,7 @@ import java.util.Map;
  */
 public record RunConfig(String name, long seed, Model model, Data data, Train train) {
 
-    public record Model(String name, Arch arch, String initConv, String initLinear) {
+    public record Model(String name, Arch arch, String initConv, String initLinear, Path weights, boolean dropHead) {
         public ModelSpec spec(int numClasses) {
             return new ModelSpec(name, arch, numClasses, initConv, initLinear);
         }
@@ -30,11 +30,17 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
         }
     }
 
-    public record Optimizer(String name, double lr, double momentum, boolean nesterov, double weightDecay, double beta1, double beta2) {}
+    public record Optimizer(String name, double lr, double momentum, boolean nesterov, double weightDecay, double beta1, double beta2,
+                            boolean decayNormAndBias, double pretrainedLrFactor) {
+        public Optimizer(String name, double lr, double momentum, boolean nesterov, double weightDecay, double beta1, double beta2) {
+            this(name, lr, momentum, nesterov, weightDecay, beta1, beta2, true, 1);
+        }
+    }
 
     public record Schedule(String name, int warmupEpochs, double etaMin, int stepSize, double gamma) {}
 
-    public record Train(int epochs, Optimizer optimizer, Schedule schedule, String precision, int threads, int checkpointEvery, double labelSmoothing) {}
+    public record Train(int epochs, Optimizer optimizer, Schedule schedule, String precision, int threads, int checkpointEvery, double labelSmoothing,
+                        int freezeEpochs) {}
 
     public static final List<String> PRECISIONS = List.of("32", "bf16-mixed");
 
@@ -44,18 +50,20 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
         String name = root.string("name", "run");
         if (!name.matches("[A-Za-z0-9._-]+")) throw root.get("name").error("expected a run name of letters, digits, '.', '_' or '-'");
         long seed = root.longValue("seed", 42, 0, Long.MAX_VALUE);
-        return new RunConfig(name, seed, model(root.get("model")), data(root.get("data"), base), train(root.get("train")));
+        return new RunConfig(name, seed, model(root.get("model"), base), data(root.get("data"), base), train(root.get("train")));
     }
 
-    static Model model(ConfigNode n) {
+    static Model model(ConfigNode n, Path base) {
         n.requireOnly("name", "options", "init");
         if (!n.has("name")) throw n.error("'name' is required (one of: " + String.join(", ", Models.names()) + ")");
         String name = n.get("name").asChoice(Models.names());
         Arch arch = Models.preset(name);
         if (n.has("options")) arch = arch.withOverrides(n.get("options"));
         ConfigNode init = n.get("init");
-        init.requireOnly("conv", "linear");
-        return new Model(name, arch, init.choice("conv", "kaiming", Init.CONV), init.choice("linear", "normal", Init.LINEAR));
+        init.requireOnly("conv", "linear", "weights", "drop_head");
+        Path weights = init.has("weights") ? base.resolve(init.get("weights").asString()).normalize() : null;
+        return new Model(name, arch, init.choice("conv", "kaiming", Init.CONV), init.choice("linear", "normal", Init.LINEAR), weights,
+                init.bool("drop_head", false));
     }
 
     static Data data(ConfigNode n, Path base) {
@@ -83,15 +91,16 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
     }
 
     static Train train(ConfigNode n) {
-        n.requireOnly("epochs", "optimizer", "schedule", "precision", "threads", "checkpoint_every", "label_smoothing");
+        n.requireOnly("epochs", "optimizer", "schedule", "precision", "threads", "checkpoint_every", "label_smoothing", "freeze_epochs");
         ConfigNode o = n.get("optimizer");
-        o.requireOnly("name", "lr", "momentum", "nesterov", "weight_decay", "betas");
+        o.requireOnly("name", "lr", "momentum", "nesterov", "weight_decay", "betas", "decay_norm_and_bias", "pretrained_lr_factor");
         String opt = o.choice("name", "sgd", "sgd", "adam", "adamw");
         double[] betas = o.numbers("betas", new double[] {0.9, 0.999}, 0, 0.999999);
         if (betas.length != 2) throw o.get("betas").error("expected [beta1, beta2]");
         Optimizer optimizer = new Optimizer(opt, o.number("lr", opt.equals("sgd") ? 0.01 : 0.001, 1e-12, 10),
                 o.number("momentum", 0.9, 0, 0.9999), o.bool("nesterov", true),
-                o.number("weight_decay", opt.equals("adamw") ? 0.01 : 5e-4, 0, 1), betas[0], betas[1]);
+                o.number("weight_decay", opt.equals("adamw") ? 0.01 : 5e-4, 0, 1), betas[0], betas[1],
+                o.bool("decay_norm_and_bias", true), o.number("pretrained_lr_factor", 1, 0, 10));
         if (optimizer.nesterov() && optimizer.momentum() == 0 && opt.equals("sgd")) throw o.get("nesterov").error("Nesterov needs momentum > 0");
         ConfigNode s = n.get("schedule");
         s.requireOnly("name", "warmup_epochs", "eta_min", "step_size", "gamma");
@@ -99,7 +108,8 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
                 s.number("eta_min", 0, 0, 10), s.integer("step_size", 30, 1, 100_000), s.number("gamma", 0.1, 0, 1));
         return new Train(n.integer("epochs", 10, 1, 100_000), optimizer, schedule,
                 n.has("precision") ? n.get("precision").asChoice(PRECISIONS) : "32",
-                n.integer("threads", 0, 0, 1024), n.integer("checkpoint_every", 0, 0, 100_000), n.number("label_smoothing", 0, 0, 0.99));
+                n.integer("threads", 0, 0, 1024), n.integer("checkpoint_every", 0, 0, 100_000), n.number("label_smoothing", 0, 0, 0.99),
+                n.integer("freeze_epochs", 0, 0, 100_000));
     }
 
     private static float[] floats(double[] d) {
@@ -122,7 +132,14 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
         Map<String, Object> mo = new LinkedHashMap<>();
         mo.put("name", model.name);
         mo.put("options", model.arch.toMap());
-        mo.put("init", Map.of("conv", model.initConv, "linear", model.initLinear));
+        Map<String, Object> init = new LinkedHashMap<>();
+        init.put("conv", model.initConv);
+        init.put("linear", model.initLinear);
+        if (model.weights != null) {
+            init.put("weights", model.weights.toString());
+            init.put("drop_head", model.dropHead);
+        }
+        mo.put("init", init);
         m.put("model", mo);
         Map<String, Object> d = new LinkedHashMap<>();
         d.put("train", data.train.toString());
@@ -146,6 +163,8 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
         o.put("nesterov", train.optimizer.nesterov);
         o.put("weight_decay", train.optimizer.weightDecay);
         o.put("betas", List.of(train.optimizer.beta1, train.optimizer.beta2));
+        o.put("decay_norm_and_bias", train.optimizer.decayNormAndBias);
+        o.put("pretrained_lr_factor", train.optimizer.pretrainedLrFactor);
         t.put("optimizer", o);
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("name", train.schedule.name);
@@ -158,6 +177,7 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
         t.put("threads", train.threads);
         t.put("checkpoint_every", train.checkpointEvery);
         t.put("label_smoothing", train.labelSmoothing);
+        t.put("freeze_epochs", train.freezeEpochs);
         m.put("train", t);
         return m;
     }

@@ -30,6 +30,9 @@ public final class Trainer {
     public final int epochs;
     public final double labelSmoothing;
     private final List<TrainListener> listeners = new ArrayList<>();
+    private double[] lrFactors = {1};
+    private List<Tensor> frozen = List.of();
+    private int freezeEpochs;
 
     /** The next epoch to run (0-based) and the number of optimizer steps taken so far. */
     int epoch;
@@ -46,6 +49,19 @@ public final class Trainer {
         this.schedule = schedule;
         this.epochs = epochs;
         this.labelSmoothing = labelSmoothing;
+    }
+
+    /** Per parameter group, the factor on the scheduled learning rate (see {@link Optimizers#create}). */
+    public Trainer lrFactors(double[] factors) {
+        this.lrFactors = factors.clone();
+        return this;
+    }
+
+    /** Keeps {@code tensors} fixed (no gradient) during the first {@code epochs} epochs. */
+    public Trainer freeze(List<Tensor> tensors, int epochs) {
+        this.frozen = List.copyOf(tensors);
+        this.freezeEpochs = epochs;
+        return this;
     }
 
     public Trainer listen(TrainListener l) {
@@ -106,6 +122,7 @@ public final class Trainer {
         while (epoch < epochs && !stopRequested) {
             long t0 = System.nanoTime();
             net.train(true);
+            for (Tensor t : frozen) t.set_requires_grad(epoch >= freezeEpochs);
             double lossSum = 0, correct = 0;
             int seen = 0, skipped = 0, b = 0;
             Iterator<Loader.Batch> it = train.epoch(epoch, 0);
@@ -114,7 +131,7 @@ public final class Trainer {
                 Loader.Batch batch = it.next();
                 skipped += batch.skipped();
                 lr = schedule.lr(epoch + (double) b / batches);
-                Optimizers.setLr(optimizer, lr);
+                Optimizers.setLr(optimizer, lr, lrFactors);
                 b++;
                 if (batch.size() == 0) continue;
                 double[] r = step(batch);

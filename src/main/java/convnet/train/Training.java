@@ -21,7 +21,13 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import convnet.weights.StateDict;
+import convnet.weights.Weights;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Set;
 import org.bytedeco.pytorch.Optimizer;
+import org.bytedeco.pytorch.Tensor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -117,10 +123,29 @@ public final class Training implements AutoCloseable {
 
         // model and optimizer: long-lived, created outside any scope
         Net net = config.model().spec(classes.size()).build(config.seed());
-        Optimizer optimizer = Optimizers.create(config.train().optimizer(), net);
+        Set<String> pretrained = Set.of();
+        if (config.model().weights() != null) {
+            pretrained = new LinkedHashSet<>(Weights.load(config.model().weights(), net, config.model().dropHead()));
+            log.info("initial weights: {} tensors from {}{}", pretrained.size(), config.model().weights(),
+                    config.model().dropHead() ? " (its last layer left out: new head " + Weights.headPrefix(net) + ")" : "");
+        }
         RunConfig.Train t = config.train();
+        Optimizers.Built built = Optimizers.create(t.optimizer(), net, pretrained);
+        Optimizer optimizer = built.optimizer();
         trainer = new Trainer(net, optimizer, trainLoader, valLoader, Precision.of(t.precision()),
                 new Schedule(t.schedule(), t.optimizer().lr(), t.epochs()), t.epochs(), t.labelSmoothing());
+        trainer.lrFactors(built.lrFactors());
+        if (t.freezeEpochs() > 0 && !pretrained.isEmpty()) {
+            Map<String, Tensor> sd = StateDict.of(net);
+            List<Tensor> frozen = new ArrayList<>();
+            var params = net.named_parameters(true);
+            for (long i = 0; i < params.size(); i++) {
+                String n = params.get(i).key().getString();
+                if (pretrained.contains(n)) frozen.add(sd.get(n));
+            }
+            trainer.freeze(frozen, t.freezeEpochs());
+            log.info("pretrained layers frozen for the first {} epochs", t.freezeEpochs());
+        }
         Checkpoints.State state = new Checkpoints.State(0, 0, Double.NaN, 0);
         if (resume != null) {
             state = Checkpoints.load(resume, net, optimizer);

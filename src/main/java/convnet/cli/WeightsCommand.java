@@ -1,0 +1,121 @@
+package convnet.cli;
+
+import convnet.UserException;
+import convnet.engine.Engine;
+import convnet.eval.ModelBundle;
+import convnet.model.Models;
+import convnet.model.Net;
+import convnet.weights.Safetensors;
+import convnet.weights.StateDict;
+import convnet.weights.Weights;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "weights", mixinStandardHelpOptions = true,
+        description = "Inspect, convert, import and export weight files (torch.save .pth in zip or legacy format, safetensors). Nothing in a file is ever executed.",
+        subcommands = {WeightsCommand.Inspect.class, WeightsCommand.Convert.class, WeightsCommand.Import.class, WeightsCommand.Export.class})
+final class WeightsCommand implements Runnable {
+    @Override
+    public void run() {
+        new picocli.CommandLine(this).usage(System.err);
+    }
+
+    @Command(name = "inspect", mixinStandardHelpOptions = true, description = "List the tensors of a weights file: name, dtype, shape.")
+    static final class Inspect implements Runnable {
+        @Mixin Common common;
+
+        @Parameters(paramLabel = "FILE")
+        Path file;
+
+        @Override
+        public void run() {
+            Map<String, Safetensors.Entry> entries = Weights.read(file);
+            long total = 0;
+            for (Map.Entry<String, Safetensors.Entry> e : entries.entrySet()) {
+                long n = Arrays.stream(e.getValue().shape()).reduce(1, (a, b) -> a * b);
+                total += n;
+                System.out.printf("%-48s %-5s %-22s %,14d%n", e.getKey(), e.getValue().dtype(), Arrays.toString(e.getValue().shape()), n);
+            }
+            System.out.printf("%d tensors, %,d values%n", entries.size(), total);
+        }
+    }
+
+    @Command(name = "convert", mixinStandardHelpOptions = true, description = "Convert a weights file to safetensors (names unchanged).")
+    static final class Convert implements Runnable {
+        @Mixin Common common;
+
+        @Parameters(index = "0", paramLabel = "IN")
+        Path in;
+
+        @Parameters(index = "1", paramLabel = "OUT.safetensors")
+        Path out;
+
+        @Override
+        public void run() {
+            Engine.start(common.threads);
+            Map<String, Safetensors.Entry> entries = Weights.read(in);
+            Map<String, org.bytedeco.pytorch.Tensor> tensors = new java.util.LinkedHashMap<>();
+            for (Map.Entry<String, Safetensors.Entry> e : entries.entrySet()) tensors.put(e.getKey(), Safetensors.toTensor(e.getValue()));
+            Safetensors.write(out, tensors, Map.of("format", "pt"));
+            System.out.println("wrote " + out + " (" + tensors.size() + " tensors)");
+        }
+    }
+
+    @Command(name = "import", mixinStandardHelpOptions = true,
+            description = "Check that a torchvision-format file fits a convnet model (every name and shape) and write it as safetensors for init.weights.")
+    static final class Import implements Runnable {
+        @Mixin Common common;
+
+        @Parameters(index = "0", paramLabel = "FILE")
+        Path file;
+
+        @Option(names = "--model", required = true, description = "Model name, e.g. vgg19.")
+        String model;
+
+        @Option(names = "--classes", defaultValue = "1000", description = "Classes of the file's head (default: ${DEFAULT-VALUE}).")
+        int classes;
+
+        @Option(names = "--out", required = true, paramLabel = "OUT.safetensors")
+        Path out;
+
+        @Override
+        public void run() {
+            Engine.start(common.threads);
+            Models.preset(model);
+            Net net = Models.create(model, classes);
+            List<String> loaded = Weights.load(file, net, false);
+            Safetensors.write(out, StateDict.of(net), Map.of("format", "pt", "model", model));
+            System.out.println("imported " + loaded.size() + " tensors into " + model + "; wrote " + out);
+        }
+    }
+
+    @Command(name = "export", mixinStandardHelpOptions = true,
+            description = "Write a run's model weights as safetensors with torchvision's names (load in Python with safetensors.torch.load_file).")
+    static final class Export implements Runnable {
+        @Mixin Common common;
+
+        @Parameters(index = "0", paramLabel = "RUN")
+        Path run;
+
+        @Parameters(index = "1", paramLabel = "OUT.safetensors")
+        Path out;
+
+        @Override
+        public void run() {
+            Path modelDir = Files.isRegularFile(run.resolve("model.json")) ? run : run.resolve("model");
+            ModelBundle b = ModelBundle.read(modelDir);
+            if (!out.getFileName().toString().endsWith(".safetensors")) throw new UserException(out + ": export writes safetensors; name the file *.safetensors");
+            Engine.start(common.threads);
+            Net net = b.loadNet(modelDir);
+            Safetensors.write(out, StateDict.of(net), Map.of("format", "pt", "model", b.spec().name(), "classes", String.join(",", b.classes())));
+            System.out.println("wrote " + out + ": " + b.spec().name() + ", " + b.classes().size() + " classes");
+        }
+    }
+}
