@@ -37,6 +37,9 @@ public final class Images {
         if (size != null && size[0] * size[1] > MAX_PIXELS) {
             throw new BadImageException(file, "header claims " + size[0] + "×" + size[1] + " pixels, more than the limit of " + MAX_PIXELS);
         }
+        if (isJpeg(bytes) && !endsWithEoi(bytes)) {
+            throw new BadImageException(file, "truncated JPEG (no end-of-image marker)");
+        }
         Mat img;
         try (BytePointer data = new BytePointer(bytes)) {
             Mat buf = new Mat(1, bytes.length, org.bytedeco.opencv.global.opencv_core.CV_8UC1, data);
@@ -48,6 +51,32 @@ public final class Images {
             throw new BadImageException(file, "not a readable image (unknown format, or truncated/corrupt data)");
         }
         return img;
+    }
+
+    static boolean isJpeg(byte[] b) {
+        return b.length >= 3 && (b[0] & 0xff) == 0xFF && (b[1] & 0xff) == 0xD8 && (b[2] & 0xff) == 0xFF;
+    }
+
+    /** JPEG files end with FF D9, possibly followed by padding. */
+    static boolean endsWithEoi(byte[] b) {
+        int end = b.length;
+        while (end > 2 && (b[end - 1] == 0 || b[end - 1] == '\n' || b[end - 1] == '\r' || b[end - 1] == ' ')) end--;
+        for (int i = end - 2; i >= Math.max(0, end - 64); i--) {
+            if ((b[i] & 0xff) == 0xFF && (b[i + 1] & 0xff) == 0xD9) return true;
+        }
+        return false;
+    }
+
+    /** What kind of image the content says this is (by magic number), or null if none. */
+    public static String sniff(byte[] b) {
+        if (b.length < 12) return b.length >= 3 && isJpeg(b) ? "jpeg" : null;
+        if (isJpeg(b)) return "jpeg";
+        if ((b[0] & 0xff) == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G') return "png";
+        if (b[0] == 'G' && b[1] == 'I' && b[2] == 'F' && b[3] == '8') return "gif";
+        if (b[0] == 'B' && b[1] == 'M') return "bmp";
+        if ((b[0] == 'I' && b[1] == 'I' && b[2] == 42 && b[3] == 0) || (b[0] == 'M' && b[1] == 'M' && b[2] == 0 && b[3] == 42)) return "tiff";
+        if (b[0] == 'R' && b[1] == 'I' && b[2] == 'F' && b[3] == 'F' && b[8] == 'W' && b[9] == 'E' && b[10] == 'B' && b[11] == 'P') return "webp";
+        return null;
     }
 
     /**

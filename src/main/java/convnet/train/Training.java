@@ -5,6 +5,7 @@ import convnet.config.RunConfig;
 import convnet.config.Yamls;
 import convnet.data.ImageFolder;
 import convnet.data.Loader;
+import convnet.data.ProcessedDir;
 import convnet.data.Sample;
 import convnet.eval.ModelBundle;
 import convnet.model.Net;
@@ -94,15 +95,20 @@ public final class Training implements AutoCloseable {
         // data
         RunConfig.Data d = config.data();
         List<List<Sample>> split = splitData(d, config.seed());
-        ImageFolder trainFolder = ImageFolder.scan(trainRoot(d), null);
-        this.classes = trainFolder.classes;
+        ProcessedDir processed = ProcessedDir.is(d.train()) ? ProcessedDir.read(d.train()) : null;
+        this.classes = processed != null ? processed.classes : ImageFolder.scan(trainRoot(d), null).classes;
         List<Sample> trainSamples = split.get(0), valSamples = split.get(1);
         log.info("data: {} classes, {} training and {} validation images", classes.size(), trainSamples.size(), valSamples.size());
         if (trainSamples.size() < d.batchSize()) {
             throw new UserException("data.batch_size " + d.batchSize() + " is larger than the training set (" + trainSamples.size() + " images)");
         }
         Loader.OnBadImage onBad = d.onBadImage().equals("skip") ? Loader.OnBadImage.SKIP : Loader.OnBadImage.ERROR;
-        if (d.autoNormalize()) {
+        if (d.autoNormalize() && processed != null && processed.mean != null) {
+            mean = processed.mean;
+            std = processed.std;
+            log.info(String.format("normalisation from %s: mean %.4f %.4f %.4f, std %.4f %.4f %.4f", d.train().resolve("rgb_mean.json"),
+                    mean[0], mean[1], mean[2], std[0], std[1], std[2]));
+        } else if (d.autoNormalize()) {
             float[][] ms = meanStd(trainSamples, d, onBad);
             mean = ms[0];
             std = ms[1];
@@ -203,6 +209,11 @@ public final class Training implements AutoCloseable {
 
     /** Train and validation samples: an explicit val folder, a train/ + val/ (or test/) pair, or a stratified split. */
     static List<List<Sample>> splitData(RunConfig.Data d, long seed) {
+        if (ProcessedDir.is(d.train())) {
+            ProcessedDir p = ProcessedDir.read(d.train());
+            if (d.val() != null) return List.of(p.train, ImageFolder.scan(d.val(), p.classes).samples);
+            return List.of(p.train, p.val);
+        }
         Path root = trainRoot(d);
         ImageFolder train = ImageFolder.scan(root, null);
         Path val = d.val();

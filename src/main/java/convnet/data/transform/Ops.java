@@ -36,7 +36,7 @@ public final class Ops {
         return m;
     }
 
-    static Mat resizeTo(Mat img, int w, int h) {
+    public static Mat resizeTo(Mat img, int w, int h) {
         if (img.cols() == w && img.rows() == h) return img;
         Mat out = new Mat();
         boolean shrinking = w < img.cols() && h < img.rows();
