@@ -15,6 +15,18 @@ public final class Net extends Seq {
         this.spec = spec;
     }
 
+    /**
+     * Stores every 4-D weight in channels-last (NHWC) order, which oneDNN's convolutions run faster on;
+     * inputs should then be channels-last too. Values and names are unchanged.
+     */
+    public void toChannelsLast() {
+        TensorVector ps = parameters();
+        for (long i = 0; i < ps.size(); i++) {
+            Tensor t = ps.get(i);
+            if (t.dim() == 4) t.set_data(t.contiguous(org.bytedeco.pytorch.global.torch.MemoryFormat.ChannelsLast));
+        }
+    }
+
     public ModelSpec spec() {
         return spec;
     }

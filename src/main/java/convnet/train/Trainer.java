@@ -38,6 +38,7 @@ public final class Trainer {
     int epoch;
     long step;
     private volatile boolean stopRequested;
+    private boolean channelsLast;
 
     public Trainer(Net net, Optimizer optimizer, Loader train, Loader val, Precision precision, Schedule schedule, int epochs,
                    double labelSmoothing) {
@@ -49,6 +50,17 @@ public final class Trainer {
         this.schedule = schedule;
         this.epochs = epochs;
         this.labelSmoothing = labelSmoothing;
+    }
+
+    /** Runs the network in channels-last memory order (weights converted now, inputs per batch). */
+    public Trainer channelsLast(boolean on) {
+        this.channelsLast = on;
+        if (on) net.toChannelsLast();
+        return this;
+    }
+
+    public boolean isChannelsLast() {
+        return channelsLast;
     }
 
     /** Per parameter group, the factor on the scheduled learning rate (see {@link Optimizers#create}). */
@@ -95,7 +107,8 @@ public final class Trainer {
     /** One gradient step on a batch; returns {loss, correct}. */
     public double[] step(Loader.Batch b) {
         return Scoped.call(() -> {
-            Tensor x = Tensors.fromFloats(b.images(), b.size(), 3, b.height(), b.width());
+            Tensor dense = Tensors.fromFloats(b.images(), b.size(), 3, b.height(), b.width());
+            Tensor x = channelsLast ? dense.contiguous(torch.MemoryFormat.ChannelsLast) : dense;
             Tensor y = Tensors.fromLongs(b.labels());
             Tensor logits = precision.forward(() -> net.forward(x)).to(torch.ScalarType.Float);
             Tensor loss = labelSmoothing > 0 ? smoothedLoss(logits, y) : torch.cross_entropy(logits, y);

@@ -1,0 +1,178 @@
+package convnet.bench;
+
+import convnet.config.RunConfig;
+import convnet.data.ImageFolder;
+import convnet.data.Loader;
+import convnet.data.Sample;
+import convnet.data.transform.Ops;
+import convnet.data.transform.Pipeline;
+import convnet.engine.Engine;
+import convnet.engine.Scoped;
+import convnet.engine.Tensors;
+import convnet.model.ModelSpec;
+import convnet.model.Models;
+import convnet.model.Net;
+import convnet.train.Optimizers;
+import convnet.train.Precision;
+import convnet.train.Schedule;
+import convnet.train.Trainer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * Measurements in one process: training steps on synthetic batches (per model, precision, memory
+ * format), the loader on real JPEGs, and inference at batch 1 and 64. Each figure is the median of
+ * several timed repeats after a warm-up, with the spread (min–max) beside it.
+ */
+public final class Bench {
+    private Bench() {}
+
+    /** The peer's model names → convnet specs with the same layers. */
+    public static ModelSpec model(String peerName) {
+        return switch (peerName) {
+            case "vgg11bn32" -> Models.spec("vgg11_bn_gap", 10); // VGG-A-BN, 32 px: 1×1×512 → Linear(512, 10), as the peer's
+            case "resnet20" -> Models.spec("preact_resnet20_cifar", 10);
+            default -> Models.spec(peerName, 10);
+        };
+    }
+
+    public static int inputSize(String peerName) {
+        return peerName.endsWith("64") ? 64 : peerName.startsWith("vgg1") && !peerName.endsWith("32") ? 224 : 32;
+    }
+
+    public record Result(String what, String model, String precision, boolean channelsLast, int batch, double median, double min, double max,
+                         String unit) {}
+
+    static double[] stats(List<Double> xs) {
+        List<Double> s = new ArrayList<>(xs);
+        Collections.sort(s);
+        double med = s.size() % 2 == 1 ? s.get(s.size() / 2) : (s.get(s.size() / 2 - 1) + s.get(s.size() / 2)) / 2;
+        return new double[] {med, s.get(0), s.get(s.size() - 1)};
+    }
+
+    /** Training images/second on one fixed random batch. */
+    public static Result train(String model, Precision precision, boolean channelsLast, int batch, int warmup, int steps, int repeats) {
+        int size = inputSize(model);
+        Net net = model(model).build(0);
+        RunConfig.Optimizer o = new RunConfig.Optimizer("sgd", 0.01, 0.9, false, 0, 0.9, 0.999);
+        Trainer t = new Trainer(net, Optimizers.create(o, net), null, null, precision, new Schedule(new RunConfig.Schedule("constant", 0, 0, 1, 1), 0.01, 1), 1, 0);
+        t.channelsLast(channelsLast);
+        net.train(true);
+        Random r = new Random(0);
+        float[] x = new float[batch * 3 * size * size];
+        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+        long[] y = new long[batch];
+        for (int i = 0; i < batch; i++) y[i] = r.nextInt(10);
+        Loader.Batch b = new Loader.Batch(x, y, batch, size, size, 0);
+        for (int i = 0; i < warmup; i++) t.step(b);
+        List<Double> rates = new ArrayList<>();
+        for (int k = 0; k < repeats; k++) {
+            long t0 = System.nanoTime();
+            for (int i = 0; i < steps; i++) t.step(b);
+            rates.add(batch * steps / ((System.nanoTime() - t0) / 1e9));
+        }
+        net.close();
+        double[] s = stats(rates);
+        return new Result("train", model, precision.word, channelsLast, batch, s[0], s[1], s[2], "img/s");
+    }
+
+    /** Inference images/second (eval mode, no grad) at a batch size. */
+    public static Result predict(String model, Precision precision, boolean channelsLast, int batch, int warmup, int steps, int repeats) {
+        int size = inputSize(model);
+        Net net = model(model).build(0);
+        if (channelsLast) net.toChannelsLast();
+        net.eval();
+        float[] x = new float[batch * 3 * size * size];
+        Random r = new Random(0);
+        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+        Runnable step = () -> Scoped.run(() -> {
+            try (NoGradGuard g = new NoGradGuard()) {
+                Tensor in = Tensors.fromFloats(x, batch, 3, size, size);
+                if (channelsLast) in = in.contiguous(torch.MemoryFormat.ChannelsLast);
+                Tensor input = in;
+                Tensors.toFloats(torch.softmax(precision.forward(() -> net.forward(input)).to(torch.ScalarType.Float), 1));
+            }
+        });
+        for (int i = 0; i < warmup; i++) step.run();
+        List<Double> rates = new ArrayList<>();
+        for (int k = 0; k < repeats; k++) {
+            long t0 = System.nanoTime();
+            for (int i = 0; i < steps; i++) step.run();
+            rates.add(batch * steps / ((System.nanoTime() - t0) / 1e9));
+        }
+        net.close();
+        double[] s = stats(rates);
+        return new Result("predict", model, precision.word, channelsLast, batch, s[0], s[1], s[2], "img/s");
+    }
+
+    /** Loader images/second on real files: the peer's "cifar" or "photo224" recipe. */
+    public static Result loader(Path root, String recipe, int workers, int batch, int batches, int repeats) {
+        List<Sample> samples = ImageFolder.scan(root, null).samples;
+        Pipeline p = recipe.equals("cifar")
+                ? new Pipeline(List.of(new Ops.RandomCrop(32, 4), new Ops.WithProbability(new Ops.HorizontalFlip(), 0.5)), 32)
+                : new Pipeline(List.of(new Ops.RandomResizedCrop(224, 0.08, 1, 0.75, 4.0 / 3), new Ops.WithProbability(new Ops.HorizontalFlip(), 0.5),
+                        new Ops.ShiftScaleRotate(0.0625, 0.1, 15)), 224);
+        float[] m = {0.49f, 0.48f, 0.45f}, s = {0.25f, 0.24f, 0.26f};
+        List<Double> rates = new ArrayList<>();
+        try (Loader l = new Loader(samples, p, m, s, batch, true, true, 0, workers, Loader.OnBadImage.ERROR)) {
+            int perEpoch = l.batchesPerEpoch();
+            for (int k = 0; k <= repeats; k++) {
+                Iterator<Loader.Batch> it = l.epoch(k, 0);
+                long t0 = System.nanoTime(), n = 0;
+                for (int i = 0; i < Math.min(batches, perEpoch) && it.hasNext(); i++) n += it.next().size();
+                if (k > 0) rates.add(n / ((System.nanoTime() - t0) / 1e9)); // the first pass warms up
+            }
+        }
+        double[] st = stats(rates);
+        return new Result("loader-" + recipe, root.getFileName().toString(), "-", false, batch, st[0], st[1], st[2], "img/s");
+    }
+
+    /** Facts about the machine and engine settings the figures depend on. */
+    public static Map<String, Object> machine() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        String model = "?", flags = "";
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("model name") && model.equals("?")) model = line.substring(line.indexOf(':') + 1).trim();
+                if (line.startsWith("flags") && flags.isEmpty()) flags = line.substring(line.indexOf(':') + 1).trim();
+            }
+        } catch (IOException ignored) {
+            // not Linux: leave unknown
+        }
+        List<String> f = Arrays.asList(flags.split(" "));
+        m.put("cpu", model);
+        m.put("cores", Runtime.getRuntime().availableProcessors());
+        m.put("avx2", f.contains("avx2"));
+        m.put("avx512f", f.contains("avx512f"));
+        m.put("avx512_bf16", f.contains("avx512_bf16"));
+        m.put("amx_bf16", f.contains("amx_bf16"));
+        m.put("engine", "libtorch 2.10.0 (org.bytedeco:pytorch:2.10.0-1.5.13)");
+        m.put("compute_threads", Engine.threads());
+        m.put("omp_wait_policy", System.getenv().getOrDefault("OMP_WAIT_POLICY", ""));
+        m.put("java", System.getProperty("java.version"));
+        return m;
+    }
+
+    public static long peakRssKb() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("\\D", ""));
+            }
+        } catch (IOException ignored) {
+            // not Linux
+        }
+        return -1;
+    }
+}
