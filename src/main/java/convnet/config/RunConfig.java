@@ -37,10 +37,18 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
         }
     }
 
-    public record Schedule(String name, int warmupEpochs, double etaMin, int stepSize, double gamma) {}
+    public record Schedule(String name, int warmupEpochs, double etaMin, int stepSize, double gamma, double tMax, double tMult, double etaMinLate,
+                           int etaMinLateEpoch, int[] milestones, String monitor, String mode, double factor, int patience, double threshold,
+                           int cooldown, double minLr, double pctStart, double divFactor, double finalDivFactor) {
+        public Schedule(String name, int warmupEpochs, double etaMin, int stepSize, double gamma) {
+            this(name, warmupEpochs, etaMin, stepSize, gamma, 0, 1, 0, 0, new int[0], "val_acc", "max", 0.1, 10, 1e-4, 0, 0, 0.3, 25, 1e4);
+        }
+    }
+
+    public static final List<String> SCHEDULES = List.of("constant", "cosine", "cosine_restarts", "step", "multistep", "plateau", "onecycle");
 
     public record Train(int epochs, Optimizer optimizer, Schedule schedule, String precision, int threads, int checkpointEvery, double labelSmoothing,
-                        int freezeEpochs) {}
+                        int freezeEpochs, boolean channelsLast) {}
 
     public static final List<String> PRECISIONS = List.of("32", "bf16-mixed");
 
@@ -91,7 +99,7 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
     }
 
     static Train train(ConfigNode n) {
-        n.requireOnly("epochs", "optimizer", "schedule", "precision", "threads", "checkpoint_every", "label_smoothing", "freeze_epochs");
+        n.requireOnly("epochs", "optimizer", "schedule", "precision", "threads", "checkpoint_every", "label_smoothing", "freeze_epochs", "channels_last");
         ConfigNode o = n.get("optimizer");
         o.requireOnly("name", "lr", "momentum", "nesterov", "weight_decay", "betas", "decay_norm_and_bias", "pretrained_lr_factor");
         String opt = o.choice("name", "sgd", "sgd", "adam", "adamw");
@@ -103,13 +111,20 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
                 o.bool("decay_norm_and_bias", true), o.number("pretrained_lr_factor", 1, 0, 10));
         if (optimizer.nesterov() && optimizer.momentum() == 0 && opt.equals("sgd")) throw o.get("nesterov").error("Nesterov needs momentum > 0");
         ConfigNode s = n.get("schedule");
-        s.requireOnly("name", "warmup_epochs", "eta_min", "step_size", "gamma");
-        Schedule schedule = new Schedule(s.choice("name", "constant", "constant", "cosine", "step"), s.integer("warmup_epochs", 0, 0, 10_000),
-                s.number("eta_min", 0, 0, 10), s.integer("step_size", 30, 1, 100_000), s.number("gamma", 0.1, 0, 1));
+        s.requireOnly("name", "warmup_epochs", "eta_min", "step_size", "gamma", "t_max", "t_mult", "eta_min_late", "eta_min_late_epoch",
+                "milestones", "monitor", "mode", "factor", "patience", "threshold", "cooldown", "min_lr", "pct_start", "div_factor", "final_div_factor");
+        String monitor = s.choice("monitor", "val_acc", "val_acc", "val_loss", "train_loss");
+        Schedule schedule = new Schedule(s.has("name") ? s.get("name").asChoice(SCHEDULES) : "constant", s.integer("warmup_epochs", 0, 0, 10_000),
+                s.number("eta_min", 0, 0, 10), s.integer("step_size", 30, 1, 100_000), s.number("gamma", 0.1, 0, 1),
+                s.number("t_max", 0, 0, 1e6), s.number("t_mult", 1, 1, 100), s.number("eta_min_late", 0, 0, 10), s.integer("eta_min_late_epoch", 0, 0, 1_000_000),
+                s.integers("milestones", new int[0], 1, 1_000_000), monitor, s.choice("mode", monitor.equals("val_acc") ? "max" : "min", "max", "min"),
+                s.number("factor", 0.1, 1e-6, 0.999999), s.integer("patience", 10, 0, 100_000), s.number("threshold", 1e-4, 0, 1),
+                s.integer("cooldown", 0, 0, 100_000), s.number("min_lr", 0, 0, 10), s.number("pct_start", 0.3, 0.001, 0.999),
+                s.number("div_factor", 25, 1, 1e6), s.number("final_div_factor", 1e4, 1, 1e9));
         return new Train(n.integer("epochs", 10, 1, 100_000), optimizer, schedule,
                 n.has("precision") ? n.get("precision").asChoice(PRECISIONS) : "32",
                 n.integer("threads", 0, 0, 1024), n.integer("checkpoint_every", 0, 0, 100_000), n.number("label_smoothing", 0, 0, 0.99),
-                n.integer("freeze_epochs", 0, 0, 100_000));
+                n.integer("freeze_epochs", 0, 0, 100_000), n.bool("channels_last", true));
     }
 
     private static float[] floats(double[] d) {
@@ -167,17 +182,36 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
         o.put("pretrained_lr_factor", train.optimizer.pretrainedLrFactor);
         t.put("optimizer", o);
         Map<String, Object> s = new LinkedHashMap<>();
-        s.put("name", train.schedule.name);
-        s.put("warmup_epochs", train.schedule.warmupEpochs);
-        s.put("eta_min", train.schedule.etaMin);
-        s.put("step_size", train.schedule.stepSize);
-        s.put("gamma", train.schedule.gamma);
+        Schedule sc = train.schedule;
+        s.put("name", sc.name);
+        s.put("warmup_epochs", sc.warmupEpochs);
+        s.put("eta_min", sc.etaMin);
+        s.put("t_max", sc.tMax);
+        s.put("t_mult", sc.tMult);
+        s.put("eta_min_late", sc.etaMinLate);
+        s.put("eta_min_late_epoch", sc.etaMinLateEpoch);
+        s.put("step_size", sc.stepSize);
+        s.put("gamma", sc.gamma);
+        List<Integer> ms = new java.util.ArrayList<>();
+        for (int milestone : sc.milestones) ms.add(milestone);
+        s.put("milestones", ms);
+        s.put("monitor", sc.monitor);
+        s.put("mode", sc.mode);
+        s.put("factor", sc.factor);
+        s.put("patience", sc.patience);
+        s.put("threshold", sc.threshold);
+        s.put("cooldown", sc.cooldown);
+        s.put("min_lr", sc.minLr);
+        s.put("pct_start", sc.pctStart);
+        s.put("div_factor", sc.divFactor);
+        s.put("final_div_factor", sc.finalDivFactor);
         t.put("schedule", s);
         t.put("precision", train.precision);
         t.put("threads", train.threads);
         t.put("checkpoint_every", train.checkpointEvery);
         t.put("label_smoothing", train.labelSmoothing);
         t.put("freeze_epochs", train.freezeEpochs);
+        t.put("channels_last", train.channelsLast);
         m.put("train", t);
         return m;
     }

@@ -7,17 +7,19 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 
 /**
- * {@code metrics.csv}: one row per finished epoch. The file is rewritten atomically each epoch; on
- * resume, rows after the checkpoint's epoch are dropped so the curve continues without duplicates.
+ * {@code metrics.csv}: one row per finished epoch, rewritten atomically each epoch. It is written
+ * before the epoch's checkpoint; on resume, rows after the checkpoint's epoch are dropped, so the
+ * curve continues with no gap and no duplicate. TensorBoard and the plots are drawn from these rows.
  */
 public final class MetricsCsv implements TrainListener {
     public static final String HEADER = "epoch,lr,train_loss,train_acc,val_loss,val_acc,val_top5,seconds,step";
     private final Path file;
-    private final List<String> rows = new ArrayList<>();
+    private final List<EpochStats> rows = new ArrayList<>();
 
     public MetricsCsv(Path file, int resumedEpoch) {
         this.file = file;
@@ -25,8 +27,8 @@ public final class MetricsCsv implements TrainListener {
             try {
                 for (String line : Files.readAllLines(file)) {
                     if (line.isBlank() || line.startsWith("epoch")) continue;
-                    int epoch = Integer.parseInt(line.substring(0, line.indexOf(',')));
-                    if (epoch <= resumedEpoch) rows.add(line);
+                    EpochStats s = parse(line);
+                    if (s.epoch() <= resumedEpoch) rows.add(s);
                 }
             } catch (IOException | RuntimeException e) {
                 rows.clear();
@@ -34,14 +36,32 @@ public final class MetricsCsv implements TrainListener {
         }
     }
 
-    @Override
-    public void onEpochEnd(Trainer trainer, EpochStats s) {
-        rows.add(String.format(Locale.ROOT, "%d,%.6g,%.6f,%.6f,%s,%s,%s,%.2f,%d", s.epoch(), s.lr(), s.trainLoss(), s.trainAcc(),
-                num(s.valLoss()), num(s.valAcc()), num(s.valTop5()), s.seconds(), s.step()));
-        Files2.writeString(file, HEADER + "\n" + String.join("\n", rows) + "\n");
+    public List<EpochStats> rows() {
+        return Collections.unmodifiableList(rows);
     }
 
-    private static String num(double v) {
+    static EpochStats parse(String line) {
+        String[] f = line.split(",", -1);
+        return new EpochStats(Integer.parseInt(f[0]), Double.parseDouble(f[1]), Double.parseDouble(f[2]), Double.parseDouble(f[3]), num(f[4]), num(f[5]),
+                num(f[6]), Double.parseDouble(f[7]), Long.parseLong(f[8]), 0);
+    }
+
+    private static double num(String s) {
+        return s.isEmpty() ? Double.NaN : Double.parseDouble(s);
+    }
+
+    @Override
+    public void onEpochEnd(Trainer trainer, EpochStats s) {
+        rows.add(s);
+        StringBuilder sb = new StringBuilder(HEADER).append('\n');
+        for (EpochStats r : rows) {
+            sb.append(String.format(Locale.ROOT, "%d,%.6g,%.6f,%.6f,%s,%s,%s,%.2f,%d%n", r.epoch(), r.lr(), r.trainLoss(), r.trainAcc(), fmt(r.valLoss()),
+                    fmt(r.valAcc()), fmt(r.valTop5()), r.seconds(), r.step()));
+        }
+        Files2.writeString(file, sb.toString());
+    }
+
+    private static String fmt(double v) {
         return Double.isNaN(v) ? "" : String.format(Locale.ROOT, "%.6f", v);
     }
 }

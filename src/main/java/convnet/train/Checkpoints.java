@@ -13,7 +13,9 @@ import java.nio.file.Path;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.List;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -35,7 +37,11 @@ public final class Checkpoints {
     private static final Logger log = LoggerFactory.getLogger(Checkpoints.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    public record State(int epoch, long step, double bestMetric, int bestEpoch) {}
+    public record State(int epoch, long step, double bestMetric, int bestEpoch, double[] schedule) {
+        public State(int epoch, long step, double bestMetric, int bestEpoch) {
+            this(epoch, step, bestMetric, bestEpoch, null);
+        }
+    }
 
     private final Path dir;
 
@@ -67,6 +73,11 @@ public final class Checkpoints {
             s.put("best_metric", Double.isNaN(state.bestMetric()) ? null : state.bestMetric());
             s.put("best_epoch", state.bestEpoch());
             s.put("keep", keep);
+            if (state.schedule() != null) {
+                List<Object> sch = new ArrayList<>();
+                for (double v : state.schedule()) sch.add(Double.isNaN(v) ? null : v);
+                s.put("schedule", sch);
+            }
             s.put("model_sha256", sha256(tmp.resolve("model.safetensors")));
             s.put("optimizer_sha256", sha256(tmp.resolve("optimizer.pt")));
             Files2.writeString(tmp.resolve("state.json"), JSON.writeValueAsString(s));
@@ -116,7 +127,12 @@ public final class Checkpoints {
                 if (!want.equals(sha256(file))) throw new UserException(ckpt + ": damaged checkpoint, " + f + " does not match its checksum");
             }
             double best = s.path("best_metric").isNull() ? Double.NaN : s.path("best_metric").asDouble();
-            return new State(s.path("epoch").asInt(), s.path("step").asLong(), best, s.path("best_epoch").asInt());
+            double[] schedule = null;
+            if (s.path("schedule").isArray()) {
+                schedule = new double[s.path("schedule").size()];
+                for (int i = 0; i < schedule.length; i++) schedule[i] = s.path("schedule").get(i).isNull() ? Double.NaN : s.path("schedule").get(i).asDouble();
+            }
+            return new State(s.path("epoch").asInt(), s.path("step").asLong(), best, s.path("best_epoch").asInt(), schedule);
         } catch (IOException e) {
             throw new UserException(statePath + ": damaged checkpoint state: " + e.getMessage());
         }

@@ -1,35 +1,107 @@
 package convnet.train;
 
 import convnet.config.RunConfig;
+import java.util.Arrays;
 
 /**
- * Learning rate as a function of training progress (epochs, fractional within an epoch): optional
- * linear warm-up, then constant, cosine annealing to {@code eta_min}, or step decay.
+ * Learning rate over training. {@link #lr(double)} gives the rate at a point of progress (epochs,
+ * fractional within an epoch); {@link #epochEnd} feeds the monitored metric to ReduceLROnPlateau.
+ * Kinds: constant; cosine (one anneal over the run, or PyTorch's periodic CosineAnnealingLR with
+ * {@code t_max}, or warm restarts); step; multistep; plateau; onecycle — each after an optional
+ * linear warm-up. The plateau state is small and saved with the checkpoint.
  */
 public final class Schedule {
     private final RunConfig.Schedule c;
     private final double base;
     private final int epochs;
 
+    // ReduceLROnPlateau state
+    private double plateauLr;
+    private double best = Double.NaN;
+    private int badEpochs, cooldownLeft;
+
     public Schedule(RunConfig.Schedule c, double baseLr, int epochs) {
         this.c = c;
         this.base = baseLr;
         this.epochs = epochs;
+        this.plateauLr = baseLr;
     }
 
-    /** The learning rate at {@code progress} epochs since the start (e.g. 2.5 = halfway through the third epoch). */
     public double lr(double progress) {
-        if (c.warmupEpochs() > 0 && progress < c.warmupEpochs()) {
+        if (c.warmupEpochs() > 0 && progress < c.warmupEpochs() && !c.name().equals("onecycle")) {
             return base * (progress + 1e-9) / c.warmupEpochs();
         }
+        double etaMin = c.etaMinLateEpoch() > 0 && progress >= c.etaMinLateEpoch() ? c.etaMinLate() : c.etaMin();
+        double t = progress - c.warmupEpochs();
         return switch (c.name()) {
             case "cosine" -> {
-                double span = Math.max(1e-9, epochs - c.warmupEpochs());
-                double t = Math.min(1, (progress - c.warmupEpochs()) / span);
-                yield c.etaMin() + (base - c.etaMin()) * 0.5 * (1 + Math.cos(Math.PI * t));
+                double period = c.tMax() > 0 ? c.tMax() : Math.max(1e-9, epochs - c.warmupEpochs());
+                double x = c.tMax() > 0 ? t / period : Math.min(1, t / period);
+                yield etaMin + (base - etaMin) * 0.5 * (1 + Math.cos(Math.PI * x));
             }
-            case "step" -> base * Math.pow(c.gamma(), Math.floor(progress / c.stepSize()));
+            case "cosine_restarts" -> {
+                double period = c.tMax() > 0 ? c.tMax() : 10, start = 0;
+                while (t >= start + period) {
+                    start += period;
+                    period *= Math.max(1, c.tMult());
+                }
+                yield etaMin + (base - etaMin) * 0.5 * (1 + Math.cos(Math.PI * (t - start) / period));
+            }
+            case "step" -> base * Math.pow(c.gamma(), Math.floor(t / c.stepSize()));
+            case "multistep" -> {
+                int passed = 0;
+                for (int m : c.milestones()) if (progress >= m) passed++;
+                yield base * Math.pow(c.gamma(), passed);
+            }
+            case "plateau" -> plateauLr;
+            case "onecycle" -> {
+                // linear warm-up from base/div to base over pct of the run, cosine down to base/div/final_div
+                double total = Math.max(1e-9, epochs), up = c.pctStart() * total, start = base / c.divFactor(), end = start / c.finalDivFactor();
+                if (progress < up) yield start + (base - start) * progress / up;
+                double x = Math.min(1, (progress - up) / Math.max(1e-9, total - up));
+                yield end + (base - end) * 0.5 * (1 + Math.cos(Math.PI * x));
+            }
             default -> base;
         };
+    }
+
+    /** Tells the schedule an epoch ended with {@code metric} (NaN when there is no validation). */
+    public void epochEnd(int epoch, double metric) {
+        if (!c.name().equals("plateau") || Double.isNaN(metric) || epoch < c.warmupEpochs()) return;
+        boolean max = c.mode().equals("max");
+        boolean better = Double.isNaN(best) || (max ? metric > best * (1 + c.threshold()) : metric < best * (1 - c.threshold()));
+        if (better) {
+            best = metric;
+            badEpochs = 0;
+        } else {
+            badEpochs++;
+        }
+        if (cooldownLeft > 0) {
+            cooldownLeft--;
+            badEpochs = 0;
+        }
+        if (badEpochs > c.patience()) {
+            plateauLr = Math.max(c.minLr(), plateauLr * c.factor());
+            cooldownLeft = c.cooldown();
+            badEpochs = 0;
+        }
+    }
+
+    /** The mutable state (for checkpoints): {lr, best, bad epochs, cooldown left}. */
+    public double[] state() {
+        return new double[] {plateauLr, best, badEpochs, cooldownLeft};
+    }
+
+    public void restore(double[] s) {
+        if (s == null || s.length != 4) return;
+        plateauLr = s[0];
+        best = s[1];
+        badEpochs = (int) s[2];
+        cooldownLeft = (int) s[3];
+    }
+
+    @Override
+    public String toString() {
+        return c.name() + " " + Arrays.toString(state());
     }
 }

@@ -39,6 +39,8 @@ public final class Trainer {
     long step;
     private volatile boolean stopRequested;
     private boolean channelsLast;
+    private long seed;
+    private String monitor = "val_acc";
 
     public Trainer(Net net, Optimizer optimizer, Loader train, Loader val, Precision precision, Schedule schedule, int epochs,
                    double labelSmoothing) {
@@ -50,6 +52,13 @@ public final class Trainer {
         this.schedule = schedule;
         this.epochs = epochs;
         this.labelSmoothing = labelSmoothing;
+    }
+
+    /** The run's seed (per-epoch random state is derived from it) and the metric the plateau schedule watches. */
+    public Trainer seed(long seed, String monitor) {
+        this.seed = seed;
+        this.monitor = monitor;
+        return this;
     }
 
     /** Runs the network in channels-last memory order (weights converted now, inputs per batch). */
@@ -135,6 +144,7 @@ public final class Trainer {
         while (epoch < epochs && !stopRequested) {
             long t0 = System.nanoTime();
             net.train(true);
+            torch.manual_seed(seed * 1_000_003L + epoch); // dropout masks depend only on (seed, epoch): a resumed epoch repeats exactly
             for (Tensor t : frozen) t.set_requires_grad(epoch >= freezeEpochs);
             double lossSum = 0, correct = 0;
             int seen = 0, skipped = 0, b = 0;
@@ -168,6 +178,11 @@ public final class Trainer {
                 valAcc = m.top1();
                 valTop5 = m.top5();
             }
+            schedule.epochEnd(epoch, switch (monitor) {
+                case "val_loss" -> valLoss;
+                case "train_loss" -> lossSum / Math.max(1, seen);
+                default -> valAcc;
+            });
             EpochStats stats = new EpochStats(epoch + 1, lr, lossSum / Math.max(1, seen), correct / Math.max(1, seen), valLoss, valAcc,
                     valTop5, (System.nanoTime() - t0) / 1e9, step, skipped);
             epoch++;

@@ -11,6 +11,8 @@ import convnet.eval.ModelBundle;
 import convnet.model.Net;
 import convnet.report.Files2;
 import convnet.report.MetricsCsv;
+import convnet.report.Plots;
+import convnet.report.TensorBoard;
 import convnet.report.ProgressLog;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -141,6 +143,8 @@ public final class Training implements AutoCloseable {
         trainer = new Trainer(net, optimizer, trainLoader, valLoader, Precision.of(t.precision()),
                 new Schedule(t.schedule(), t.optimizer().lr(), t.epochs()), t.epochs(), t.labelSmoothing());
         trainer.lrFactors(built.lrFactors());
+        trainer.seed(config.seed(), t.schedule().monitor());
+        if (t.channelsLast()) trainer.channelsLast(true);
         if (t.freezeEpochs() > 0 && !pretrained.isEmpty()) {
             Map<String, Tensor> sd = StateDict.of(net);
             List<Tensor> frozen = new ArrayList<>();
@@ -156,12 +160,19 @@ public final class Training implements AutoCloseable {
         if (resume != null) {
             state = Checkpoints.load(resume, net, optimizer);
             trainer.resumeAt(state.epoch(), state.step());
+            trainer.schedule.restore(state.schedule());
             log.info("resumed from {} (epoch {}, step {})", resume, state.epoch(), state.step());
         }
         ModelBundle bundle = new ModelBundle(net.spec(), classes, d.imageSize(), mean, std, d.evalTransforms());
+        MetricsCsv metrics = new MetricsCsv(runDir.resolve("metrics.csv"), state.epoch());
+        TensorBoard tensorboard = new TensorBoard(runDir, metrics);
+        for (byte[] png : samplePngs(trainSamples, d, 8)) tensorboard.addImage(png);
+        // order matters: the metrics row is written before the checkpoint, the reports after it
         trainer.listen(new ProgressLog(terminal))
-                .listen(new MetricsCsv(runDir.resolve("metrics.csv"), state.epoch()))
-                .listen(new Saver(checkpoints, bundle, runDir.resolve("model"), state, t.checkpointEvery(), valLoader != null));
+                .listen(metrics)
+                .listen(new Saver(checkpoints, bundle, runDir.resolve("model"), state, t.checkpointEvery(), valLoader != null))
+                .listen(tensorboard)
+                .listen(new Plots(runDir, metrics));
     }
 
     /** Saves a checkpoint after every epoch and the model bundle whenever validation accuracy improves. */
@@ -192,7 +203,7 @@ public final class Training implements AutoCloseable {
                 bestEpoch = s.epoch();
             }
             boolean keep = every > 0 && s.epoch() % every == 0;
-            checkpoints.save(t.net, t.optimizer, new Checkpoints.State(s.epoch(), s.step(), best, bestEpoch), improved, keep);
+            checkpoints.save(t.net, t.optimizer, new Checkpoints.State(s.epoch(), s.step(), best, bestEpoch, t.schedule.state()), improved, keep);
             if (improved || !Files.exists(modelDir.resolve("model.json"))) bundle.save(modelDir, t.net);
         }
     }
@@ -200,6 +211,33 @@ public final class Training implements AutoCloseable {
     /** The validation samples a config's run used (recomputed: the split is a pure function of the config). */
     public static List<Sample> validationSamples(RunConfig config) {
         return splitData(config.data(), config.seed()).get(1);
+    }
+
+    /** A few training images after the evaluation transforms, as PNGs for TensorBoard. */
+    static List<byte[]> samplePngs(List<Sample> samples, RunConfig.Data d, int n) {
+        List<byte[]> out = new ArrayList<>();
+        int size = d.imageSize(), plane = size * size;
+        float[] px = new float[3 * plane];
+        for (Sample s : samples.subList(0, Math.min(n, samples.size()))) {
+            try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+                d.evalTransforms().run(convnet.data.Images.decode(s.file()), new java.util.Random(0), new float[] {0, 0, 0}, new float[] {1, 1, 1}, px, 0);
+            } catch (convnet.data.BadImageException e) {
+                continue;
+            }
+            java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(size, size, java.awt.image.BufferedImage.TYPE_INT_RGB);
+            for (int i = 0; i < plane; i++) {
+                int r = Math.round(px[i] * 255), g = Math.round(px[plane + i] * 255), b = Math.round(px[2 * plane + i] * 255);
+                img.setRGB(i % size, i / size, (r << 16) | (g << 8) | b);
+            }
+            java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
+            try {
+                javax.imageio.ImageIO.write(img, "png", png);
+            } catch (IOException e) {
+                continue;
+            }
+            out.add(png.toByteArray());
+        }
+        return out;
     }
 
     static Path trainRoot(RunConfig.Data d) {

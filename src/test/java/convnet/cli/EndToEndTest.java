@@ -143,12 +143,32 @@ class EndToEndTest {
 
     @Test
     @Order(4)
-    void trainingAgainResumesAndAddsNoDuplicateRows() throws Exception {
+    void trainingAgainResumesAndAddsNoDuplicateRowsOrPoints() throws Exception {
         Out o = cli("train", config.toString(), "--run", run.toString(), "--set", "train.epochs=4");
         assertEquals(0, o.code, o.stderr);
         List<String> rows = Files.readAllLines(run.resolve("metrics.csv"));
         assertEquals(5, rows.size(), rows.toString());
         assertTrue(Files.readString(run.resolve("train.log")).contains("resumed from"));
+        // TensorBoard: every record's CRCs check out, and val/accuracy has exactly one point per epoch 1..4
+        List<Path> events = Files.list(run).filter(p -> p.getFileName().toString().startsWith("events.out.tfevents.")).toList();
+        assertEquals(1, events.size());
+        List<Long> steps = new java.util.ArrayList<>();
+        int images = 0;
+        for (byte[] rec : convnet.TfRecords.read(events.get(0))) {
+            String text = convnet.TfRecords.decodeRaw(rec);
+            if (text.contains("\"val/accuracy\"")) {
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^2: (\\d+)$").matcher(text);
+                assertTrue(m.find(), text);
+                steps.add(Long.parseLong(m.group(1)));
+            }
+            if (text.contains("\"inputs/")) images++;
+        }
+        assertEquals(List.of(1L, 2L, 3L, 4L), steps);
+        assertTrue(images > 0, "sample input images");
+        for (String plot : List.of("loss.png", "accuracy.png", "lr.png")) {
+            java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(run.resolve("plots").resolve(plot).toFile());
+            assertTrue(img.getWidth() > 100, plot);
+        }
     }
 
     @Test

@@ -1,0 +1,175 @@
+package convnet.report;
+
+import convnet.train.EpochStats;
+import convnet.train.TrainListener;
+import convnet.train.Trainer;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import java.util.zip.CRC32C;
+
+/**
+ * TensorBoard event files written directly: TFRecord framing (length, masked CRC-32C of the length,
+ * the Event protobuf, masked CRC-32C of the data), with scalars per epoch (train/val loss and
+ * accuracy, val top-5, learning rate, epoch seconds) and sample input images. The file is rebuilt
+ * atomically from {@link MetricsCsv}'s rows each epoch, so after a resume the curves continue with no
+ * gap and no duplicate points.
+ */
+public final class TensorBoard implements TrainListener {
+    private final Path file;
+    private final MetricsCsv metrics;
+    private final List<byte[]> images = new ArrayList<>(); // PNGs of sample inputs
+    private final double startTime = System.currentTimeMillis() / 1000.0;
+
+    public TensorBoard(Path runDir, MetricsCsv metrics) {
+        this.metrics = metrics;
+        Path existing = null;
+        try (Stream<Path> s = Files.list(runDir)) {
+            existing = s.filter(p -> p.getFileName().toString().startsWith("events.out.tfevents.")).sorted().findFirst().orElse(null);
+        } catch (IOException ignored) {
+            // new run directory
+        }
+        String host;
+        try {
+            host = InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            host = "localhost";
+        }
+        this.file = existing != null ? existing : runDir.resolve("events.out.tfevents." + (long) startTime + "." + host);
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    /** Adds a sample input image (PNG bytes), shown under the tag {@code inputs}. */
+    public void addImage(byte[] png) {
+        images.add(png);
+    }
+
+    @Override
+    public void onEpochEnd(Trainer trainer, EpochStats ignored) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        record(out, event(startTime, 0, b -> string(b, 3, "brain.Event:2")));
+        for (int i = 0; i < images.size(); i++) {
+            byte[] png = images.get(i);
+            int[] wh = pngSize(png);
+            int step = i;
+            record(out, event(startTime, step, b -> message(b, 5, v -> message(v, 1, val -> {
+                string(val, 1, "inputs/" + step);
+                message(val, 4, img -> {
+                    varintField(img, 1, wh[1]);
+                    varintField(img, 2, wh[0]);
+                    varintField(img, 3, 3);
+                    bytesField(img, 4, png);
+                });
+            }))));
+        }
+        for (EpochStats s : metrics.rows()) {
+            double wall = startTime + s.epoch();
+            scalar(out, wall, s.epoch(), "train/loss", s.trainLoss());
+            scalar(out, wall, s.epoch(), "train/accuracy", s.trainAcc());
+            scalar(out, wall, s.epoch(), "val/loss", s.valLoss());
+            scalar(out, wall, s.epoch(), "val/accuracy", s.valAcc());
+            scalar(out, wall, s.epoch(), "val/top5", s.valTop5());
+            scalar(out, wall, s.epoch(), "lr", s.lr());
+            scalar(out, wall, s.epoch(), "time/epoch_seconds", s.seconds());
+        }
+        byte[] data = out.toByteArray();
+        Files2.writeAtomically(file, o -> o.write(data));
+    }
+
+    private static void scalar(ByteArrayOutputStream out, double wall, long step, String tag, double value) {
+        if (Double.isNaN(value)) return;
+        record(out, event(wall, step, b -> message(b, 5, v -> message(v, 1, val -> {
+            string(val, 1, tag);
+            fixed32Field(val, 2, Float.floatToIntBits((float) value));
+        }))));
+    }
+
+    interface Body {
+        void write(ByteArrayOutputStream b);
+    }
+
+    static byte[] event(double wall, long step, Body body) {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        tag(b, 1, 1); // wall_time: double
+        long bits = Double.doubleToLongBits(wall);
+        for (int i = 0; i < 8; i++) b.write((int) (bits >>> (8 * i)) & 0xff);
+        varintField(b, 2, step);
+        body.write(b);
+        return b.toByteArray();
+    }
+
+    static void record(ByteArrayOutputStream out, byte[] data) {
+        ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(data.length);
+        byte[] l = len.array();
+        out.writeBytes(l);
+        out.writeBytes(le32(maskedCrc(l)));
+        out.writeBytes(data);
+        out.writeBytes(le32(maskedCrc(data)));
+    }
+
+    /** TFRecord's masked CRC-32C. */
+    public static int maskedCrc(byte[] data) {
+        CRC32C c = new CRC32C();
+        c.update(data);
+        int crc = (int) c.getValue();
+        return ((crc >>> 15) | (crc << 17)) + 0xa282ead8;
+    }
+
+    static byte[] le32(int v) {
+        return ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(v).array();
+    }
+
+    static void tag(ByteArrayOutputStream b, int field, int wire) {
+        varint(b, ((long) field << 3) | wire);
+    }
+
+    static void varint(ByteArrayOutputStream b, long v) {
+        while ((v & ~0x7FL) != 0) {
+            b.write((int) ((v & 0x7F) | 0x80));
+            v >>>= 7;
+        }
+        b.write((int) v);
+    }
+
+    static void varintField(ByteArrayOutputStream b, int field, long v) {
+        tag(b, field, 0);
+        varint(b, v);
+    }
+
+    static void fixed32Field(ByteArrayOutputStream b, int field, int v) {
+        tag(b, field, 5);
+        b.writeBytes(le32(v));
+    }
+
+    static void bytesField(ByteArrayOutputStream b, int field, byte[] data) {
+        tag(b, field, 2);
+        varint(b, data.length);
+        b.writeBytes(data);
+    }
+
+    static void string(ByteArrayOutputStream b, int field, String s) {
+        bytesField(b, field, s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    static void message(ByteArrayOutputStream b, int field, Body body) {
+        ByteArrayOutputStream inner = new ByteArrayOutputStream();
+        body.write(inner);
+        bytesField(b, field, inner.toByteArray());
+    }
+
+    static int[] pngSize(byte[] png) {
+        ByteBuffer bb = ByteBuffer.wrap(png).order(ByteOrder.BIG_ENDIAN);
+        return new int[] {bb.getInt(16), bb.getInt(20)};
+    }
+}
