@@ -1,0 +1,99 @@
+package convnet.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import convnet.TestData;
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Exact resume: a run killed with SIGKILL at a random moment and resumed ends with weights
+ * bitwise-identical to an uninterrupted run, and with one metrics row per epoch.
+ */
+class KillResumeTest {
+    static final int EPOCHS = 4;
+
+    static Process train(Path config, Path run) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g", "-cp",
+                System.getProperty("java.class.path"), "convnet.cli.Main", "train", config.toString(), "--run", run.toString(), "--threads", "2"));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(run.resolveSibling(run.getFileName() + ".out").toFile());
+        pb.environment().put("OPENBLAS_NUM_THREADS", "1");
+        return pb.start();
+    }
+
+    static byte[] finalWeights(Path run) throws Exception {
+        String dir = new com.fasterxml.jackson.databind.ObjectMapper().readTree(run.resolve("checkpoints/last.json").toFile()).path("dir").asText();
+        assertEquals(String.format("epoch-%04d", EPOCHS), dir);
+        return Files.readAllBytes(run.resolve("checkpoints").resolve(dir).resolve("model.safetensors"));
+    }
+
+    @Test
+    void sigkillAtARandomMomentThenResumeIsBitwiseExact(@TempDir Path tmp) throws Exception {
+        Path data = TestData.subset("flowers5-128", tmp.resolve("data"), 20, "daisy", "rose", "tulip");
+        Path config = tmp.resolve("c.yaml");
+        Files.writeString(config, """
+                name: kill
+                seed: 5
+                model:
+                  name: vgg11_bn_gap
+                  options: {cfg: A, classifier_widths: [32], classifier_dropout: 0.5}
+                data:
+                  train: %s
+                  val_split: 0.25
+                  image_size: 32
+                  batch_size: 9
+                  workers: 2
+                  mean: [0.5, 0.5, 0.5]
+                  std: [0.25, 0.25, 0.25]
+                  train_transforms: [{op: random_resized_crop, size: 32}, {op: hflip}]
+                  eval_transforms: [{op: resize, height: 32, width: 32}]
+                train:
+                  epochs: %d
+                  optimizer: {name: sgd, lr: 0.02}
+                  schedule: {name: plateau, patience: 0, factor: 0.5}
+                """.formatted(data, EPOCHS));
+        Path straight = tmp.resolve("straight"), killed = tmp.resolve("killed");
+        Process p = train(config, straight);
+        assertTrue(p.waitFor(300, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), Files.readString(tmp.resolve("straight.out")));
+
+        Random r = new Random();
+        int kills = 0;
+        for (int attempt = 0; attempt < 2; attempt++) {
+            Process k = train(config, killed);
+            // wait for a random moment after the JVM is up: mid-step, mid-checkpoint or mid-validation
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (!Files.exists(killed.resolve("metrics.csv")) && k.isAlive() && System.nanoTime() < deadline) Thread.sleep(20);
+            Thread.sleep(r.nextInt(1500));
+            if (k.isAlive()) {
+                k.destroyForcibly(); // SIGKILL
+                kills++;
+            }
+            k.waitFor(60, TimeUnit.SECONDS);
+        }
+        Process resume = train(config, killed);
+        assertTrue(resume.waitFor(300, TimeUnit.SECONDS));
+        assertEquals(0, resume.exitValue(), Files.readString(tmp.resolve("killed.out")));
+        assertTrue(kills > 0, "the run finished before it could be killed; nothing was tested");
+
+        assertArrayEquals(finalWeights(straight), finalWeights(killed), "final weights differ after " + kills + " kills");
+        List<String> rows = Files.readAllLines(killed.resolve("metrics.csv"));
+        assertEquals(EPOCHS + 1, rows.size(), rows.toString());
+        for (int e = 1; e <= EPOCHS; e++) assertTrue(rows.get(e).startsWith(e + ","), rows.toString());
+        List<String> a = Files.readAllLines(straight.resolve("metrics.csv")), b = rows;
+        for (int e = 1; e <= EPOCHS; e++) {
+            // same losses and accuracies, epoch by epoch (seconds differ)
+            assertEquals(String.join(",", List.of(a.get(e).split(",")).subList(0, 7)), String.join(",", List.of(b.get(e).split(",")).subList(0, 7)));
+        }
+        assertTrue(new File(killed.toFile(), "model/model.json").isFile());
+    }
+}
