@@ -7,7 +7,15 @@ import convnet.config.ConfigNode;
 import convnet.config.RunConfig;
 import convnet.data.ImageFolder;
 import convnet.data.Loader;
+import convnet.data.Images;
 import convnet.data.Sample;
+import convnet.eval.Classifier;
+import convnet.eval.ConfusionPlot;
+import convnet.eval.DenseEvaluator;
+import convnet.eval.TestTime;
+import java.util.ArrayList;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.opencv.opencv_core.Mat;
 import convnet.engine.Engine;
 import convnet.eval.Evaluator;
 import convnet.eval.Metrics;
@@ -35,8 +43,9 @@ import picocli.CommandLine.Parameters;
 final class TestCommand implements Runnable {
     @Mixin Common common;
 
-    @Parameters(index = "0", paramLabel = "RUN", description = "The run directory.")
-    Path run;
+    @Parameters(index = "0..*", arity = "1..*", paramLabel = "RUN",
+            description = "Run directories; with several, their softmax posteriors are averaged (model fusion).")
+    List<Path> runs;
 
     @Option(names = "--checkpoint", paramLabel = "model|best|last|PATH", defaultValue = "model",
             description = "Weights to test: the model bundle (default), or a checkpoint.")
@@ -48,17 +57,106 @@ final class TestCommand implements Runnable {
     @Option(names = "--precision", defaultValue = "32", description = "32 or bf16-mixed.")
     String precision;
 
+    @Option(names = "--dense", description = "Dense evaluation: fully-connected layers as convolutions over the whole rescaled image.")
+    boolean dense;
+
+    @Option(names = "--crops", defaultValue = "0", paramLabel = "N", description = "Multi-crop: an N×N grid of crops per scale.")
+    int crops;
+
+    @Option(names = "--scales", split = ",", paramLabel = "Q,...", description = "Test scales (shorter side), e.g. 224,256,288.")
+    List<Integer> scales;
+
+    @Option(names = "--multi-scale", description = "Scales {S-32, S, S+32} around the training scale S.")
+    boolean multiScale;
+
+    @Option(names = "--flip", description = "Average the posteriors of each view and its mirror image.")
+    boolean flip;
+
     @Option(names = "--json", description = "Print one JSON document on stdout and nothing else there.")
     boolean json;
+
+    record Loaded(Path run, ModelBundle bundle, Net net, DenseEvaluator dense) {}
 
     @Override
     public void run() {
         if (json) Logs.quiet();
+        Engine.start(common.threads);
+        Precision prec = Precision.of(precision.equals("bf16") ? "bf16-mixed" : precision);
+        List<Loaded> models = new ArrayList<>();
+        for (Path run : runs) models.add(load(run));
+        ModelBundle first = models.get(0).bundle;
+        for (Loaded m : models) {
+            if (!m.bundle.classes().equals(first.classes())) {
+                throw new UserException("cannot fuse " + runs.get(0) + " and " + m.run + ": their classes differ");
+            }
+        }
+        List<Sample> samples;
+        String split;
+        if (data != null) {
+            samples = ImageFolder.scan(data, first.classes()).samples;
+            split = data.toString();
+        } else {
+            Path cfg = runs.get(0).resolve("config.yaml");
+            if (!Files.isRegularFile(cfg)) throw new UserException(runs.get(0) + ": no config.yaml, so the validation split is unknown; give --data DIR");
+            RunConfig rc = RunConfig.from(ConfigNode.load(cfg), Path.of("").toAbsolutePath());
+            samples = Training.validationSamples(rc);
+            split = "validation";
+            if (samples.isEmpty()) throw new UserException(runs.get(0) + ": the run has no validation split (data.val_split is 0); give --data DIR");
+        }
+        int s0 = trainingScale(first);
+        // the paper's {S-32, S, S+32}; for small training scales the same spread in proportion
+        List<Integer> qs = scales != null ? scales : !multiScale ? List.of()
+                : s0 > 128 ? List.of(s0 - 32, s0, s0 + 32) : List.of(Math.round(s0 * 7 / 8f), s0, Math.round(s0 * 9 / 8f));
+        for (int q : qs) if (q < 8 || q > 8192) throw new UserException("--scales: each scale must be in [8, 8192], got " + q);
+        if (crops < 0 || crops > 10) throw new UserException("--crops must be in [0, 10], got " + crops);
+        TestTime tt = new TestTime(qs, dense, crops, flip);
+        Predictions p;
+        if (tt.isPlain() && models.size() == 1) {
+            int workers = Math.max(1, Runtime.getRuntime().availableProcessors());
+            try (Loader loader = new Loader(samples, first.evalTransforms(), first.mean(), first.std(), 64, false, false, 0, workers, Loader.OnBadImage.ERROR)) {
+                p = Evaluator.run(models.get(0).net, loader, prec);
+            }
+        } else {
+            p = perImage(models, samples, tt, prec);
+        }
+        Metrics m = Metrics.of(p, first.classes().size());
+        Path out = runs.get(0).resolve("test");
+        writeConfusion(out, first.classes(), m);
+        ConfusionPlot.write(out.resolve("confusion.png"), first.classes(), m.confusion());
+        if (json) {
+            Map<String, Object> doc = new LinkedHashMap<>();
+            doc.put("runs", runs.stream().map(Path::toString).toList());
+            doc.put("split", split);
+            doc.put("weights", checkpoint);
+            doc.put("method", tt.describe());
+            doc.put("images", m.count());
+            doc.put("top1", m.top1());
+            doc.put("top5", m.top5());
+            doc.put("loss", m.loss());
+            Map<String, Object> per = new LinkedHashMap<>();
+            for (int c = 0; c < first.classes().size(); c++) per.put(first.classes().get(c), Double.isNaN(m.perClass()[c]) ? null : m.perClass()[c]);
+            doc.put("per_class", per);
+            doc.put("confusion", m.confusion());
+            try {
+                System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(doc));
+            } catch (java.io.IOException e) {
+                throw new IllegalStateException(e);
+            }
+        } else {
+            System.out.printf(Locale.ROOT, "%s on %s (%d images, %s%s): top-1 %.4f  top-5 %.4f  loss %.4f%n", String.join(" + ", runs.stream().map(Path::toString).toList()),
+                    split, m.count(), tt.describe(), models.size() > 1 ? ", " + models.size() + " models fused" : "", m.top1(), m.top5(), m.loss());
+            System.out.println("per-class accuracy:");
+            for (int c = 0; c < first.classes().size(); c++) {
+                System.out.printf(Locale.ROOT, "  %-20s %s%n", first.classes().get(c), Double.isNaN(m.perClass()[c]) ? "-" : String.format(Locale.ROOT, "%.4f", m.perClass()[c]));
+            }
+            System.out.println("confusion matrix: " + out.resolve("confusion.csv") + ", " + out.resolve("confusion.png"));
+        }
+    }
+
+    private Loaded load(Path run) {
         Path modelDir = run.resolve("model");
         ModelBundle bundle = ModelBundle.read(modelDir);
-        Engine.start(common.threads);
         Net net = bundle.loadNet(modelDir);
-        Checkpoints.State loaded = null;
         if (!checkpoint.equals("model")) {
             Path ckpt = switch (checkpoint) {
                 case "best", "last" -> {
@@ -68,55 +166,45 @@ final class TestCommand implements Runnable {
                 }
                 default -> Path.of(checkpoint);
             };
-            loaded = Checkpoints.load(ckpt, net, null);
+            Checkpoints.load(ckpt, net, null);
             net.eval();
         }
-        List<Sample> samples;
-        String split;
-        if (data != null) {
-            samples = ImageFolder.scan(data, bundle.classes()).samples;
-            split = data.toString();
-        } else {
-            Path cfg = run.resolve("config.yaml");
-            if (!Files.isRegularFile(cfg)) throw new UserException(run + ": no config.yaml, so the validation split is unknown; give --data DIR");
-            RunConfig rc = RunConfig.from(ConfigNode.load(cfg), Path.of("").toAbsolutePath());
-            samples = Training.validationSamples(rc);
-            split = "validation";
-            if (samples.isEmpty()) throw new UserException(run + ": the run has no validation split (data.val_split is 0); give --data DIR");
-        }
-        int workers = Math.max(1, Runtime.getRuntime().availableProcessors());
-        Predictions p;
-        try (Loader loader = new Loader(samples, bundle.evalTransforms(), bundle.mean(), bundle.std(), 64, false, false, 0, workers, Loader.OnBadImage.ERROR)) {
-            p = Evaluator.run(net, loader, Precision.of(precision.equals("bf16") ? "bf16-mixed" : precision));
-        }
-        Metrics m = Metrics.of(p, bundle.classes().size());
-        writeConfusion(run.resolve("test"), bundle.classes(), m);
-        if (json) {
-            Map<String, Object> out = new LinkedHashMap<>();
-            out.put("run", run.toString());
-            out.put("split", split);
-            out.put("weights", loaded == null ? "model" : checkpoint);
-            out.put("images", m.count());
-            out.put("top1", m.top1());
-            out.put("top5", m.top5());
-            out.put("loss", m.loss());
-            Map<String, Object> per = new LinkedHashMap<>();
-            for (int c = 0; c < bundle.classes().size(); c++) per.put(bundle.classes().get(c), Double.isNaN(m.perClass()[c]) ? null : m.perClass()[c]);
-            out.put("per_class", per);
-            out.put("confusion", m.confusion());
-            try {
-                System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(out));
-            } catch (java.io.IOException e) {
-                throw new IllegalStateException(e);
+        return new Loaded(run, bundle, net, new DenseEvaluator(net));
+    }
+
+    /** The training scale S: the shorter side the evaluation transforms resize to, else the input size. */
+    static int trainingScale(ModelBundle b) {
+        for (var t : b.evalTransforms().ops) if (t instanceof convnet.data.transform.Ops.Resize r && r.size() > 0) return r.size();
+        return b.imageSize();
+    }
+
+    private static Predictions perImage(List<Loaded> models, List<Sample> samples, TestTime tt, Precision prec) {
+        int n = samples.size(), c = models.get(0).bundle.classes().size();
+        float[][] probs = new float[n][];
+        int[] labels = new int[n];
+        double loss = 0;
+        for (int i = 0; i < n; i++) {
+            Sample s = samples.get(i);
+            float[] sum = new float[c];
+            try (PointerScope scope = new PointerScope()) {
+                Mat img = Images.decode(s.file());
+                for (Loaded m : models) {
+                    float[] p;
+                    if (tt.isPlain()) {
+                        float[] px = new float[3 * m.bundle.imageSize() * m.bundle.imageSize()];
+                        m.bundle.evalTransforms().run(img, new java.util.Random(0), m.bundle.mean(), m.bundle.std(), px, 0);
+                        p = new Classifier.Raw(m.net, m.bundle.imageSize(), prec).probabilities(px, 1)[0];
+                    } else {
+                        p = tt.posteriors(m.net, m.dense, img, m.bundle.imageSize(), m.bundle.mean(), m.bundle.std(), prec);
+                    }
+                    for (int k = 0; k < c; k++) sum[k] += p[k] / models.size();
+                }
             }
-        } else {
-            System.out.printf(Locale.ROOT, "%s on %s (%d images): top-1 %.4f  top-5 %.4f  loss %.4f%n", run, split, m.count(), m.top1(), m.top5(), m.loss());
-            System.out.println("per-class accuracy:");
-            for (int c = 0; c < bundle.classes().size(); c++) {
-                System.out.printf(Locale.ROOT, "  %-20s %s%n", bundle.classes().get(c), Double.isNaN(m.perClass()[c]) ? "-" : String.format(Locale.ROOT, "%.4f", m.perClass()[c]));
-            }
-            System.out.println("confusion matrix: " + run.resolve("test").resolve("confusion.csv"));
+            probs[i] = sum;
+            labels[i] = s.label();
+            loss += -Math.log(Math.max(1e-12, sum[s.label()]));
         }
+        return new Predictions(probs, labels, n == 0 ? Double.NaN : loss / n);
     }
 
     static void writeConfusion(Path dir, List<String> classes, Metrics m) {

@@ -86,8 +86,13 @@ public final class Classifier {
     }
 
     float[][] probabilities(float[] images, int n) {
+        return new Raw(net, bundle.imageSize(), precision).probabilities(images, n);
+    }
+
+    /** Softmax posteriors of a network for normalised channel-first images. */
+    public record Raw(Net net, int s, Precision precision) {
+        public float[][] probabilities(float[] images, int n) {
         if (n == 0) return new float[0][];
-        int s = bundle.imageSize();
         return Scoped.call(() -> {
             try (NoGradGuard g = new NoGradGuard()) {
                 Tensor x = Tensors.fromFloats(images, n, 3, s, s);
@@ -99,6 +104,7 @@ public final class Classifier {
                 return rows;
             }
         });
+        }
     }
 
     private List<Guess> top(float[] p, int k) {

@@ -161,19 +161,21 @@ public final class Layers {
         };
     }
 
-    /** Adaptive average pooling to a fixed {@code size × size} map (torchvision's VGG uses 7). */
-    public static Layer adaptiveAvgPool(int size) {
-        return new Layer() {
-            @Override
-            public Tensor forward(Tensor x) {
-                return torch.adaptive_avg_pool2d(x, size, size);
-            }
+    /** Adaptive average pooling to a fixed {@code size × size} map (torchvision's VGG uses 7; 1 is a global average pool). */
+    public record AdaptiveAvgPool(int size) implements Layer {
+        @Override
+        public Tensor forward(Tensor x) {
+            return torch.adaptive_avg_pool2d(x, size, size);
+        }
 
-            @Override
-            public String describe() {
-                return size == 1 ? "GlobalAvgPool" : "AdaptiveAvgPool2d(" + size + "×" + size + ")";
-            }
-        };
+        @Override
+        public String describe() {
+            return size == 1 ? "GlobalAvgPool" : "AdaptiveAvgPool2d(" + size + "×" + size + ")";
+        }
+    }
+
+    public static Layer adaptiveAvgPool(int size) {
+        return new AdaptiveAvgPool(size);
     }
 
     public static Layer flatten() {

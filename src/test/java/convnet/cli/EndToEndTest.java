@@ -114,6 +114,15 @@ class EndToEndTest {
         long total = 0;
         for (JsonNode row : j.path("confusion")) for (JsonNode v : row) total += v.asLong();
         assertEquals(18, total);
+        // fusing the run with itself changes nothing; test-time methods run and report themselves
+        JsonNode fused = new ObjectMapper().readTree(cli("test", run.toString(), run.toString(), "--json").stdout);
+        assertEquals(top1, fused.path("top1").asDouble(), 1e-9);
+        Out ttaOut = cli("test", run.toString(), "--multi-scale", "--dense", "--flip", "--json");
+        assertEquals(0, ttaOut.code, ttaOut.stderr);
+        JsonNode tta = new ObjectMapper().readTree(ttaOut.stdout);
+        assertEquals(18, tta.path("images").asInt());
+        assertTrue(tta.path("method").asText().contains("dense"), tta.toString());
+        assertTrue(Files.isRegularFile(run.resolve("test/confusion.png")));
         // the best epoch's bundle scores what metrics.csv recorded for that epoch
         double bestVal = Files.readAllLines(run.resolve("metrics.csv")).stream().skip(1).mapToDouble(l -> Double.parseDouble(l.split(",")[5])).max().orElseThrow();
         assertEquals(bestVal, top1, 1e-6);
