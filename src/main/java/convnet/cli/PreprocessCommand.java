@@ -74,5 +74,9 @@ final class PreprocessCommand implements Runnable {
         System.out.printf(Locale.ROOT, "training mean RGB %.1f %.1f %.1f, std %.1f %.1f %.1f (0-255) → %s%n", r.mean()[0], r.mean()[1], r.mean()[2],
                 r.std()[0], r.std()[1], r.std()[2], dst.resolve("rgb_mean.json"));
         for (String[] s : r.skipped().subList(0, Math.min(10, r.skipped().size()))) System.err.println("skipped " + s[0] + ": " + s[1]);
+        if (!r.duplicates().isEmpty()) {
+            System.err.println(r.duplicates().size() + " files are byte-identical copies of others (see " + dst.resolve("duplicates.csv") + "), e.g. "
+                    + r.duplicates().get(0)[0] + " = " + r.duplicates().get(0)[1] + " (" + r.duplicates().get(0)[2] + ")");
+        }
     }
 }

@@ -48,11 +48,12 @@ public final class Preprocess {
      */
     public record Options(double valFraction, int size, Mode mode, long seed, String labelPattern, int threads, int jpegQuality) {}
 
-    public record Report(int classes, int train, int val, List<String[]> skipped, double seconds, double[] mean, double[] std) {}
+    public record Report(int classes, int train, int val, List<String[]> skipped, double seconds, double[] mean, double[] std,
+                         List<String[]> duplicates) {}
 
     private record Item(Path source, String label, int classIndex) {}
 
-    private record Done(Item item, String output, double[] sum, double[] sumSq, long pixels, String error) {}
+    private record Done(Item item, String output, double[] sum, double[] sumSq, long pixels, String error, String sha) {}
 
     public static Report run(Path src, Path dst, Options o, IntConsumer progress) {
         long t0 = System.nanoTime();
@@ -114,6 +115,16 @@ public final class Preprocess {
         double[] sum = new double[3], sq = new double[3];
         long pixels = 0;
         int nTrain = 0, nVal = 0;
+        Map<String, Done> firstByHash = new LinkedHashMap<>();
+        List<String[]> duplicates = new ArrayList<>();
+        for (Done d : results) {
+            if (d.sha == null) continue;
+            Done first = firstByHash.putIfAbsent(d.sha, d);
+            if (first != null) {
+                duplicates.add(new String[] {src.relativize(d.item.source).toString(), src.relativize(first.item.source).toString(),
+                        d.item.label.equals(first.item.label) ? "same class" : "different classes"});
+            }
+        }
         for (Done d : results) { // input order: sorted by class, then file — deterministic
             if (d.error != null) {
                 skipped.add(new String[] {src.relativize(d.item.source).toString(), d.error});
@@ -147,6 +158,9 @@ public final class Preprocess {
         Files2.writeString(dst.resolve("val.csv"), val.toString());
         Files2.writeString(dst.resolve("categories.csv"), cats.toString());
         Files2.writeString(dst.resolve("skipped.csv"), skip.toString());
+        StringBuilder dup = new StringBuilder("file,duplicate_of,classes\n");
+        for (String[] d : duplicates) dup.append(csv(d[0])).append(',').append(csv(d[1])).append(',').append(d[2]).append('\n');
+        Files2.writeString(dst.resolve("duplicates.csv"), dup.toString());
         Map<String, Object> rgb = new LinkedHashMap<>();
         rgb.put("mean", round(mean, 1.0 / 255));
         rgb.put("std", round(std, 1.0 / 255));
@@ -159,7 +173,7 @@ public final class Preprocess {
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
-        return new Report(labels.size(), nTrain, nVal, skipped, (System.nanoTime() - t0) / 1e9, mean, std);
+        return new Report(labels.size(), nTrain, nVal, skipped, (System.nanoTime() - t0) / 1e9, mean, std, duplicates);
     }
 
     private static List<Double> round(double[] v, double scale) {
@@ -219,8 +233,16 @@ public final class Preprocess {
     }
 
     private static Done process(Item it, Path dst, String name, Options o) {
+        String sha = null;
         try (PointerScope scope = new PointerScope()) {
-            Mat img = Images.decode(it.source);
+            byte[] bytes;
+            try {
+                bytes = Files.readAllBytes(it.source);
+            } catch (IOException e) {
+                throw new BadImageException(it.source, "cannot read: " + e.getMessage());
+            }
+            sha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+            Mat img = Images.decode(it.source, bytes);
             Mat out = switch (o.mode()) {
                 case STRETCH -> Ops.resizeTo(img, o.size(), o.size());
                 case SMALLER_SIDE -> new Ops.Resize(o.size(), 0, 0).apply(img, null);
@@ -245,9 +267,11 @@ public final class Preprocess {
             byte[] jpeg = new byte[(int) buf.limit()];
             buf.get(jpeg);
             Files2.writeAtomically(dst.resolve(name), s -> s.write(jpeg));
-            return new Done(it, name, sum, sq, (long) h * w, null);
+            return new Done(it, name, sum, sq, (long) h * w, null, sha);
         } catch (BadImageException e) {
-            return new Done(it, null, null, null, 0, e.reason);
+            return new Done(it, null, null, null, 0, e.reason, null);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
         }
     }
 }

@@ -151,15 +151,61 @@ public final class Checkpoints {
         return state;
     }
 
-    /** Removes checkpoint folders that no pointer names and that were not marked to keep. */
+    /** Checkpoint folders, newest first. */
+    List<Path> folders() {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(Files::isDirectory).filter(p -> p.getFileName().toString().matches("epoch-\\d+")).sorted(Comparator.reverseOrder()).toList();
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
+    /**
+     * The newest checkpoint that verifies and loads into {@code net} and {@code optimizer}: {@code last},
+     * else older ones. Each damaged one is logged with its reason and left as it is. Null if there are none;
+     * an error if there are some but none is usable.
+     */
+    public Path loadLatestGood(Net net, Optimizer optimizer, State[] loaded) {
+        List<Path> candidates = new ArrayList<>();
+        Path last = null;
+        try {
+            last = resolve("last");
+        } catch (UserException e) {
+            log.warn("{}", e.getMessage());
+        }
+        if (last != null) candidates.add(last);
+        for (Path p : folders()) if (!candidates.contains(p)) candidates.add(p);
+        List<String> problems = new ArrayList<>();
+        for (Path c : candidates) {
+            try {
+                loaded[0] = load(c, net, optimizer);
+                if (!problems.isEmpty()) log.warn("resuming from the older checkpoint {} instead", c.getFileName());
+                return c;
+            } catch (RuntimeException e) {
+                String why = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
+                problems.add(c.getFileName() + ": " + why);
+                log.warn("checkpoint {} is not usable: {}", c.getFileName(), why);
+            }
+        }
+        if (candidates.isEmpty()) return null;
+        throw new UserException("no usable checkpoint in " + dir + " (" + String.join("; ", problems) + "); use --restart to start over");
+    }
+
+    /** Removes checkpoint folders other than the two newest, the best, and those marked to keep (older ones are fallbacks if the newest is damaged). */
     private void prune() {
         Path last = resolve("last"), best = resolve("best");
+        List<Path> newest = folders().stream().limit(2).toList();
         try (Stream<Path> s = Files.list(dir)) {
             for (Path p : s.filter(Files::isDirectory).sorted(Comparator.naturalOrder()).toList()) {
                 String n = p.getFileName().toString();
-                if (!n.startsWith("epoch-") || p.equals(last) || p.equals(best)) continue;
-                var state = JSON.readTree(p.resolve("state.json").toFile());
-                if (!state.path("keep").asBoolean(false)) deleteTree(p);
+                if (!n.startsWith("epoch-") || p.equals(last) || p.equals(best) || newest.contains(p)) continue;
+                boolean keep = false;
+                try {
+                    keep = JSON.readTree(p.resolve("state.json").toFile()).path("keep").asBoolean(false);
+                } catch (IOException damaged) {
+                    // a damaged folder older than the two newest is no use as a fallback
+                }
+                if (!keep) deleteTree(p);
             }
         } catch (IOException e) {
             log.warn("could not prune old checkpoints in {}: {}", dir, e.getMessage());

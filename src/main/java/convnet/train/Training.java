@@ -87,12 +87,8 @@ public final class Training implements AutoCloseable {
                 }
                 default -> Path.of(resumeFrom);
             };
-        } else {
-            resume = checkpoints.resolve("last");
-            if (resume == null && Files.exists(runDir.resolve("metrics.csv"))) {
-                throw new UserException(runDir + " holds an earlier run without a usable checkpoint; use --restart to start over");
-            }
         }
+        boolean autoResume = start != Start.RESTART && resumeFrom == null;
 
         // data
         RunConfig.Data d = config.data();
@@ -101,6 +97,7 @@ public final class Training implements AutoCloseable {
         this.classes = processed != null ? processed.classes : ImageFolder.scan(trainRoot(d), null).classes;
         List<Sample> trainSamples = split.get(0), valSamples = split.get(1);
         log.info("data: {} classes, {} training and {} validation images", classes.size(), trainSamples.size(), valSamples.size());
+        if (classes.size() < 2) throw new UserException(d.train() + ": only one class (" + classes.get(0) + "); a classifier needs at least two class folders");
         if (trainSamples.size() < d.batchSize()) {
             throw new UserException("data.batch_size " + d.batchSize() + " is larger than the training set (" + trainSamples.size() + " images)");
         }
@@ -157,8 +154,17 @@ public final class Training implements AutoCloseable {
             log.info("pretrained layers frozen for the first {} epochs", t.freezeEpochs());
         }
         Checkpoints.State state = new Checkpoints.State(0, 0, Double.NaN, 0);
-        if (resume != null) {
+        if (autoResume) {
+            Checkpoints.State[] loaded = new Checkpoints.State[1];
+            resume = checkpoints.loadLatestGood(net, optimizer, loaded);
+            if (resume == null && Files.exists(runDir.resolve("metrics.csv"))) {
+                throw new UserException(runDir + " holds an earlier run without a checkpoint; use --restart to start over");
+            }
+            if (resume != null) state = loaded[0];
+        } else if (resume != null) {
             state = Checkpoints.load(resume, net, optimizer);
+        }
+        if (resume != null) {
             trainer.resumeAt(state.epoch(), state.step());
             trainer.schedule.restore(state.schedule());
             log.info("resumed from {} (epoch {}, step {})", resume, state.epoch(), state.step());

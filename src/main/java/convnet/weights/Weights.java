@@ -25,7 +25,11 @@ public final class Weights {
             throw new UserException("cannot read weights file " + file + ": " + e.getMessage());
         }
         boolean torch = (head[0] == 'P' && head[1] == 'K') || (head[0] & 0xff) == 0x80;
-        return torch ? TorchFile.read(file) : Safetensors.read(file);
+        if (torch) return TorchFile.read(file);
+        if (TorchFile.looksLikeTorch(file)) {
+            throw new WeightsException(file + ": not a PyTorch weights file (neither the zip nor the legacy pickle format)");
+        }
+        return Safetensors.read(file);
     }
 
     /**
