@@ -4,6 +4,7 @@ import convnet.config.ConfigNode;
 import convnet.config.RunConfig;
 import convnet.engine.Engine;
 import convnet.report.Logs;
+import convnet.train.Distributed;
 import convnet.train.Training;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -36,6 +37,32 @@ final class TrainCommand implements Runnable {
     @Option(names = "--restart", description = "Discard the run directory's checkpoints and metrics and start over.")
     boolean restart;
 
+    @Option(names = "--world-size", description = "Processes training together (data-parallel, Gloo); default: $WORLD_SIZE or 1.")
+    Integer worldSize;
+
+    @Option(names = "--rank", description = "This process's rank in [0, world-size); default: $RANK.")
+    Integer rank;
+
+    @Option(names = "--master", paramLabel = "HOST:PORT", description = "Rendezvous served by rank 0; default: $MASTER_ADDR:$MASTER_PORT or 127.0.0.1:29500.")
+    String master;
+
+    private Distributed joinGroup() {
+        int world = worldSize != null ? worldSize : Integer.parseInt(System.getenv().getOrDefault("WORLD_SIZE", "1"));
+        if (world <= 1) return null;
+        int r = rank != null ? rank : Integer.parseInt(System.getenv().getOrDefault("RANK", "-1"));
+        String hostPort = master != null ? master
+                : System.getenv().getOrDefault("MASTER_ADDR", "127.0.0.1") + ":" + System.getenv().getOrDefault("MASTER_PORT", "29500");
+        int colon = hostPort.lastIndexOf(':');
+        if (colon <= 0) throw new convnet.UserException("--master " + hostPort + ": expected HOST:PORT");
+        int port;
+        try {
+            port = Integer.parseInt(hostPort.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw new convnet.UserException("--master " + hostPort + ": the port is not a number");
+        }
+        return Distributed.join(hostPort.substring(0, colon), port, r, world, 600);
+    }
+
     @Override
     public void run() {
         ConfigNode node = ConfigNode.load(config);
@@ -49,10 +76,11 @@ final class TrainCommand implements Runnable {
         } catch (java.io.IOException e) {
             throw new convnet.UserException("cannot create run directory " + runDir + ": " + e.getMessage());
         }
-        Logs.toFile(runDir.resolve("train.log"));
+        Distributed dist = joinGroup();
+        if (dist == null || dist.rank == 0) Logs.toFile(runDir.resolve("train.log"));
         LoggerFactory.getLogger("convnet").info("run {} in {} with {} compute threads", rc.name(), runDir.toAbsolutePath(), Engine.threads());
         boolean terminal = System.console() != null;
-        try (Training training = new Training(rc, runDir, restart ? Training.Start.RESTART : Training.Start.AUTO, resume, terminal)) {
+        try (Training training = new Training(rc, runDir, restart ? Training.Start.RESTART : Training.Start.AUTO, resume, terminal, dist)) {
             CountDownLatch done = new CountDownLatch(1);
             Thread hook = new Thread(() -> {
                 training.trainer.requestStop();

@@ -41,6 +41,7 @@ public final class Loader implements AutoCloseable {
     private final ExecutorService pool;
     private final int prefetch;
     private final AtomicLong skippedTotal = new AtomicLong();
+    private int shard = 0, shards = 1;
 
     public Loader(List<Sample> samples, Pipeline pipeline, float[] mean, float[] std, int batchSize, boolean shuffle,
                   boolean dropLast, long seed, int workers, OnBadImage onBad) {
@@ -60,6 +61,19 @@ public final class Loader implements AutoCloseable {
             return t;
         });
         this.prefetch = threads * 2;
+    }
+
+    /**
+     * Makes this loader deliver only part {@code shard} of {@code shards} of each batch (for data-parallel
+     * training: every process sees the same batches, each takes its own slice). The batch size must divide evenly.
+     */
+    public Loader shard(int shard, int shards) {
+        if (batchSize % shards != 0) {
+            throw new convnet.UserException("data.batch_size " + batchSize + " must be divisible by the number of processes (" + shards + ")");
+        }
+        this.shard = shard;
+        this.shards = shards;
+        return this;
     }
 
     public int batchesPerEpoch() {
@@ -95,7 +109,13 @@ public final class Loader implements AutoCloseable {
                 while (inFlight.size() < prefetch && nextBatch < batches) {
                     int b = nextBatch++;
                     int from = b * batchSize, to = Math.min(order.size(), from + batchSize);
-                    inFlight.add(pool.submit(() -> load(order.subList(from, to), epoch)));
+                    if (shards > 1) {
+                        int per = (to - from) / shards;
+                        from += shard * per;
+                        to = from + per;
+                    }
+                    int lo = from, hi = to;
+                    inFlight.add(pool.submit(() -> load(order.subList(lo, hi), epoch)));
                 }
             }
 

@@ -73,6 +73,17 @@ public final class Distributed implements AutoCloseable {
         for (Tensor g : grads) g.div_(new org.bytedeco.pytorch.Scalar((double) world));
     }
 
+    /** Sums a few numbers over the processes (for epoch statistics). */
+    public double[] sum(double... values) {
+        Tensor t = org.bytedeco.pytorch.global.torch.empty(new long[] {values.length},
+                new org.bytedeco.pytorch.TensorOptions(org.bytedeco.pytorch.global.torch.ScalarType.Double), null);
+        new org.bytedeco.javacpp.DoublePointer(t.data_ptr()).put(values);
+        group.allreduce(new TensorVector(t))._wait();
+        double[] out = new double[values.length];
+        new org.bytedeco.javacpp.DoublePointer(t.data_ptr()).get(out);
+        return out;
+    }
+
     /** Waits until every process gets here. */
     public void barrier() {
         group.barrier()._wait();

@@ -41,6 +41,8 @@ public final class Trainer {
     private boolean channelsLast;
     private long seed;
     private String monitor = "val_acc";
+    private Distributed dist;
+    private List<Tensor> params = List.of();
 
     public Trainer(Net net, Optimizer optimizer, Loader train, Loader val, Precision precision, Schedule schedule, int epochs,
                    double labelSmoothing) {
@@ -58,6 +60,16 @@ public final class Trainer {
     public Trainer seed(long seed, String monitor) {
         this.seed = seed;
         this.monitor = monitor;
+        return this;
+    }
+
+    /** Averages gradients over the processes of {@code d} after every backward pass. */
+    public Trainer distributed(Distributed d) {
+        this.dist = d;
+        List<Tensor> ps = new ArrayList<>();
+        var vec = net.parameters();
+        for (long i = 0; i < vec.size(); i++) ps.add(new Tensor(vec.get(i)));
+        this.params = ps;
         return this;
     }
 
@@ -123,6 +135,7 @@ public final class Trainer {
             Tensor loss = labelSmoothing > 0 ? smoothedLoss(logits, y) : torch.cross_entropy(logits, y);
             optimizer.zero_grad();
             loss.backward();
+            if (dist != null) dist.averageGradients(params);
             optimizer.step();
             double l = loss.item_double();
             long correct = logits.argmax(new LongOptional(1), false).eq(y).sum().item_long();
@@ -170,6 +183,13 @@ public final class Trainer {
                 if (stopRequested) break;
             }
             if (stopRequested && b < batches) break; // an interrupted epoch is not recorded; resume repeats it
+            if (dist != null) { // report the statistics of the whole batch, not this process's shard
+                double ls = lossSum, c = correct, n = seen;
+                double[] total = Scoped.call(() -> dist.sum(ls, c, n));
+                lossSum = total[0];
+                correct = total[1];
+                seen = (int) Math.round(total[2]);
+            }
             double valLoss = Double.NaN, valAcc = Double.NaN, valTop5 = Double.NaN;
             if (val != null && val.size() > 0) {
                 Predictions p = Evaluator.run(net, val, precision);

@@ -55,9 +55,21 @@ public final class Training implements AutoCloseable {
     public enum Start { AUTO, RESTART }
 
     public Training(RunConfig config, Path runDir, Start start, String resumeFrom, boolean terminal) {
+        this(config, runDir, start, resumeFrom, terminal, null);
+    }
+
+    /**
+     * With {@code dist}, this process is one of several training together: every rank reads the data,
+     * the config and (on resume) the checkpoint; only rank 0 validates and writes the run directory.
+     */
+    public Training(RunConfig config, Path runDir, Start start, String resumeFrom, boolean terminal, Distributed dist) {
         this.config = config;
         this.runDir = runDir;
-        try {
+        boolean writer = dist == null || dist.rank == 0;
+        if (!writer) {
+            lockChannel = null;
+            lock = null;
+        } else try {
             Files.createDirectories(runDir);
             lockChannel = FileChannel.open(runDir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
             FileLock l;
@@ -76,8 +88,10 @@ public final class Training implements AutoCloseable {
         }
         Checkpoints checkpoints = new Checkpoints(runDir);
         Path resume = null;
+        if (start == Start.RESTART && writer) clearRun(runDir);
+        if (dist != null) dist.barrier(); // the other ranks look for checkpoints only after rank 0 has cleared them
         if (start == Start.RESTART) {
-            clearRun(runDir);
+            // started over
         } else if (resumeFrom != null) {
             resume = switch (resumeFrom) {
                 case "last", "best" -> {
@@ -119,11 +133,14 @@ public final class Training implements AutoCloseable {
         RunConfig resolved = new RunConfig(config.name(), config.seed(), config.model(),
                 new RunConfig.Data(d.train(), d.val(), d.valSplit(), d.imageSize(), d.batchSize(), d.workers(), d.onBadImage(), mean, std,
                         d.trainTransforms(), d.evalTransforms()), config.train());
-        Files2.writeString(runDir.resolve("config.yaml"), Yamls.dump(resolved.toMap()));
-        Files2.writeString(runDir.resolve("classes.txt"), String.join("\n", classes) + "\n");
+        if (writer) {
+            Files2.writeString(runDir.resolve("config.yaml"), Yamls.dump(resolved.toMap()));
+            Files2.writeString(runDir.resolve("classes.txt"), String.join("\n", classes) + "\n");
+        }
 
         trainLoader = new Loader(trainSamples, d.trainTransforms(), mean, std, d.batchSize(), true, true, config.seed(), d.workers(), onBad);
-        valLoader = valSamples.isEmpty() ? null
+        if (dist != null) trainLoader.shard(dist.rank, dist.world);
+        valLoader = valSamples.isEmpty() || !writer ? null
                 : new Loader(valSamples, d.evalTransforms(), mean, std, d.batchSize(), false, false, config.seed(), d.workers(), onBad);
 
         // model and optimizer: long-lived, created outside any scope
@@ -141,6 +158,7 @@ public final class Training implements AutoCloseable {
                 new Schedule(t.schedule(), t.optimizer().lr(), t.epochs()), t.epochs(), t.labelSmoothing());
         trainer.lrFactors(built.lrFactors());
         trainer.seed(config.seed(), t.schedule().monitor());
+        if (dist != null) trainer.distributed(dist);
         if (t.channelsLast()) trainer.channelsLast(true);
         if (t.freezeEpochs() > 0 && !pretrained.isEmpty()) {
             Map<String, Tensor> sd = StateDict.of(net);
@@ -170,6 +188,7 @@ public final class Training implements AutoCloseable {
             log.info("resumed from {} (epoch {}, step {})", resume, state.epoch(), state.step());
         }
         ModelBundle bundle = new ModelBundle(net.spec(), classes, d.imageSize(), mean, std, d.evalTransforms());
+        if (!writer) return;
         MetricsCsv metrics = new MetricsCsv(runDir.resolve("metrics.csv"), state.epoch());
         TensorBoard tensorboard = new TensorBoard(runDir, metrics);
         for (byte[] png : samplePngs(trainSamples, d, 8)) tensorboard.addImage(png);
@@ -323,8 +342,8 @@ public final class Training implements AutoCloseable {
         trainLoader.close();
         if (valLoader != null) valLoader.close();
         try {
-            lock.release();
-            lockChannel.close();
+            if (lock != null) lock.release();
+            if (lockChannel != null) lockChannel.close();
         } catch (IOException ignored) {
             // the lock goes with the process anyway
         }
