@@ -139,6 +139,32 @@ public final class Bench {
         return new Result("loader-" + recipe, root.getFileName().toString(), "-", false, batch, st[0], st[1], st[2], "img/s");
     }
 
+    /** A whole training pipeline from JPEG files: the loader (cifar recipe) feeding training steps. */
+    public static Result epoch(Path root, String model, boolean channelsLast, int workers, int batch, int batches, int warmup) {
+        List<Sample> samples = ImageFolder.scan(root, null).samples;
+        Pipeline p = new Pipeline(List.of(new Ops.RandomCrop(32, 4), new Ops.WithProbability(new Ops.HorizontalFlip(), 0.5)), 32);
+        Net net = model(model).build(0);
+        RunConfig.Optimizer o = new RunConfig.Optimizer("sgd", 0.01, 0.9, false, 0, 0.9, 0.999);
+        Trainer t = new Trainer(net, Optimizers.create(o, net), null, null, Precision.FP32, new Schedule(new RunConfig.Schedule("constant", 0, 0, 1, 1), 0.01, 1), 1, 0);
+        t.channelsLast(channelsLast);
+        net.train(true);
+        double rate;
+        try (Loader l = new Loader(samples, p, new float[] {0.49f, 0.48f, 0.45f}, new float[] {0.25f, 0.24f, 0.26f}, batch, true, true, 0, workers,
+                Loader.OnBadImage.ERROR)) {
+            Iterator<Loader.Batch> it = l.epoch(0, 0);
+            long t0 = 0, n = 0;
+            for (int i = 0; i < warmup + batches && it.hasNext(); i++) {
+                if (i == warmup) t0 = System.nanoTime();
+                Loader.Batch b = it.next();
+                t.step(b);
+                if (i >= warmup) n += b.size();
+            }
+            rate = n / ((System.nanoTime() - t0) / 1e9);
+        }
+        net.close();
+        return new Result("epoch-jpeg", model, "32", channelsLast, batch, rate, rate, rate, "img/s");
+    }
+
     /** Facts about the machine and engine settings the figures depend on. */
     public static Map<String, Object> machine() {
         Map<String, Object> m = new LinkedHashMap<>();

@@ -29,8 +29,8 @@ final class BenchCommand implements Runnable {
     @Option(names = "--precisions", split = ",", defaultValue = "32,bf16-mixed")
     List<String> precisions;
 
-    @Option(names = "--channels-last", split = ",", defaultValue = "false,true", description = "Memory formats to try (default: ${DEFAULT-VALUE}).")
-    List<Boolean> channelsLast;
+    @Option(names = "--memory-format", split = ",", defaultValue = "nchw,nhwc", description = "Memory formats to try: nchw, nhwc (channels-last) (default: ${DEFAULT-VALUE}).")
+    List<String> memoryFormats;
 
     @Option(names = "--batch", defaultValue = "64")
     int batch;
@@ -44,7 +44,7 @@ final class BenchCommand implements Runnable {
     @Option(names = "--repeats", defaultValue = "3")
     int repeats;
 
-    @Option(names = "--only", split = ",", defaultValue = "train,predict,loader", description = "Which parts: train, predict, loader.")
+    @Option(names = "--only", split = ",", defaultValue = "train,predict,loader", description = "Which parts: train, predict, loader, epoch (loader feeding training steps).")
     List<String> only;
 
     @Option(names = "--cifar", paramLabel = "DIR", description = "CIFAR-10 train folder for the loader figure (default: ../shared/datasets/cifar10/train).")
@@ -65,15 +65,28 @@ final class BenchCommand implements Runnable {
         List<Bench.Result> results = new ArrayList<>();
         for (String m : models) {
             for (String p : precisions) {
-                for (boolean cl : channelsLast) {
+                for (String mf : memoryFormats) {
+                    boolean cl = switch (mf) {
+                        case "nhwc", "channels-last" -> true;
+                        case "nchw" -> false;
+                        default -> throw new UserException("--memory-format: expected nchw or nhwc, got " + mf);
+                    };
                     if (only.contains("train")) print(results, Bench.train(m, Precision.of(p), cl, batch, warmup, steps, repeats));
                 }
             }
             if (only.contains("predict")) {
                 for (String p : precisions) {
-                    print(results, Bench.predict(m, Precision.of(p), false, 1, 10, 100, repeats));
-                    print(results, Bench.predict(m, Precision.of(p), false, batch, warmup, steps, repeats));
+                    for (String mf : memoryFormats) {
+                        print(results, Bench.predict(m, Precision.of(p), mf.equals("nhwc"), 1, 10, 100, repeats));
+                        print(results, Bench.predict(m, Precision.of(p), mf.equals("nhwc"), batch, warmup, steps, repeats));
+                    }
                 }
+            }
+        }
+        if (only.contains("epoch")) {
+            Path c = cifar != null ? cifar : Path.of("../shared/datasets/cifar10/train");
+            for (String m : models) {
+                for (String mf : memoryFormats) print(results, Bench.epoch(c, m, mf.equals("nhwc"), workers, batch, 200, 5));
             }
         }
         if (only.contains("loader")) {
