@@ -19,7 +19,8 @@ only = a.only.split(",")
 env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
 
 def peer(script, *args):
-    out = subprocess.run(["/usr/bin/python3", os.path.join(a.peer, script), *args], capture_output=True, text=True, env=env).stdout
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), script) if script == "peer_epoch.py" else os.path.join(a.peer, script)
+    out = subprocess.run(["/usr/bin/python3", path, *args], capture_output=True, text=True, env=env).stdout
     line = [l for l in out.splitlines() if l.startswith("RESULT ")]
     return json.loads(line[-1][7:])["img_per_s"] if line else float("nan")
 
@@ -39,7 +40,7 @@ if "train" in only:
                       ("--only", "train", "--models", m, "--precisions", "32", "--memory-format", "nhwc", "--steps", "20"),
                       ("train", m, "32", True, 64)))
 if "epoch" in only:
-    cases.append(("epoch from JPEG resnet20 b64", ("peer_data.py", "--root", a.cifar, "--recipe", "cifar", "--mode", "epoch", "--model", "resnet20", "--max-batches", "100"),
+    cases.append(("epoch from JPEG resnet20 b64", ("peer_epoch.py", "--peer", a.peer, "--root", a.cifar, "--model", "resnet20", "--max-batches", "200"),
                   ("--only", "epoch", "--models", "resnet20", "--memory-format", "nhwc", "--cifar", a.cifar),
                   ("epoch-jpeg", "resnet20", "32", True, 64)))
 if "predict" in only:

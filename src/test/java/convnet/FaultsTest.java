@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import convnet.cli.Main;
 import convnet.data.BadImageException;
 import convnet.data.ImageFolder;
 import convnet.data.Images;
@@ -14,7 +13,6 @@ import convnet.engine.Engine;
 import java.awt.image.BufferedImage;
 import java.awt.image.IndexColorModel;
 import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
@@ -47,22 +45,11 @@ class FaultsTest {
         Engine.start(2);
     }
 
-    record Out(int code, String stdout, String stderr) {}
-
-    static Out cli(String... args) {
-        PrintStream oldOut = System.out, oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            return new Out(Main.run(args), out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    static Cli.Out cli(String... args) {
+        return Cli.run(args);
     }
 
-    static void assertOneLineError(Out o, String fragment) {
+    static void assertOneLineError(Cli.Out o, String fragment) {
         assertEquals(2, o.code, o.stderr);
         List<String> lines = o.stderr.lines().filter(l -> l.startsWith("error: ")).toList();
         assertEquals(1, lines.size(), o.stderr);
@@ -247,7 +234,7 @@ class FaultsTest {
         byte[] flipped = Files.readAllBytes(e2.resolve("model.safetensors"));
         flipped[flipped.length / 2] ^= 0x10;
         Files.write(e2.resolve("model.safetensors"), flipped);
-        Out o = cli("train", cfg.toString(), "--run", run.toString(), "--set", "train.epochs=3");
+        Cli.Out o = cli("train", cfg.toString(), "--run", run.toString(), "--set", "train.epochs=3");
         assertEquals(0, o.code, o.stderr);
         assertTrue(o.stderr.contains("does not match its checksum") && o.stderr.contains("older checkpoint epoch-0001"), o.stderr);
         assertEquals(4, Files.readAllLines(run.resolve("metrics.csv")).size(), "epochs 1..3, no duplicate");
@@ -266,7 +253,7 @@ class FaultsTest {
         Path other = tmp.resolve("other");
         Path data3 = TestData.subset("flowers5-128", tmp.resolve("d3"), 8, "daisy", "rose", "tulip");
         assertEquals(0, cli("train", cfg.toString(), "--run", other.toString(), "--set", "data.train=" + data3, "--set", "train.epochs=1").code);
-        Out wrong = cli("test", other.toString(), "--checkpoint", run.resolve("checkpoints/epoch-0003").toString());
+        Cli.Out wrong = cli("test", other.toString(), "--checkpoint", run.resolve("checkpoints/epoch-0003").toString());
         assertEquals(2, wrong.code);
         assertTrue(wrong.stderr.contains("fc.weight") || wrong.stderr.contains("damaged"), wrong.stderr);
     }

@@ -20,13 +20,10 @@ import org.junit.jupiter.api.io.TempDir;
 /** Two processes on 127.0.0.1 with Gloo end with the weights of one process trained on the combined batch. */
 class DistributedTest {
     static Process train(Path config, Path run, String... extra) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g", "-cp",
-                System.getProperty("java.class.path"), "convnet.cli.Main", "train", config.toString(), "--run", run.toString(), "--threads", "1"));
-        cmd.addAll(List.of(extra));
         Path log = run.resolveSibling(run.getFileName() + "-" + String.join("", extra).replaceAll("[^a-z0-9]", "") + ".out");
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
-        pb.environment().put("OPENBLAS_NUM_THREADS", "1");
-        return pb.start();
+        List<String> args = new ArrayList<>(List.of("--threads", "1"));
+        args.addAll(List.of(extra));
+        return convnet.Cli.trainProcess(config, run, log, args.toArray(new String[0]));
     }
 
     static float[] weights(Path run) throws Exception {

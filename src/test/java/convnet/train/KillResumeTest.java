@@ -8,7 +8,6 @@ import convnet.TestData;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -23,11 +22,7 @@ class KillResumeTest {
     static final int EPOCHS = 4;
 
     static Process train(Path config, Path run) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g", "-cp",
-                System.getProperty("java.class.path"), "convnet.cli.Main", "train", config.toString(), "--run", run.toString(), "--threads", "2"));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(run.resolveSibling(run.getFileName() + ".out").toFile());
-        pb.environment().put("OPENBLAS_NUM_THREADS", "1");
-        return pb.start();
+        return convnet.Cli.trainProcess(config, run, run.resolveSibling(run.getFileName() + ".out"), "--threads", "2");
     }
 
     static byte[] finalWeights(Path run) throws Exception {
