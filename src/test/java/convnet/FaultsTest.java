@@ -50,11 +50,11 @@ class FaultsTest {
     }
 
     static void assertOneLineError(Cli.Out o, String fragment) {
-        assertEquals(2, o.code, o.stderr);
-        List<String> lines = o.stderr.lines().filter(l -> l.startsWith("error: ")).toList();
-        assertEquals(1, lines.size(), o.stderr);
-        assertTrue(lines.get(0).contains(fragment), o.stderr);
-        assertFalse(o.stderr.contains("\tat "), "no stack trace without --verbose: " + o.stderr);
+        assertEquals(2, o.code(), o.stderr());
+        List<String> lines = o.stderr().lines().filter(l -> l.startsWith("error: ")).toList();
+        assertEquals(1, lines.size(), o.stderr());
+        assertTrue(lines.get(0).contains(fragment), o.stderr());
+        assertFalse(o.stderr().contains("\tat "), "no stack trace without --verbose: " + o.stderr());
     }
 
     static int[] decodedSize(Path f) {
@@ -216,7 +216,7 @@ class FaultsTest {
         try (FileChannel ch = FileChannel.open(run.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE); FileLock lock = ch.lock()) {
             assertOneLineError(cli("train", cfg.toString(), "--run", run.toString()), "in use by another convnet process");
         }
-        assertEquals(0, cli("train", cfg.toString(), "--run", run.toString()).code, "free again once the lock is released");
+        assertEquals(0, cli("train", cfg.toString(), "--run", run.toString()).code(), "free again once the lock is released");
     }
 
     @Test
@@ -226,7 +226,7 @@ class FaultsTest {
         Files.writeString(cfg, "name: f\nseed: 3\nmodel: {name: preact_resnet20_cifar}\ndata: {train: " + data
                 + ", image_size: 32, batch_size: 4, mean: [0.5, 0.5, 0.5], std: [0.2, 0.2, 0.2]}\ntrain: {epochs: 2}\n");
         Path run = tmp.resolve("run");
-        assertEquals(0, cli("train", cfg.toString(), "--run", run.toString()).code);
+        assertEquals(0, cli("train", cfg.toString(), "--run", run.toString()).code());
         Path e2 = run.resolve("checkpoints/epoch-0002"), e1 = run.resolve("checkpoints/epoch-0001");
         assertTrue(Files.isDirectory(e1) && Files.isDirectory(e2), "the two newest checkpoints are kept");
         byte[] good = Files.readAllBytes(e1.resolve("model.safetensors"));
@@ -235,8 +235,8 @@ class FaultsTest {
         flipped[flipped.length / 2] ^= 0x10;
         Files.write(e2.resolve("model.safetensors"), flipped);
         Cli.Out o = cli("train", cfg.toString(), "--run", run.toString(), "--set", "train.epochs=3");
-        assertEquals(0, o.code, o.stderr);
-        assertTrue(o.stderr.contains("does not match its checksum") && o.stderr.contains("older checkpoint epoch-0001"), o.stderr);
+        assertEquals(0, o.code(), o.stderr());
+        assertTrue(o.stderr().contains("does not match its checksum") && o.stderr().contains("older checkpoint epoch-0001"), o.stderr());
         assertEquals(4, Files.readAllLines(run.resolve("metrics.csv")).size(), "epochs 1..3, no duplicate");
         // truncated, zero-length: every checkpoint damaged → one clear error, nothing overwritten
         for (Path c : List.of(run.resolve("checkpoints/epoch-0002"), run.resolve("checkpoints/epoch-0003"))) {
@@ -252,10 +252,10 @@ class FaultsTest {
         // a checkpoint of another class count: the shape check names the tensor
         Path other = tmp.resolve("other");
         Path data3 = TestData.subset("flowers5-128", tmp.resolve("d3"), 8, "daisy", "rose", "tulip");
-        assertEquals(0, cli("train", cfg.toString(), "--run", other.toString(), "--set", "data.train=" + data3, "--set", "train.epochs=1").code);
+        assertEquals(0, cli("train", cfg.toString(), "--run", other.toString(), "--set", "data.train=" + data3, "--set", "train.epochs=1").code());
         Cli.Out wrong = cli("test", other.toString(), "--checkpoint", run.resolve("checkpoints/epoch-0003").toString());
-        assertEquals(2, wrong.code);
-        assertTrue(wrong.stderr.contains("fc.weight") || wrong.stderr.contains("damaged"), wrong.stderr);
+        assertEquals(2, wrong.code());
+        assertTrue(wrong.stderr().contains("fc.weight") || wrong.stderr().contains("damaged"), wrong.stderr());
     }
 
     @Test

@@ -63,7 +63,7 @@ class EndToEndTest {
     @Order(1)
     void trainWritesTheWholeRunDirectory() throws Exception {
         Out o = cli("train", config.toString(), "--run", run.toString());
-        assertEquals(0, o.code, o.stderr);
+        assertEquals(0, o.code(), o.stderr());
         for (String f : List.of("config.yaml", "train.log", "metrics.csv", "classes.txt", "model/model.json", "model/weights.safetensors",
                 "checkpoints/last.json", "checkpoints/best.json")) {
             assertTrue(Files.isRegularFile(run.resolve(f)), "missing " + f);
@@ -88,8 +88,8 @@ class EndToEndTest {
     @Order(2)
     void testReportsOnTheValidationSplit() throws Exception {
         Out o = cli("test", run.toString(), "--json");
-        assertEquals(0, o.code, o.stderr);
-        JsonNode j = new ObjectMapper().readTree(o.stdout);
+        assertEquals(0, o.code(), o.stderr());
+        JsonNode j = new ObjectMapper().readTree(o.stdout());
         assertEquals("validation", j.path("split").asText());
         assertEquals(18, j.path("images").asInt(), "a quarter of 72 images");
         double top1 = j.path("top1").asDouble();
@@ -101,11 +101,11 @@ class EndToEndTest {
         for (JsonNode row : j.path("confusion")) for (JsonNode v : row) total += v.asLong();
         assertEquals(18, total);
         // fusing the run with itself changes nothing; test-time methods run and report themselves
-        JsonNode fused = new ObjectMapper().readTree(cli("test", run.toString(), run.toString(), "--json").stdout);
+        JsonNode fused = new ObjectMapper().readTree(cli("test", run.toString(), run.toString(), "--json").stdout());
         assertEquals(top1, fused.path("top1").asDouble(), 1e-9);
         Out ttaOut = cli("test", run.toString(), "--multi-scale", "--dense", "--flip", "--json");
-        assertEquals(0, ttaOut.code, ttaOut.stderr);
-        JsonNode tta = new ObjectMapper().readTree(ttaOut.stdout);
+        assertEquals(0, ttaOut.code(), ttaOut.stderr());
+        JsonNode tta = new ObjectMapper().readTree(ttaOut.stdout());
         assertEquals(18, tta.path("images").asInt());
         assertTrue(tta.path("method").asText().contains("dense"), tta.toString());
         assertTrue(Files.isRegularFile(run.resolve("test/confusion.png")));
@@ -121,9 +121,9 @@ class EndToEndTest {
         Files.writeString(bad, "<html>404</html>");
         Path sunflower = TestData.datasets().resolve("predict-samples/sunflower.jpg");
         Out o = cli("predict", run.toString(), sunflower.toString(), bad.toString(), "--top-k", "2", "--json");
-        assertEquals(2, o.code, "an unreadable file makes the exit code 2");
-        assertTrue(o.stderr.contains("not-an-image.jpg"), o.stderr);
-        JsonNode preds = new ObjectMapper().readTree(o.stdout).path("predictions");
+        assertEquals(2, o.code(), "an unreadable file makes the exit code 2");
+        assertTrue(o.stderr().contains("not-an-image.jpg"), o.stderr());
+        JsonNode preds = new ObjectMapper().readTree(o.stdout()).path("predictions");
         assertEquals(2, preds.size());
         JsonNode top = preds.get(0).path("top");
         assertEquals(2, top.size());
@@ -140,7 +140,7 @@ class EndToEndTest {
     @Order(4)
     void trainingAgainResumesAndAddsNoDuplicateRowsOrPoints() throws Exception {
         Out o = cli("train", config.toString(), "--run", run.toString(), "--set", "train.epochs=4");
-        assertEquals(0, o.code, o.stderr);
+        assertEquals(0, o.code(), o.stderr());
         List<String> rows = Files.readAllLines(run.resolve("metrics.csv"));
         assertEquals(5, rows.size(), rows.toString());
         assertTrue(Files.readString(run.resolve("train.log")).contains("resumed from"));
@@ -171,25 +171,25 @@ class EndToEndTest {
         Path bad = tmp.resolve("bad.yaml");
         Files.writeString(bad, Files.readString(config).replace("  epochs: 3", "  epohcs: 3"));
         Out o = cli("train", bad.toString(), "--run", tmp.resolve("badrun").toString());
-        assertEquals(2, o.code);
-        assertEquals(1, o.stderr.strip().lines().count(), o.stderr);
+        assertEquals(2, o.code());
+        assertEquals(1, o.stderr().strip().lines().count(), o.stderr());
         int line = Files.readAllLines(bad).indexOf("  epohcs: 3") + 1;
-        assertTrue(o.stderr.contains("bad.yaml line " + line + ":") && o.stderr.contains("train.epohcs"), o.stderr);
+        assertTrue(o.stderr().contains("bad.yaml line " + line + ":") && o.stderr().contains("train.epohcs"), o.stderr());
     }
 
     @Test
     void missingDatasetFolderIsOneLineAndExitCode2() {
         Out o = cli("train", config.toString(), "--run", tmp.resolve("missing").toString(), "--set", "data.train=/no/such/folder");
-        assertEquals(2, o.code);
-        assertTrue(o.stderr.lines().anyMatch(l -> l.startsWith("error: dataset folder not found: /no/such/folder")), o.stderr);
-        assertFalse(o.stderr.contains("\tat "), "no stack trace without --verbose");
+        assertEquals(2, o.code());
+        assertTrue(o.stderr().lines().anyMatch(l -> l.startsWith("error: dataset folder not found: /no/such/folder")), o.stderr());
+        assertFalse(o.stderr().contains("\tat "), "no stack trace without --verbose");
     }
 
     @Test
     void summaryPrintsLayers() {
         Out o = cli("summary", "vgg16", "--classes", "1000");
-        assertEquals(0, o.code, o.stderr);
-        assertTrue(o.stdout.contains("Total params: 138,357,544"), o.stdout);
-        assertTrue(o.stdout.contains("[-1, 512, 7, 7]"), o.stdout);
+        assertEquals(0, o.code(), o.stderr());
+        assertTrue(o.stdout().contains("Total params: 138,357,544"), o.stdout());
+        assertTrue(o.stdout().contains("[-1, 512, 7, 7]"), o.stdout());
     }
 }
