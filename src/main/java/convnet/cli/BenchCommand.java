@@ -1,7 +1,5 @@
 package convnet.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import convnet.UserException;
 import convnet.bench.Bench;
 import convnet.engine.Engine;
@@ -102,11 +100,7 @@ final class BenchCommand implements Runnable {
             doc.put("machine", Bench.machine());
             doc.put("results", results);
             doc.put("peak_rss_mb", rss / 1024.0);
-            try {
-                Files2.writeString(json, new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(doc) + "\n");
-            } catch (java.io.IOException e) {
-                throw new UserException("cannot write " + json + ": " + e.getMessage());
-            }
+            Files2.writeString(json, Json.text(doc) + "\n");
         }
     }
 

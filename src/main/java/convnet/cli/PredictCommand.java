@@ -1,7 +1,5 @@
 package convnet.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import convnet.UserException;
 import convnet.engine.Engine;
 import convnet.eval.Classifier;
@@ -85,11 +83,7 @@ final class PredictCommand implements java.util.concurrent.Callable<Integer> {
             }
         }
         if (json) {
-            try {
-                System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(Map.of("predictions", docs)));
-            } catch (IOException e) {
-                throw new IllegalStateException(e);
-            }
+            Json.print(Map.of("predictions", docs));
         }
         return failed == 0 ? 0 : 2;
     }

@@ -1,7 +1,5 @@
 package convnet.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import convnet.UserException;
 import convnet.config.ConfigNode;
 import convnet.config.RunConfig;
@@ -137,11 +135,7 @@ final class TestCommand implements Runnable {
             for (int c = 0; c < first.classes().size(); c++) per.put(first.classes().get(c), Double.isNaN(m.perClass()[c]) ? null : m.perClass()[c]);
             doc.put("per_class", per);
             doc.put("confusion", m.confusion());
-            try {
-                System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(doc));
-            } catch (java.io.IOException e) {
-                throw new IllegalStateException(e);
-            }
+            Json.print(doc);
         } else {
             System.out.printf(Locale.ROOT, "%s on %s (%d images, %s%s): top-1 %.4f  top-5 %.4f  loss %.4f%n", String.join(" + ", runs.stream().map(Path::toString).toList()),
                     split, m.count(), tt.describe(), models.size() > 1 ? ", " + models.size() + " models fused" : "", m.top1(), m.top5(), m.loss());

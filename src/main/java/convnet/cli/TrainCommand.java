@@ -70,7 +70,6 @@ final class TrainCommand implements Runnable {
         RunConfig rc = RunConfig.from(node, Path.of("").toAbsolutePath());
         Path runDir = run != null ? run : Path.of("runs", rc.name());
         Engine.start(common.threads > 0 ? common.threads : rc.train().threads());
-        java.nio.file.Files.isDirectory(runDir);
         try {
             java.nio.file.Files.createDirectories(runDir);
         } catch (java.io.IOException e) {

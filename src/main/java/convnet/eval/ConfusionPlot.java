@@ -1,23 +1,19 @@
 package convnet.eval;
 
-import convnet.report.Files2;
+import convnet.report.Png;
 import java.awt.Color;
 import java.awt.Font;
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
-import javax.imageio.ImageIO;
 
 /** The confusion matrix as a PNG heat map, rows normalised to the true class. */
 public final class ConfusionPlot {
     private ConfusionPlot() {}
 
     public static void write(Path file, List<String> classes, long[][] confusion) {
-        System.setProperty("java.awt.headless", "true");
         int n = classes.size(), cell = Math.max(12, Math.min(48, 640 / Math.max(1, n))), margin = 140;
         int size = margin + n * cell + 20;
         BufferedImage img = new BufferedImage(size, size, BufferedImage.TYPE_INT_RGB);
@@ -49,13 +45,6 @@ public final class ConfusionPlot {
         }
         g.drawString("true ↓  predicted →", 4, 16);
         g.dispose();
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try {
-            ImageIO.write(img, "png", out);
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-        byte[] png = out.toByteArray();
-        Files2.writeAtomically(file, o -> o.write(png));
+        Png.write(file, img);
     }
 }

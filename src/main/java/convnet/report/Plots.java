@@ -9,21 +9,14 @@ import java.awt.Font;
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.ToDoubleFunction;
-import javax.imageio.ImageIO;
 
 /** PNG line charts of loss, accuracy and learning rate per epoch, redrawn from the metrics rows after every epoch. */
 public final class Plots implements TrainListener {
-    static {
-        System.setProperty("java.awt.headless", "true");
-    }
-
     private final Path dir;
     private final MetricsCsv metrics;
 
@@ -45,11 +38,10 @@ public final class Plots implements TrainListener {
     }
 
     void write(String name, String title, List<EpochStats> rows, boolean log, Series... series) {
-        byte[] png = chart(title, rows, log, series);
-        Files2.writeAtomically(dir.resolve(name), o -> o.write(png));
+        Png.write(dir.resolve(name), chart(title, rows, log, series));
     }
 
-    static byte[] chart(String title, List<EpochStats> rows, boolean log, Series... series) {
+    static BufferedImage chart(String title, List<EpochStats> rows, boolean log, Series... series) {
         int w = 720, h = 420, left = 80, right = 20, top = 40, bottom = 50;
         BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = img.createGraphics();
@@ -120,12 +112,6 @@ public final class Plots implements TrainListener {
             g.drawString(s.name, lx + 26, 24);
         }
         g.dispose();
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try {
-            ImageIO.write(img, "png", out);
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-        return out.toByteArray();
+        return img;
     }
 }

@@ -12,6 +12,11 @@ import convnet.model.Net;
 import convnet.report.Files2;
 import convnet.report.MetricsCsv;
 import convnet.report.Plots;
+import convnet.report.Png;
+import convnet.data.BadImageException;
+import convnet.data.Images;
+import java.util.Random;
+import org.bytedeco.javacpp.PointerScope;
 import convnet.report.TensorBoard;
 import convnet.report.ProgressLog;
 import java.io.IOException;
@@ -241,26 +246,14 @@ public final class Training implements AutoCloseable {
     /** A few training images after the evaluation transforms, as PNGs for TensorBoard. */
     static List<byte[]> samplePngs(List<Sample> samples, RunConfig.Data d, int n) {
         List<byte[]> out = new ArrayList<>();
-        int size = d.imageSize(), plane = size * size;
-        float[] px = new float[3 * plane];
+        float[] px = new float[3 * d.imageSize() * d.imageSize()];
         for (Sample s : samples.subList(0, Math.min(n, samples.size()))) {
-            try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
-                d.evalTransforms().run(convnet.data.Images.decode(s.file()), new java.util.Random(0), new float[] {0, 0, 0}, new float[] {1, 1, 1}, px, 0);
-            } catch (convnet.data.BadImageException e) {
-                continue;
+            try (PointerScope scope = new PointerScope()) {
+                d.evalTransforms().run(Images.decode(s.file()), new Random(0), new float[] {0, 0, 0}, new float[] {1, 1, 1}, px, 0);
+                out.add(Png.encode(Png.fromChw(px, d.imageSize())));
+            } catch (BadImageException e) {
+                log.debug("no sample image from {}: {}", e.file, e.reason);
             }
-            java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(size, size, java.awt.image.BufferedImage.TYPE_INT_RGB);
-            for (int i = 0; i < plane; i++) {
-                int r = Math.round(px[i] * 255), g = Math.round(px[plane + i] * 255), b = Math.round(px[2 * plane + i] * 255);
-                img.setRGB(i % size, i / size, (r << 16) | (g << 8) | b);
-            }
-            java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
-            try {
-                javax.imageio.ImageIO.write(img, "png", png);
-            } catch (IOException e) {
-                continue;
-            }
-            out.add(png.toByteArray());
         }
         return out;
     }
