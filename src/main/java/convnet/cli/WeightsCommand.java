@@ -85,11 +85,15 @@ final class WeightsCommand implements Runnable {
         @Option(names = "--out", required = true, paramLabel = "OUT.safetensors")
         Path out;
 
+        @Option(names = "--options", paramLabel = "YAML", description = "Builder options, e.g. '{classifier_widths: [64, 64]}'.")
+        String options;
+
         @Override
         public void run() {
             Engine.start(common.threads);
-            Models.preset(model);
-            Net net = Models.create(model, classes);
+            var arch = Models.preset(model);
+            if (options != null) arch = arch.withOverrides(convnet.config.ConfigNode.parse(options, "--options"));
+            Net net = new convnet.model.ModelSpec(model, arch, classes, "kaiming", "normal").build(0);
             List<String> loaded = Weights.load(file, net, false);
             Safetensors.write(out, StateDict.of(net), Map.of("format", "pt", "model", model));
             System.out.println("imported " + loaded.size() + " tensors into " + model + "; wrote " + out);

@@ -32,7 +32,7 @@ public final class ProgressLog implements TrainListener {
         int width = 24, filled = (int) ((long) width * batch / batches);
         String bar = "█".repeat(filled) + "·".repeat(width - filled);
         out.printf("\repoch %d/%d %s %d/%d  %.1f batch/s  loss %.4f  acc %.3f  val_acc %s  lr %.2e   ", epoch + 1, t.epochs, bar, batch, batches,
-                (batch - 1) / secs, loss, acc, Double.isNaN(lastValAcc) ? "-" : String.format("%.3f", lastValAcc), t.optimizer.param_groups().get(0).options().get_lr());
+                (batch - 1) / secs, loss, acc, Double.isNaN(lastValAcc) ? "-" : String.format("%.3f", lastValAcc), t.currentLr());
         out.flush();
     }
 

@@ -38,6 +38,7 @@ public final class Trainer {
     int epoch;
     long step;
     private volatile boolean stopRequested;
+    private double currentLr;
     private boolean channelsLast;
     private long seed;
     private String monitor = "val_acc";
@@ -100,6 +101,11 @@ public final class Trainer {
     public Trainer listen(TrainListener l) {
         listeners.add(l);
         return this;
+    }
+
+    /** The learning rate of the batch being trained (before per-group factors). */
+    public double currentLr() {
+        return currentLr;
     }
 
     public int epoch() {
@@ -168,6 +174,7 @@ public final class Trainer {
                 skipped += batch.skipped();
                 lr = schedule.lr(epoch + (double) b / batches);
                 Optimizers.setLr(optimizer, lr, lrFactors);
+                currentLr = lr;
                 b++;
                 if (batch.size() == 0) continue;
                 double[] r = step(batch);
