@@ -91,12 +91,15 @@ public final class Preprocess {
         List<Item> items = new ArrayList<>();
         for (Sample s : all) items.add(new Item(s.file(), labels.get(s.label()), s.label()));
         Map<Path, String> names = outputNames(items);
+        // images go to a staging folder first and replace earlier outputs only once every one was written
+        Path staging = dst.resolve(".preprocess-staging");
+        deleteTree(staging);
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, o.threads()));
         AtomicInteger done = new AtomicInteger();
         List<Future<Done>> futures = new ArrayList<>();
         for (Item it : items) {
             futures.add(pool.submit(() -> {
-                Done d = process(it, dst, names.get(it.source()), o);
+                Done d = process(it, staging, names.get(it.source()), o);
                 progress.accept(done.incrementAndGet());
                 return d;
             }));
@@ -105,6 +108,9 @@ public final class Preprocess {
         try {
             for (Future<Done> f : futures) results.add(f.get());
         } catch (Exception e) {
+            pool.shutdownNow();
+            awaitQuietly(pool);
+            deleteTree(staging);
             Throwable c = e.getCause() != null ? e.getCause() : e;
             if (c instanceof UserException ue) throw ue;
             throw new IllegalStateException(c);
@@ -154,6 +160,18 @@ public final class Preprocess {
         StringBuilder skip = new StringBuilder("file,reason\n");
         skipped.sort(Comparator.comparing(a -> a[0]));
         for (String[] s : skipped) skip.append(csv(s[0])).append(',').append(csv(s[1])).append('\n');
+        try {
+            for (Done d : results) {
+                if (d.output == null) continue;
+                Path target = dst.resolve(d.output);
+                Files.createDirectories(target.getParent());
+                Files2.moveAtomically(staging.resolve(d.output), target);
+            }
+        } catch (IOException e) {
+            throw new UserException("cannot move the new images into " + dst + ": " + e.getMessage());
+        } finally {
+            deleteTree(staging);
+        }
         Files2.writeString(dst.resolve("train.csv"), train.toString());
         Files2.writeString(dst.resolve("val.csv"), val.toString());
         Files2.writeString(dst.resolve("categories.csv"), cats.toString());
@@ -174,6 +192,23 @@ public final class Preprocess {
             throw new IllegalStateException(e);
         }
         return new Report(labels.size(), nTrain, nVal, skipped, (System.nanoTime() - t0) / 1e9, mean, std, duplicates);
+    }
+
+    private static void awaitQuietly(ExecutorService pool) {
+        try {
+            pool.awaitTermination(60, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void deleteTree(Path p) {
+        if (!Files.exists(p)) return;
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(q);
+        } catch (IOException e) {
+            // a leftover staging folder is removed by the next run
+        }
     }
 
     private static List<Double> round(double[] v, double scale) {
