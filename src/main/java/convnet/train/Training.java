@@ -91,118 +91,124 @@ public final class Training implements AutoCloseable {
         } catch (IOException e) {
             throw new UserException("cannot create run directory " + runDir + ": " + e.getMessage());
         }
-        Checkpoints checkpoints = new Checkpoints(runDir);
-        Path resume = null;
-        if (start == Start.RESTART && writer) clearRun(runDir);
-        if (dist != null) dist.barrier(); // the other ranks look for checkpoints only after rank 0 has cleared them
-        if (start == Start.RESTART) {
-            // started over
-        } else if (resumeFrom != null) {
-            resume = switch (resumeFrom) {
-                case "last", "best" -> {
-                    Path p = checkpoints.resolve(resumeFrom);
-                    if (p == null) throw new UserException(runDir + ": no '" + resumeFrom + "' checkpoint to resume from");
-                    yield p;
+        try {
+            Checkpoints checkpoints = new Checkpoints(runDir);
+            Path resume = null;
+            if (start == Start.RESTART && writer) clearRun(runDir);
+            if (dist != null) dist.barrier(); // the other ranks look for checkpoints only after rank 0 has cleared them
+            if (start == Start.RESTART) {
+                // started over
+            } else if (resumeFrom != null) {
+                resume = switch (resumeFrom) {
+                    case "last", "best" -> {
+                        Path p = checkpoints.resolve(resumeFrom);
+                        if (p == null) throw new UserException(runDir + ": no '" + resumeFrom + "' checkpoint to resume from");
+                        yield p;
+                    }
+                    default -> Path.of(resumeFrom);
+                };
+            }
+            boolean autoResume = start != Start.RESTART && resumeFrom == null;
+
+            // data
+            RunConfig.Data d = config.data();
+            List<List<Sample>> split = splitData(d, config.seed());
+            ProcessedDir processed = ProcessedDir.is(d.train()) ? ProcessedDir.read(d.train()) : null;
+            this.classes = processed != null ? processed.classes : ImageFolder.scan(trainRoot(d), null).classes;
+            List<Sample> trainSamples = split.get(0), valSamples = split.get(1);
+            log.info("data: {} classes, {} training and {} validation images", classes.size(), trainSamples.size(), valSamples.size());
+            if (classes.size() < 2) throw new UserException(d.train() + ": only one class (" + classes.get(0) + "); a classifier needs at least two class folders");
+            if (trainSamples.size() < d.batchSize()) {
+                throw new UserException("data.batch_size " + d.batchSize() + " is larger than the training set (" + trainSamples.size() + " images)");
+            }
+            Loader.OnBadImage onBad = d.onBadImage().equals("skip") ? Loader.OnBadImage.SKIP : Loader.OnBadImage.ERROR;
+            if (d.autoNormalize() && processed != null && processed.mean != null) {
+                mean = processed.mean;
+                std = processed.std;
+                log.info(String.format("normalisation from %s: mean %.4f %.4f %.4f, std %.4f %.4f %.4f", d.train().resolve("rgb_mean.json"),
+                        mean[0], mean[1], mean[2], std[0], std[1], std[2]));
+            } else if (d.autoNormalize()) {
+                float[][] ms = meanStd(trainSamples, d, onBad);
+                mean = ms[0];
+                std = ms[1];
+                log.info(String.format("normalisation from the training images: mean %.4f %.4f %.4f, std %.4f %.4f %.4f", mean[0], mean[1], mean[2], std[0], std[1], std[2]));
+            } else {
+                mean = d.mean();
+                std = d.std();
+            }
+            RunConfig resolved = new RunConfig(config.name(), config.seed(), config.model(),
+                    new RunConfig.Data(d.train(), d.val(), d.valSplit(), d.imageSize(), d.batchSize(), d.workers(), d.onBadImage(), mean, std,
+                            d.trainTransforms(), d.evalTransforms()), config.train());
+            if (writer) {
+                Files2.writeString(runDir.resolve("config.yaml"), Yamls.dump(resolved.toMap()));
+                Files2.writeString(runDir.resolve("classes.txt"), String.join("\n", classes) + "\n");
+            }
+
+            trainLoader = new Loader(trainSamples, d.trainTransforms(), mean, std, d.batchSize(), true, true, config.seed(), d.workers(), onBad);
+            if (dist != null) trainLoader.shard(dist.rank, dist.world);
+            valLoader = valSamples.isEmpty() || !writer ? null
+                    : new Loader(valSamples, d.evalTransforms(), mean, std, d.batchSize(), false, false, config.seed(), d.workers(), onBad);
+
+            // model and optimizer: long-lived, created outside any scope
+            Net net = config.model().spec(classes.size()).build(config.seed());
+            Set<String> pretrained = Set.of();
+            if (config.model().weights() != null) {
+                pretrained = new LinkedHashSet<>(Weights.load(config.model().weights(), net, config.model().dropHead()));
+                log.info("initial weights: {} tensors from {}{}", pretrained.size(), config.model().weights(),
+                        config.model().dropHead() ? " (its last layer left out: new head " + Weights.headPrefix(net) + ")" : "");
+            }
+            RunConfig.Train t = config.train();
+            Optimizers.Built built = Optimizers.create(t.optimizer(), net, pretrained);
+            Optimizer optimizer = built.optimizer();
+            trainer = new Trainer(net, optimizer, trainLoader, valLoader, Precision.of(t.precision()),
+                    new Schedule(t.schedule(), t.optimizer().lr(), t.epochs()), t.epochs(), t.labelSmoothing());
+            trainer.lrFactors(built.lrFactors());
+            trainer.seed(config.seed(), t.schedule().monitor());
+            if (dist != null) trainer.distributed(dist);
+            if (t.channelsLast()) trainer.channelsLast(true);
+            if (t.freezeEpochs() > 0 && !pretrained.isEmpty()) {
+                Map<String, Tensor> sd = StateDict.of(net);
+                List<Tensor> frozen = new ArrayList<>();
+                var params = net.named_parameters(true);
+                for (long i = 0; i < params.size(); i++) {
+                    String n = params.get(i).key().getString();
+                    if (pretrained.contains(n)) frozen.add(sd.get(n));
                 }
-                default -> Path.of(resumeFrom);
-            };
-        }
-        boolean autoResume = start != Start.RESTART && resumeFrom == null;
-
-        // data
-        RunConfig.Data d = config.data();
-        List<List<Sample>> split = splitData(d, config.seed());
-        ProcessedDir processed = ProcessedDir.is(d.train()) ? ProcessedDir.read(d.train()) : null;
-        this.classes = processed != null ? processed.classes : ImageFolder.scan(trainRoot(d), null).classes;
-        List<Sample> trainSamples = split.get(0), valSamples = split.get(1);
-        log.info("data: {} classes, {} training and {} validation images", classes.size(), trainSamples.size(), valSamples.size());
-        if (classes.size() < 2) throw new UserException(d.train() + ": only one class (" + classes.get(0) + "); a classifier needs at least two class folders");
-        if (trainSamples.size() < d.batchSize()) {
-            throw new UserException("data.batch_size " + d.batchSize() + " is larger than the training set (" + trainSamples.size() + " images)");
-        }
-        Loader.OnBadImage onBad = d.onBadImage().equals("skip") ? Loader.OnBadImage.SKIP : Loader.OnBadImage.ERROR;
-        if (d.autoNormalize() && processed != null && processed.mean != null) {
-            mean = processed.mean;
-            std = processed.std;
-            log.info(String.format("normalisation from %s: mean %.4f %.4f %.4f, std %.4f %.4f %.4f", d.train().resolve("rgb_mean.json"),
-                    mean[0], mean[1], mean[2], std[0], std[1], std[2]));
-        } else if (d.autoNormalize()) {
-            float[][] ms = meanStd(trainSamples, d, onBad);
-            mean = ms[0];
-            std = ms[1];
-            log.info(String.format("normalisation from the training images: mean %.4f %.4f %.4f, std %.4f %.4f %.4f", mean[0], mean[1], mean[2], std[0], std[1], std[2]));
-        } else {
-            mean = d.mean();
-            std = d.std();
-        }
-        RunConfig resolved = new RunConfig(config.name(), config.seed(), config.model(),
-                new RunConfig.Data(d.train(), d.val(), d.valSplit(), d.imageSize(), d.batchSize(), d.workers(), d.onBadImage(), mean, std,
-                        d.trainTransforms(), d.evalTransforms()), config.train());
-        if (writer) {
-            Files2.writeString(runDir.resolve("config.yaml"), Yamls.dump(resolved.toMap()));
-            Files2.writeString(runDir.resolve("classes.txt"), String.join("\n", classes) + "\n");
-        }
-
-        trainLoader = new Loader(trainSamples, d.trainTransforms(), mean, std, d.batchSize(), true, true, config.seed(), d.workers(), onBad);
-        if (dist != null) trainLoader.shard(dist.rank, dist.world);
-        valLoader = valSamples.isEmpty() || !writer ? null
-                : new Loader(valSamples, d.evalTransforms(), mean, std, d.batchSize(), false, false, config.seed(), d.workers(), onBad);
-
-        // model and optimizer: long-lived, created outside any scope
-        Net net = config.model().spec(classes.size()).build(config.seed());
-        Set<String> pretrained = Set.of();
-        if (config.model().weights() != null) {
-            pretrained = new LinkedHashSet<>(Weights.load(config.model().weights(), net, config.model().dropHead()));
-            log.info("initial weights: {} tensors from {}{}", pretrained.size(), config.model().weights(),
-                    config.model().dropHead() ? " (its last layer left out: new head " + Weights.headPrefix(net) + ")" : "");
-        }
-        RunConfig.Train t = config.train();
-        Optimizers.Built built = Optimizers.create(t.optimizer(), net, pretrained);
-        Optimizer optimizer = built.optimizer();
-        trainer = new Trainer(net, optimizer, trainLoader, valLoader, Precision.of(t.precision()),
-                new Schedule(t.schedule(), t.optimizer().lr(), t.epochs()), t.epochs(), t.labelSmoothing());
-        trainer.lrFactors(built.lrFactors());
-        trainer.seed(config.seed(), t.schedule().monitor());
-        if (dist != null) trainer.distributed(dist);
-        if (t.channelsLast()) trainer.channelsLast(true);
-        if (t.freezeEpochs() > 0 && !pretrained.isEmpty()) {
-            Map<String, Tensor> sd = StateDict.of(net);
-            List<Tensor> frozen = new ArrayList<>();
-            var params = net.named_parameters(true);
-            for (long i = 0; i < params.size(); i++) {
-                String n = params.get(i).key().getString();
-                if (pretrained.contains(n)) frozen.add(sd.get(n));
+                trainer.freeze(frozen, t.freezeEpochs());
+                log.info("pretrained layers frozen for the first {} epochs", t.freezeEpochs());
             }
-            trainer.freeze(frozen, t.freezeEpochs());
-            log.info("pretrained layers frozen for the first {} epochs", t.freezeEpochs());
-        }
-        Checkpoints.State state = new Checkpoints.State(0, 0, Double.NaN, 0);
-        if (autoResume) {
-            Checkpoints.State[] loaded = new Checkpoints.State[1];
-            resume = checkpoints.loadLatestGood(net, optimizer, loaded);
-            if (resume == null && Files.exists(runDir.resolve("metrics.csv"))) {
-                throw new UserException(runDir + " holds an earlier run without a checkpoint; use --restart to start over");
+            Checkpoints.State state = new Checkpoints.State(0, 0, Double.NaN, 0);
+            if (autoResume) {
+                Checkpoints.State[] loaded = new Checkpoints.State[1];
+                resume = checkpoints.loadLatestGood(net, optimizer, loaded);
+                if (resume == null && Files.exists(runDir.resolve("metrics.csv"))) {
+                    throw new UserException(runDir + " holds an earlier run without a checkpoint; use --restart to start over");
+                }
+                if (resume != null) state = loaded[0];
+            } else if (resume != null) {
+                state = Checkpoints.load(resume, net, optimizer);
             }
-            if (resume != null) state = loaded[0];
-        } else if (resume != null) {
-            state = Checkpoints.load(resume, net, optimizer);
+            if (resume != null) {
+                trainer.resumeAt(state.epoch(), state.step());
+                trainer.schedule.restore(state.schedule());
+                log.info("resumed from {} (epoch {}, step {})", resume, state.epoch(), state.step());
+            }
+            ModelBundle bundle = new ModelBundle(net.spec(), classes, d.imageSize(), mean, std, d.evalTransforms());
+            if (!writer) return;
+            MetricsCsv metrics = new MetricsCsv(runDir.resolve("metrics.csv"), state.epoch());
+            TensorBoard tensorboard = new TensorBoard(runDir, metrics);
+            for (byte[] png : samplePngs(trainSamples, d, 8)) tensorboard.addImage(png);
+            // order matters: the metrics row is written before the checkpoint, the reports after it
+            trainer.listen(new ProgressLog(terminal))
+                    .listen(metrics)
+                    .listen(new Saver(checkpoints, bundle, runDir.resolve("model"), state, t.checkpointEvery(), valLoader != null))
+                    .listen(tensorboard)
+                    .listen(new Plots(runDir, metrics));
+    
+        } catch (RuntimeException | Error e) {
+            releaseLock(); // a run that could not start leaves its directory free
+            throw e;
         }
-        if (resume != null) {
-            trainer.resumeAt(state.epoch(), state.step());
-            trainer.schedule.restore(state.schedule());
-            log.info("resumed from {} (epoch {}, step {})", resume, state.epoch(), state.step());
-        }
-        ModelBundle bundle = new ModelBundle(net.spec(), classes, d.imageSize(), mean, std, d.evalTransforms());
-        if (!writer) return;
-        MetricsCsv metrics = new MetricsCsv(runDir.resolve("metrics.csv"), state.epoch());
-        TensorBoard tensorboard = new TensorBoard(runDir, metrics);
-        for (byte[] png : samplePngs(trainSamples, d, 8)) tensorboard.addImage(png);
-        // order matters: the metrics row is written before the checkpoint, the reports after it
-        trainer.listen(new ProgressLog(terminal))
-                .listen(metrics)
-                .listen(new Saver(checkpoints, bundle, runDir.resolve("model"), state, t.checkpointEvery(), valLoader != null))
-                .listen(tensorboard)
-                .listen(new Plots(runDir, metrics));
     }
 
     /** Saves a checkpoint after every epoch and the model bundle whenever validation accuracy improves. */
@@ -334,8 +340,12 @@ public final class Training implements AutoCloseable {
     public void close() {
         trainLoader.close();
         if (valLoader != null) valLoader.close();
+        releaseLock();
+    }
+
+    private void releaseLock() {
         try {
-            if (lock != null) lock.release();
+            if (lock != null && lock.isValid()) lock.release();
             if (lockChannel != null) lockChannel.close();
         } catch (IOException ignored) {
             // the lock goes with the process anyway
