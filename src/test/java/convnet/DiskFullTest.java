@@ -41,7 +41,7 @@ class DiskFullTest {
 
     @AfterEach
     void unmount() throws Exception {
-        if (mounted != null) new ProcessBuilder("umount", mounted.toString()).start().waitFor(20, TimeUnit.SECONDS);
+        if (mounted != null) new ProcessBuilder("umount", "-l", mounted.toString()).start().waitFor(20, TimeUnit.SECONDS);
     }
 
     @Test

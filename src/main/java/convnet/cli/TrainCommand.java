@@ -76,7 +76,21 @@ final class TrainCommand implements Runnable {
             throw new convnet.UserException("cannot create run directory " + runDir + ": " + e.getMessage());
         }
         Distributed dist = joinGroup();
-        if (dist == null || dist.rank == 0) Logs.toFile(runDir.resolve("train.log"));
+        AutoCloseable logFile = dist == null || dist.rank == 0 ? Logs.toFile(runDir.resolve("train.log")) : null;
+        try {
+            train(rc, runDir, dist);
+        } finally {
+            if (logFile != null) {
+                try {
+                    logFile.close();
+                } catch (Exception ignored) {
+                    // nothing more to log to
+                }
+            }
+        }
+    }
+
+    private void train(RunConfig rc, Path runDir, Distributed dist) {
         LoggerFactory.getLogger("convnet").info("run {} in {} with {} compute threads", rc.name(), runDir.toAbsolutePath(), Engine.threads());
         boolean terminal = System.console() != null;
         try (Training training = new Training(rc, runDir, restart ? Training.Start.RESTART : Training.Start.AUTO, resume, terminal, dist)) {

@@ -26,8 +26,8 @@ public final class Logs {
         root().setLevel(Level.WARN);
     }
 
-    /** Appends everything logged from now on to {@code file} as well, with full timestamps. */
-    public static void toFile(Path file) {
+    /** Appends everything logged from now on to {@code file} as well, with full timestamps, until closed. */
+    public static AutoCloseable toFile(Path file) {
         LoggerContext ctx = (LoggerContext) LoggerFactory.getILoggerFactory();
         PatternLayoutEncoder enc = new PatternLayoutEncoder();
         enc.setContext(ctx);
@@ -41,5 +41,9 @@ public final class Logs {
         app.setEncoder(enc);
         app.start();
         root().addAppender(app);
+        return () -> {
+            root().detachAppender(app);
+            app.stop();
+        };
     }
 }

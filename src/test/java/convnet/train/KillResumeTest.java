@@ -92,7 +92,7 @@ class KillResumeTest {
         // TensorBoard: exactly one val/accuracy point per epoch after all the kills
         Path events;
         try (var s = Files.list(killed)) {
-            events = s.filter(p -> p.getFileName().toString().startsWith("events.out.tfevents.")).findFirst().orElseThrow();
+            events = s.filter(f -> f.getFileName().toString().startsWith("events.out.tfevents.")).findFirst().orElseThrow();
         }
         int points = 0;
         for (byte[] rec : convnet.TfRecords.read(events)) if (convnet.TfRecords.decodeRaw(rec).contains("\"val/accuracy\"")) points++;
