@@ -259,6 +259,21 @@ class FaultsTest {
     }
 
     @Test
+    void aDivergingRunStopsClearlyAndKeepsItsLastGoodCheckpoint(@TempDir Path tmp) throws Exception {
+        Path data = TestData.subset("flowers5-128", tmp.resolve("d"), 8, "daisy", "rose");
+        Path cfg = tmp.resolve("c.yaml");
+        Files.writeString(cfg, "name: nan\nmodel: {name: vgg11_bn_gap, options: {batch_norm: false}}\ndata: {train: " + data
+                + ", image_size: 32, batch_size: 4, mean: [0.5, 0.5, 0.5], std: [0.2, 0.2, 0.2]}\ntrain: {epochs: 1, optimizer: {name: sgd, lr: 0.001}}\n");
+        Path run = tmp.resolve("run");
+        assertEquals(0, cli("train", cfg.toString(), "--run", run.toString()).code());
+        byte[] good = Files.readAllBytes(run.resolve("checkpoints/epoch-0001/model.safetensors"));
+        Cli.Out o = cli("train", cfg.toString(), "--run", run.toString(), "--set", "train.epochs=5", "--set", "train.optimizer.lr=10");
+        assertOneLineError(o, "training diverged");
+        assertEquals("{\"dir\": \"epoch-0001\"}", Files.readString(run.resolve("checkpoints/last.json")).strip());
+        assertEquals(java.util.Arrays.toString(good), java.util.Arrays.toString(Files.readAllBytes(run.resolve("checkpoints/epoch-0001/model.safetensors"))));
+    }
+
+    @Test
     void weightFilesThatAreNotWeights(@TempDir Path tmp) throws Exception {
         Path fake = tmp.resolve("w.pth");
         Files.writeString(fake, "<html>not found</html>");
