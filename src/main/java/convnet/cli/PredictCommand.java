@@ -59,7 +59,7 @@ final class PredictCommand implements java.util.concurrent.Callable<Integer> {
             }
         }
         Engine.start(common.threads);
-        Classifier classifier = Classifier.load(modelDir, Precision.of(precision.equals("bf16") ? "bf16-mixed" : precision));
+        Classifier classifier = Classifier.load(modelDir, Precision.of(precision));
         List<Classifier.Result> results = classifier.predictAll(files, topK, Math.max(1, batch));
         int failed = 0;
         List<Object> docs = new ArrayList<>();

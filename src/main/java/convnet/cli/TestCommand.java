@@ -79,7 +79,7 @@ final class TestCommand implements Runnable {
     public void run() {
         if (json) Logs.quiet();
         Engine.start(common.threads);
-        Precision prec = Precision.of(precision.equals("bf16") ? "bf16-mixed" : precision);
+        Precision prec = Precision.of(precision);
         List<Loaded> models = new ArrayList<>();
         for (Path run : runs) models.add(load(run));
         ModelBundle first = models.get(0).bundle;

@@ -18,9 +18,11 @@ public enum Precision {
         this.word = word;
     }
 
+    /** Reads {@code 32}, {@code bf16-mixed} (or its short form {@code bf16}). */
     public static Precision of(String word) {
+        if (word.equals("bf16")) return BF16_MIXED;
         for (Precision p : values()) if (p.word.equals(word)) return p;
-        throw new IllegalArgumentException("unknown precision " + word);
+        throw new convnet.UserException("unknown precision '" + word + "' (expected 32 or bf16-mixed)");
     }
 
     public <T> T forward(Supplier<T> work) {
