@@ -181,7 +181,9 @@ public final class Training implements AutoCloseable {
             if (autoResume) {
                 Checkpoints.State[] loaded = new Checkpoints.State[1];
                 resume = checkpoints.loadLatestGood(net, optimizer, loaded);
-                if (resume == null && Files.exists(runDir.resolve("metrics.csv"))) {
+                // the first epoch's row is written just before its checkpoint: a run stopped between the two has
+                // nothing to lose and starts over; more rows without any checkpoint mean checkpoints were removed
+                if (resume == null && metricRows(runDir.resolve("metrics.csv")) > 1) {
                     throw new UserException(runDir + " holds an earlier run without a checkpoint; use --restart to start over");
                 }
                 if (resume != null) state = loaded[0];
@@ -247,6 +249,15 @@ public final class Training implements AutoCloseable {
     /** The validation samples a config's run used (recomputed: the split is a pure function of the config). */
     public static List<Sample> validationSamples(RunConfig config) {
         return splitData(config.data(), config.seed()).get(1);
+    }
+
+    private static long metricRows(Path csv) {
+        if (!Files.isRegularFile(csv)) return 0;
+        try (java.util.stream.Stream<String> lines = Files.lines(csv)) {
+            return lines.filter(l -> !l.isBlank() && !l.startsWith("epoch")).count();
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return Long.MAX_VALUE; // unreadable: do not start over on top of it
+        }
     }
 
     /** A few training images after the evaluation transforms, as PNGs for TensorBoard. */
