@@ -37,7 +37,7 @@ final class TrainCommand implements Runnable {
     @Option(names = "--restart", description = "Discard the run directory's checkpoints and metrics and start over.")
     boolean restart;
 
-    @Option(names = "--world-size", description = "Processes training together (data-parallel, Gloo); default: $WORLD_SIZE or 1.")
+    @Option(names = {"--world-size", "--nodes"}, description = "Processes training together (data-parallel, Gloo), one per node on CPU; default: $WORLD_SIZE or 1.")
     Integer worldSize;
 
     @Option(names = "--rank", description = "This process's rank in [0, world-size); default: $RANK.")
@@ -76,7 +76,8 @@ final class TrainCommand implements Runnable {
             throw new convnet.UserException("cannot create run directory " + runDir + ": " + e.getMessage());
         }
         Distributed dist = joinGroup();
-        AutoCloseable logFile = dist == null || dist.rank == 0 ? Logs.toFile(runDir.resolve("train.log")) : null;
+        if (!common.verbose) Logs.setLevel(rc.train().logLevel()); // --verbose wins
+        AutoCloseable logFile = dist == null || dist.rank == 0 ? Logs.toFile(runDir.resolve(rc.train().logFile())) : null;
         try {
             train(rc, runDir, dist);
         } finally {

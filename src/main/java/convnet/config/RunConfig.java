@@ -47,10 +47,15 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
 
     public static final List<String> SCHEDULES = List.of("constant", "cosine", "cosine_restarts", "step", "multistep", "plateau", "onecycle");
 
+    /**
+     * {@code keepBest}: how many of the best epoch checkpoints (by {@code bestMetric}; lower is better for
+     * losses) stay on disk; {@code logFile} is the log's name inside the run directory.
+     */
     public record Train(int epochs, Optimizer optimizer, Schedule schedule, String precision, int threads, int checkpointEvery, double labelSmoothing,
-                        int freezeEpochs, boolean channelsLast) {}
+                        int freezeEpochs, boolean channelsLast, int keepBest, String bestMetric, String logFile, String logLevel) {}
 
-    public static final List<String> PRECISIONS = List.of("32", "bf16-mixed");
+    public static final List<String> PRECISIONS = List.of("32", "bf16-mixed", "16-mixed");
+    public static final List<String> METRICS = List.of("val_acc", "val_loss", "val_top5", "train_acc", "train_loss");
 
     /** Reads and validates a config; {@code base} resolves relative dataset paths. */
     public static RunConfig from(ConfigNode root, Path base) {
@@ -99,7 +104,8 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
     }
 
     static Train train(ConfigNode n) {
-        n.requireOnly("epochs", "optimizer", "schedule", "precision", "threads", "checkpoint_every", "label_smoothing", "freeze_epochs", "channels_last");
+        n.requireOnly("epochs", "optimizer", "schedule", "precision", "threads", "checkpoint_every", "label_smoothing", "freeze_epochs", "channels_last",
+                "keep_best", "best_metric", "log_file", "log_level");
         ConfigNode o = n.get("optimizer");
         o.requireOnly("name", "lr", "momentum", "nesterov", "weight_decay", "betas", "decay_norm_and_bias", "pretrained_lr_factor");
         String opt = o.choice("name", "sgd", "sgd", "adam", "adamw");
@@ -124,7 +130,17 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
         return new Train(n.integer("epochs", 10, 1, 100_000), optimizer, schedule,
                 n.has("precision") ? n.get("precision").asChoice(PRECISIONS) : "32",
                 n.integer("threads", 0, 0, 1024), n.integer("checkpoint_every", 0, 0, 100_000), n.number("label_smoothing", 0, 0, 0.99),
-                n.integer("freeze_epochs", 0, 0, 100_000), n.bool("channels_last", true));
+                n.integer("freeze_epochs", 0, 0, 100_000), n.bool("channels_last", true), n.integer("keep_best", 1, 1, 10_000),
+                n.has("best_metric") ? n.get("best_metric").asChoice(METRICS) : "val_acc", logFile(n), n.choice("log_level", "info", "debug", "info", "warn", "error"));
+    }
+
+    private static String logFile(ConfigNode n) {
+        if (!n.has("log_file")) return "train.log";
+        String f = n.get("log_file").asString();
+        if (!f.matches("[A-Za-z0-9._-]+") || f.equals(".") || f.equals("..")) {
+            throw n.get("log_file").error("expected a file name inside the run directory (letters, digits, '.', '_' or '-'), got '" + f + "'");
+        }
+        return f;
     }
 
     private static float[] floats(double[] d) {
@@ -212,6 +228,10 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
         t.put("label_smoothing", train.labelSmoothing);
         t.put("freeze_epochs", train.freezeEpochs);
         t.put("channels_last", train.channelsLast);
+        t.put("keep_best", train.keepBest);
+        t.put("best_metric", train.bestMetric);
+        t.put("log_file", train.logFile);
+        t.put("log_level", train.logLevel);
         m.put("train", t);
         return m;
     }

@@ -21,6 +21,13 @@ public final class Logs {
         ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("convnet")).setLevel(verbose ? Level.DEBUG : Level.INFO);
     }
 
+    /** Sets the level ({@code debug}, {@code info}, {@code warn} or {@code error}) of the console and the run's log file. */
+    public static void setLevel(String level) {
+        Level l = Level.toLevel(level.toUpperCase(java.util.Locale.ROOT), Level.INFO);
+        root().setLevel(l);
+        ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("convnet")).setLevel(l);
+    }
+
     /** Quiets info messages on the console (for --json output). */
     public static void quiet() {
         root().setLevel(Level.WARN);

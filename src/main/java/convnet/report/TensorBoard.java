@@ -19,7 +19,8 @@ import java.util.zip.CRC32C;
 /**
  * TensorBoard event files written directly: TFRecord framing (length, masked CRC-32C of the length,
  * the Event protobuf, masked CRC-32C of the data), with scalars per epoch (train/val loss and
- * accuracy, val top-5, learning rate, epoch seconds) and sample input images. The file is rebuilt
+ * accuracy, val top-5, learning rate, epoch seconds), sample input images and the model graph (a
+ * GraphDef of the layers in order, each with its output shape and parameter count). The file is rebuilt
  * atomically from {@link MetricsCsv}'s rows each epoch, so after a resume the curves continue with no
  * gap and no duplicate points.
  */
@@ -28,6 +29,7 @@ public final class TensorBoard implements TrainListener {
     private final MetricsCsv metrics;
     private final List<byte[]> images = new ArrayList<>(); // PNGs of sample inputs
     private final double startTime = System.currentTimeMillis() / 1000.0;
+    private byte[] graph; // GraphDef, or null
 
     public TensorBoard(Path runDir, MetricsCsv metrics) {
         this.metrics = metrics;
@@ -55,10 +57,57 @@ public final class TensorBoard implements TrainListener {
         images.add(png);
     }
 
+    /**
+     * Sets the model graph shown in TensorBoard's Graphs tab: an input node, one node per layer of
+     * {@code summary} (named by its path, so blocks group as scopes) chained in execution order, and an
+     * output node. Each node carries {@code _output_shapes} (batch as -1), its description and parameters.
+     */
+    public void setGraph(convnet.model.Summary summary, String modelName) {
+        ByteArrayOutputStream g = new ByteArrayOutputStream();
+        String scope = modelName.replaceAll("[^A-Za-z0-9_.-]", "_");
+        String prev = "input";
+        node(g, prev, "IO Node", null, summary.inputShape, null, -1);
+        for (convnet.model.Summary.Row r : summary.rows) {
+            String name = scope + "/" + r.name().replace('.', '/');
+            String describe = r.layer();
+            int paren = describe.indexOf('(');
+            node(g, name, paren > 0 ? describe.substring(0, paren) : describe, prev, r.outputShape(), describe, r.params());
+            prev = name;
+        }
+        long[] out = summary.rows.isEmpty() ? summary.inputShape : summary.rows.get(summary.rows.size() - 1).outputShape();
+        node(g, "output", "IO Node", prev, out, null, -1);
+        message(g, 4, v -> varintField(v, 1, 22)); // versions { producer: 22 }, as PyTorch's writer
+        graph = g.toByteArray();
+    }
+
+    private static void node(ByteArrayOutputStream g, String name, String op, String input, long[] shape, String describe, long params) {
+        message(g, 1, n -> {
+            string(n, 1, name);
+            string(n, 2, op);
+            if (input != null) string(n, 3, input);
+            attr(n, "_output_shapes", a -> message(a, 1, list -> message(list, 7, sh -> {
+                for (int i = 0; i < shape.length; i++) {
+                    long size = i == 0 ? -1 : shape[i];
+                    message(sh, 2, dim -> varintField(dim, 1, size));
+                }
+            })));
+            if (describe != null) attr(n, "layer", a -> string(a, 2, describe));
+            if (params >= 0) attr(n, "params", a -> varintField(a, 3, params));
+        });
+    }
+
+    private static void attr(ByteArrayOutputStream node, String key, Body value) {
+        message(node, 5, e -> {
+            string(e, 1, key);
+            message(e, 2, value);
+        });
+    }
+
     @Override
     public void onEpochEnd(Trainer trainer, EpochStats ignored) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         record(out, event(startTime, 0, b -> string(b, 3, "brain.Event:2")));
+        if (graph != null) record(out, event(startTime, 0, b -> bytesField(b, 4, graph)));
         for (int i = 0; i < images.size(); i++) {
             byte[] png = images.get(i);
             int[] wh = pngSize(png);

@@ -37,25 +37,56 @@ public final class Checkpoints {
     private static final Logger log = LoggerFactory.getLogger(Checkpoints.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    public record State(int epoch, long step, double bestMetric, int bestEpoch, double[] schedule) {
+    /**
+     * What a resume needs besides the tensors. {@code epoch}: epochs completed; {@code batch}: batches done
+     * in the next epoch when the run stopped mid-epoch (0 at an epoch's end), with {@code partial} the
+     * epoch's running sums {loss sum, correct, seen, skipped, seconds}; {@code metric}: this checkpoint's
+     * value of the run's best-metric (ranks the kept best checkpoints); {@code scaler}: the fp16 loss
+     * scaler's state.
+     */
+    public record State(int epoch, long step, double bestMetric, int bestEpoch, double[] schedule, double metric, int batch, double[] partial,
+                        double[] scaler) {
         public State(int epoch, long step, double bestMetric, int bestEpoch) {
-            this(epoch, step, bestMetric, bestEpoch, null);
+            this(epoch, step, bestMetric, bestEpoch, null, Double.NaN, 0, null, null);
+        }
+
+        public boolean midEpoch() {
+            return batch > 0;
         }
     }
 
     private final Path dir;
+    private int keepBest = 1;
+    private boolean lowerIsBetter;
 
     public Checkpoints(Path runDir) {
         this.dir = runDir.resolve("checkpoints");
     }
 
+    /** Keeps the {@code k} best epoch checkpoints by their metric (lower is better when {@code lowerIsBetter}). */
+    public Checkpoints keepBest(int k, boolean lowerIsBetter) {
+        this.keepBest = k;
+        this.lowerIsBetter = lowerIsBetter;
+        return this;
+    }
+
+    /** The folder name of a checkpoint: {@code epoch-NNNN}, or {@code epoch-NNNN-bNNNNNN} mid-epoch (sorts between epochs). */
+    static String folderName(State s) {
+        return s.midEpoch() ? String.format("epoch-%04d-b%06d", s.epoch(), s.batch()) : String.format("epoch-%04d", s.epoch());
+    }
+
+    private static final String FOLDER = "epoch-\\d+(-b\\d+)?";
+
     public Path dir() {
         return dir;
     }
 
-    /** Saves a complete checkpoint for the epoch just finished and points {@code last} (and {@code best} if asked) at it. */
+    /**
+     * Saves a complete checkpoint (at an epoch's end, or mid-epoch when the run is stopped) and points
+     * {@code last} (and {@code best} if asked) at it.
+     */
     public Path save(Net net, Optimizer optimizer, State state, boolean best, boolean keep) {
-        String name = String.format("epoch-%04d", state.epoch());
+        String name = folderName(state);
         Path target = dir.resolve(name);
         Path tmp = dir.resolve("." + name + ".tmp");
         try {
@@ -73,11 +104,13 @@ public final class Checkpoints {
             s.put("best_metric", Double.isNaN(state.bestMetric()) ? null : state.bestMetric());
             s.put("best_epoch", state.bestEpoch());
             s.put("keep", keep);
-            if (state.schedule() != null) {
-                List<Object> sch = new ArrayList<>();
-                for (double v : state.schedule()) sch.add(Double.isNaN(v) ? null : v);
-                s.put("schedule", sch);
+            s.put("metric", Double.isNaN(state.metric()) ? null : state.metric());
+            if (state.midEpoch()) {
+                s.put("batch", state.batch());
+                s.put("partial", numbers(state.partial()));
             }
+            if (state.schedule() != null) s.put("schedule", numbers(state.schedule()));
+            if (state.scaler() != null) s.put("scaler", numbers(state.scaler()));
             s.put("model_sha256", sha256(tmp.resolve("model.safetensors")));
             s.put("optimizer_sha256", sha256(tmp.resolve("optimizer.pt")));
             Files2.writeString(tmp.resolve("state.json"), JSON.writeValueAsString(s));
@@ -97,6 +130,19 @@ public final class Checkpoints {
         return target;
     }
 
+    private static List<Object> numbers(double[] values) {
+        List<Object> out = new ArrayList<>();
+        for (double v : values) out.add(Double.isNaN(v) ? null : v);
+        return out;
+    }
+
+    private static double[] numbers(com.fasterxml.jackson.databind.JsonNode array) {
+        if (!array.isArray()) return null;
+        double[] out = new double[array.size()];
+        for (int i = 0; i < out.length; i++) out[i] = array.get(i).isNull() ? Double.NaN : array.get(i).asDouble();
+        return out;
+    }
+
     private void point(String pointer, String name) {
         Files2.writeString(dir.resolve(pointer + ".json"), "{\"dir\": \"" + name + "\"}\n");
     }
@@ -107,7 +153,7 @@ public final class Checkpoints {
         if (!Files.isRegularFile(p)) return null;
         try {
             String name = JSON.readTree(p.toFile()).path("dir").asText();
-            if (!name.matches("epoch-\\d+")) throw new UserException(p + ": damaged pointer file");
+            if (!name.matches(FOLDER)) throw new UserException(p + ": damaged pointer file");
             return dir.resolve(name);
         } catch (IOException e) {
             throw new UserException(p + ": damaged pointer file: " + e.getMessage());
@@ -126,13 +172,13 @@ public final class Checkpoints {
                 if (!Files.isRegularFile(file)) throw new UserException(ckpt + ": damaged checkpoint, " + f + " is missing");
                 if (!want.equals(sha256(file))) throw new UserException(ckpt + ": damaged checkpoint, " + f + " does not match its checksum");
             }
-            double best = s.path("best_metric").isNull() ? Double.NaN : s.path("best_metric").asDouble();
-            double[] schedule = null;
-            if (s.path("schedule").isArray()) {
-                schedule = new double[s.path("schedule").size()];
-                for (int i = 0; i < schedule.length; i++) schedule[i] = s.path("schedule").get(i).isNull() ? Double.NaN : s.path("schedule").get(i).asDouble();
-            }
-            return new State(s.path("epoch").asInt(), s.path("step").asLong(), best, s.path("best_epoch").asInt(), schedule);
+            double best = s.path("best_metric").isNumber() ? s.path("best_metric").asDouble() : Double.NaN;
+            double metric = s.path("metric").isNumber() ? s.path("metric").asDouble() : Double.NaN;
+            int batch = s.path("batch").asInt(0);
+            double[] partial = numbers(s.path("partial"));
+            if (batch < 0 || batch > 0 && (partial == null || partial.length != 5)) throw new UserException(statePath + ": damaged checkpoint state (mid-epoch position)");
+            return new State(s.path("epoch").asInt(), s.path("step").asLong(), best, s.path("best_epoch").asInt(), numbers(s.path("schedule")), metric,
+                    batch, partial, numbers(s.path("scaler")));
         } catch (IOException e) {
             throw new UserException(statePath + ": damaged checkpoint state: " + e.getMessage());
         }
@@ -154,7 +200,7 @@ public final class Checkpoints {
     /** Checkpoint folders, newest first. */
     List<Path> folders() {
         try (Stream<Path> s = Files.list(dir)) {
-            return s.filter(Files::isDirectory).filter(p -> p.getFileName().toString().matches("epoch-\\d+")).sorted(Comparator.reverseOrder()).toList();
+            return s.filter(Files::isDirectory).filter(p -> p.getFileName().toString().matches(FOLDER)).sorted(Comparator.reverseOrder()).toList();
         } catch (IOException e) {
             return List.of();
         }
@@ -191,21 +237,31 @@ public final class Checkpoints {
         throw new UserException("no usable checkpoint in " + dir + " (" + String.join("; ", problems) + "); use --restart to start over");
     }
 
-    /** Removes checkpoint folders other than the two newest, the best, and those marked to keep (older ones are fallbacks if the newest is damaged). */
+    /**
+     * Removes checkpoint folders other than the two newest (older ones are fallbacks if the newest is
+     * damaged), {@code last}, {@code best}, the {@code keepBest} best by metric, and those marked to keep.
+     */
     private void prune() {
         Path last = resolve("last"), best = resolve("best");
         List<Path> newest = folders().stream().limit(2).toList();
-        try (Stream<Path> s = Files.list(dir)) {
-            for (Path p : s.filter(Files::isDirectory).sorted(Comparator.naturalOrder()).toList()) {
-                String n = p.getFileName().toString();
-                if (!n.startsWith("epoch-") || p.equals(last) || p.equals(best) || newest.contains(p)) continue;
-                boolean keep = false;
-                try {
-                    keep = JSON.readTree(p.resolve("state.json").toFile()).path("keep").asBoolean(false);
-                } catch (IOException damaged) {
-                    // a damaged folder older than the two newest is no use as a fallback
-                }
-                if (!keep) deleteTree(p);
+        Map<Path, com.fasterxml.jackson.databind.JsonNode> states = new LinkedHashMap<>();
+        for (Path p : folders()) {
+            try {
+                states.put(p, JSON.readTree(p.resolve("state.json").toFile()));
+            } catch (IOException damaged) {
+                states.put(p, JSON.createObjectNode()); // a damaged folder older than the two newest is no use as a fallback
+            }
+        }
+        List<Path> ranked = states.entrySet().stream()
+                .filter(e -> e.getValue().path("metric").isNumber() && !e.getValue().has("batch"))
+                .sorted(Comparator.comparingDouble((Map.Entry<Path, com.fasterxml.jackson.databind.JsonNode> e) -> e.getValue().path("metric").asDouble()
+                        * (lowerIsBetter ? 1 : -1)).thenComparing(e -> e.getKey().getFileName().toString()))
+                .map(Map.Entry::getKey).limit(keepBest).toList();
+        try {
+            for (var e : states.entrySet()) {
+                Path p = e.getKey();
+                if (p.equals(last) || p.equals(best) || newest.contains(p) || ranked.contains(p) || e.getValue().path("keep").asBoolean(false)) continue;
+                deleteTree(p);
             }
         } catch (IOException e) {
             log.warn("could not prune old checkpoints in {}: {}", dir, e.getMessage());

@@ -9,5 +9,8 @@ public interface TrainListener {
 
     default void onEpochEnd(Trainer trainer, EpochStats stats) {}
 
+    /** The run was asked to stop (Ctrl-C) and left its epoch after {@link Trainer#batchInEpoch()} batches. */
+    default void onStop(Trainer trainer) {}
+
     default void onTrainEnd(Trainer trainer) {}
 }

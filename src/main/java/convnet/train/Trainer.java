@@ -43,7 +43,12 @@ public final class Trainer {
     private long seed;
     private String monitor = "val_acc";
     private Distributed dist;
-    private List<Tensor> params = List.of();
+    private final List<Tensor> params = new ArrayList<>();
+    /** Float16 loss scaling (null unless the precision needs it). */
+    public final LossScaler scaler;
+    /** Mid-epoch position: batches done in epoch {@link #epoch} and the epoch's running sums {loss sum, correct, seen, skipped, seconds}. */
+    private int batchInEpoch;
+    private double[] partial = new double[5];
 
     public Trainer(Net net, Optimizer optimizer, Loader train, Loader val, Precision precision, Schedule schedule, int epochs,
                    double labelSmoothing) {
@@ -55,6 +60,9 @@ public final class Trainer {
         this.schedule = schedule;
         this.epochs = epochs;
         this.labelSmoothing = labelSmoothing;
+        var vec = net.parameters();
+        for (long i = 0; i < vec.size(); i++) params.add(new Tensor(vec.get(i)));
+        this.scaler = precision.scalesLoss() ? new LossScaler(LossScaler.INITIAL_SCALE) : null;
     }
 
     /** The run's seed (per-epoch random state is derived from it) and the metric the plateau schedule watches. */
@@ -67,10 +75,6 @@ public final class Trainer {
     /** Averages gradients over the processes of {@code d} after every backward pass. */
     public Trainer distributed(Distributed d) {
         this.dist = d;
-        List<Tensor> ps = new ArrayList<>();
-        var vec = net.parameters();
-        for (long i = 0; i < vec.size(); i++) ps.add(new Tensor(vec.get(i)));
-        this.params = ps;
         return this;
     }
 
@@ -118,8 +122,25 @@ public final class Trainer {
 
     /** Where to continue from, after a checkpoint was loaded. */
     public void resumeAt(int nextEpoch, long steps) {
+        resumeAt(nextEpoch, steps, 0, null);
+    }
+
+    /** Where to continue from: {@code batch} batches into epoch {@code nextEpoch}, with that epoch's running sums so far. */
+    public void resumeAt(int nextEpoch, long steps, int batch, double[] sums) {
         this.epoch = nextEpoch;
         this.step = steps;
+        this.batchInEpoch = batch;
+        this.partial = sums == null ? new double[5] : sums.clone();
+    }
+
+    /** Batches done in the current epoch (non-zero only when the run stopped mid-epoch). */
+    public int batchInEpoch() {
+        return batchInEpoch;
+    }
+
+    /** The current epoch's running sums {loss sum, correct, seen, skipped, seconds} (for a mid-epoch checkpoint). */
+    public double[] partialSums() {
+        return partial.clone();
     }
 
     /** Asks the loop to stop after the current batch (e.g. on Ctrl-C). */
@@ -140,9 +161,9 @@ public final class Trainer {
             Tensor logits = precision.forward(() -> net.forward(x)).to(torch.ScalarType.Float);
             Tensor loss = labelSmoothing > 0 ? smoothedLoss(logits, y) : torch.cross_entropy(logits, y);
             optimizer.zero_grad();
-            loss.backward();
+            (scaler != null ? scaler.scale(loss) : loss).backward();
             if (dist != null) dist.averageGradients(params);
-            optimizer.step();
+            if (scaler == null || scaler.unscale(params)) optimizer.step(); // an overflowed fp16 step is skipped
             double l = loss.item_double();
             long correct = logits.argmax(new LongOptional(1), false).eq(y).sum().item_long();
             return new double[] {l, correct};
@@ -161,13 +182,13 @@ public final class Trainer {
         int batches = train.batchesPerEpoch();
         if (batches == 0) throw new UserException("the training set (" + train.size() + " images) is smaller than one batch");
         while (epoch < epochs && !stopRequested) {
-            long t0 = System.nanoTime();
+            int first = Math.min(batchInEpoch, batches);
+            double lossSum = partial[0], correct = partial[1];
+            int seen = (int) partial[2], skipped = (int) partial[3], b = first;
+            long t0 = System.nanoTime() - (long) (partial[4] * 1e9);
             net.train(true);
-            torch.manual_seed(seed * 1_000_003L + epoch); // dropout masks depend only on (seed, epoch): a resumed epoch repeats exactly
             for (Tensor t : frozen) t.set_requires_grad(epoch >= freezeEpochs);
-            double lossSum = 0, correct = 0;
-            int seen = 0, skipped = 0, b = 0;
-            Iterator<Loader.Batch> it = train.epoch(epoch, 0);
+            Iterator<Loader.Batch> it = train.epoch(epoch, first);
             double lr = 0;
             while (it.hasNext()) {
                 Loader.Batch batch = it.next();
@@ -175,21 +196,32 @@ public final class Trainer {
                 lr = schedule.lr(epoch + (double) b / batches);
                 Optimizers.setLr(optimizer, lr, lrFactors);
                 currentLr = lr;
+                // dropout masks depend only on (seed, epoch, batch): a resumed epoch, even one stopped mid-way, repeats exactly
+                torch.manual_seed(seed * 1_000_003L + epoch * 100_003L + b);
                 b++;
-                if (batch.size() == 0) continue;
-                double[] r = step(batch);
-                if (!Double.isFinite(r[0])) {
-                    throw new UserException("training diverged: the loss became " + r[0] + " at epoch " + (epoch + 1) + ", batch " + b
-                            + " (try a lower learning rate); the last good checkpoint is kept");
+                if (batch.size() > 0) {
+                    double[] r = step(batch);
+                    if (!Double.isFinite(r[0])) {
+                        throw new UserException("training diverged: the loss became " + r[0] + " at epoch " + (epoch + 1) + ", batch " + b
+                                + " (try a lower learning rate); the last good checkpoint is kept");
+                    }
+                    step++;
+                    lossSum += r[0] * batch.size();
+                    correct += r[1];
+                    seen += batch.size();
+                    for (TrainListener l : listeners) l.onBatchEnd(this, epoch, b, batches, lossSum / seen, correct / seen);
                 }
-                step++;
-                lossSum += r[0] * batch.size();
-                correct += r[1];
-                seen += batch.size();
-                for (TrainListener l : listeners) l.onBatchEnd(this, epoch, b, batches, lossSum / seen, correct / seen);
-                if (stopRequested) break;
+                if (stopRequested && b < batches) {
+                    // stopped mid-epoch (Ctrl-C): the listeners may save where we are; a resume continues from the next batch
+                    batchInEpoch = b;
+                    partial = new double[] {lossSum, correct, seen, skipped, (System.nanoTime() - t0) / 1e9};
+                    if (b > first) for (TrainListener l : listeners) l.onStop(this);
+                    break;
+                }
             }
-            if (stopRequested && b < batches) break; // an interrupted epoch is not recorded; resume repeats it
+            if (stopRequested && b < batches) break;
+            batchInEpoch = 0;
+            partial = new double[5];
             if (dist != null) { // report the statistics of the whole batch, not this process's shard
                 double ls = lossSum, c = correct, n = seen;
                 double[] total = Scoped.call(() -> dist.sum(ls, c, n));

@@ -92,7 +92,7 @@ public final class Training implements AutoCloseable {
             throw new UserException("cannot create run directory " + runDir + ": " + e.getMessage());
         }
         try {
-            Checkpoints checkpoints = new Checkpoints(runDir);
+            Checkpoints checkpoints = new Checkpoints(runDir).keepBest(config.train().keepBest(), config.train().bestMetric().endsWith("loss"));
             Path resume = null;
             if (start == Start.RESTART && writer) clearRun(runDir);
             if (dist != null) dist.barrier(); // the other ranks look for checkpoints only after rank 0 has cleared them
@@ -191,19 +191,27 @@ public final class Training implements AutoCloseable {
                 state = Checkpoints.load(resume, net, optimizer);
             }
             if (resume != null) {
-                trainer.resumeAt(state.epoch(), state.step());
+                if (state.midEpoch() && dist != null) {
+                    throw new UserException(resume + " was saved mid-epoch; a data-parallel run resumes only from an epoch's end (--resume PATH of one)");
+                }
+                trainer.resumeAt(state.epoch(), state.step(), state.batch(), state.partial());
                 trainer.schedule.restore(state.schedule());
-                log.info("resumed from {} (epoch {}, step {})", resume, state.epoch(), state.step());
+                if (trainer.scaler != null) trainer.scaler.restore(state.scaler());
+                log.info("resumed from {} ({} epochs{} done, step {})", resume, state.epoch(),
+                        state.midEpoch() ? " and " + state.batch() + " batches of epoch " + (state.epoch() + 1) : "", state.step());
             }
             ModelBundle bundle = new ModelBundle(net.spec(), classes, d.imageSize(), mean, std, d.evalTransforms());
             if (!writer) return;
             MetricsCsv metrics = new MetricsCsv(runDir.resolve("metrics.csv"), state.epoch());
             TensorBoard tensorboard = new TensorBoard(runDir, metrics);
             for (byte[] png : samplePngs(trainSamples, d, 8)) tensorboard.addImage(png);
+            convnet.model.Summary summary = convnet.model.Summary.of(net, 3, d.imageSize(), d.imageSize());
+            log.debug("model {}:\n{}", config.model().name(), summary.format());
+            tensorboard.setGraph(summary, config.model().name());
             // order matters: the metrics row is written before the checkpoint, the reports after it
             trainer.listen(new ProgressLog(terminal))
                     .listen(metrics)
-                    .listen(new Saver(checkpoints, bundle, runDir.resolve("model"), state, t.checkpointEvery(), valLoader != null))
+                    .listen(new Saver(checkpoints, bundle, runDir.resolve("model"), state, t.checkpointEvery(), valLoader != null, t.bestMetric(), dist == null))
                     .listen(tensorboard)
                     .listen(new Plots(runDir, metrics));
     
@@ -213,36 +221,66 @@ public final class Training implements AutoCloseable {
         }
     }
 
-    /** Saves a checkpoint after every epoch and the model bundle whenever validation accuracy improves. */
+    /**
+     * Saves a checkpoint after every epoch (and mid-epoch when the run is stopped), and the model bundle
+     * whenever the best-metric improves.
+     */
     static final class Saver implements TrainListener {
         final Checkpoints checkpoints;
         final ModelBundle bundle;
         final Path modelDir;
         final int every;
-        final boolean hasVal;
+        final boolean hasVal, lowerIsBetter, midEpoch;
+        final String metric;
         double best;
         int bestEpoch;
 
-        Saver(Checkpoints c, ModelBundle bundle, Path modelDir, Checkpoints.State resumed, int every, boolean hasVal) {
+        Saver(Checkpoints c, ModelBundle bundle, Path modelDir, Checkpoints.State resumed, int every, boolean hasVal, String metric, boolean midEpoch) {
             this.checkpoints = c;
             this.bundle = bundle;
             this.modelDir = modelDir;
             this.every = every;
-            this.hasVal = hasVal;
+            this.hasVal = hasVal || !metric.startsWith("val_");
+            this.metric = metric;
+            this.lowerIsBetter = metric.endsWith("loss");
+            this.midEpoch = midEpoch;
             this.best = resumed.bestMetric();
             this.bestEpoch = resumed.bestEpoch();
         }
 
+        static double value(EpochStats s, String metric) {
+            return switch (metric) {
+                case "val_loss" -> s.valLoss();
+                case "val_top5" -> s.valTop5();
+                case "train_acc" -> s.trainAcc();
+                case "train_loss" -> s.trainLoss();
+                default -> s.valAcc();
+            };
+        }
+
         @Override
         public void onEpochEnd(Trainer t, EpochStats s) {
-            boolean improved = !hasVal || Double.isNaN(best) || s.valAcc() > best;
+            double v = hasVal ? value(s, metric) : Double.NaN;
+            boolean improved = !hasVal || Double.isNaN(best) || (lowerIsBetter ? v < best : v > best);
             if (improved) {
-                best = hasVal ? s.valAcc() : Double.NaN;
+                best = v;
                 bestEpoch = s.epoch();
             }
             boolean keep = every > 0 && s.epoch() % every == 0;
-            checkpoints.save(t.net, t.optimizer, new Checkpoints.State(s.epoch(), s.step(), best, bestEpoch, t.schedule.state()), improved, keep);
+            checkpoints.save(t.net, t.optimizer, new Checkpoints.State(s.epoch(), s.step(), best, bestEpoch, t.schedule.state(), v, 0, null,
+                    t.scaler == null ? null : t.scaler.state()), improved, keep);
             if (improved || !Files.exists(modelDir.resolve("model.json"))) bundle.save(modelDir, t.net);
+        }
+
+        @Override
+        public void onStop(Trainer t) {
+            if (!midEpoch) {
+                log.info("data-parallel run stopped mid-epoch: it resumes from the last epoch's end");
+                return;
+            }
+            Path p = checkpoints.save(t.net, t.optimizer, new Checkpoints.State(t.epoch(), t.step(), best, bestEpoch, t.schedule.state(), Double.NaN,
+                    t.batchInEpoch(), t.partialSums(), t.scaler == null ? null : t.scaler.state()), false, false);
+            log.info("saved {} (epoch {}, batch {})", p, t.epoch() + 1, t.batchInEpoch());
         }
     }
 

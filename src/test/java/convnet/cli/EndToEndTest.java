@@ -149,8 +149,10 @@ class EndToEndTest {
         assertEquals(1, events.size());
         List<Long> steps = new java.util.ArrayList<>();
         int images = 0;
+        List<String> graphs = new java.util.ArrayList<>();
         for (byte[] rec : convnet.TfRecords.read(events.get(0))) {
             String text = convnet.TfRecords.decodeRaw(rec);
+            if (text.contains("\"IO Node\"")) graphs.add(text);
             if (text.contains("\"val/accuracy\"")) {
                 java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^2: (\\d+)$").matcher(text);
                 assertTrue(m.find(), text);
@@ -160,10 +162,33 @@ class EndToEndTest {
         }
         assertEquals(List.of(1L, 2L, 3L, 4L), steps);
         assertTrue(images > 0, "sample input images");
+        // the model graph: one GraphDef (Event field 4) with a node per layer, named by its path, with its output shape
+        assertEquals(1, graphs.size());
+        String graph = graphs.get(0);
+        assertTrue(graph.startsWith("1: ") && graph.contains("\n4 {"), graph);
+        convnet.model.Summary summary = convnet.model.Summary.of(convnet.model.Models.spec("preact_resnet20_cifar", 3).build(1), 3, 32, 32);
+        for (convnet.model.Summary.Row r : summary.rows) {
+            assertTrue(graph.contains("1: \"preact_resnet20_cifar/" + r.name().replace('.', '/') + "\""), "graph node for " + r.name());
+        }
+        assertTrue(graph.contains("1: \"_output_shapes\""), graph);
         for (String plot : List.of("loss.png", "accuracy.png", "lr.png")) {
             java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(run.resolve("plots").resolve(plot).toFile());
             assertTrue(img.getWidth() > 100, plot);
         }
+    }
+
+    @Test
+    @Order(5)
+    void logFileNameAndLevelAreConfigurable() throws Exception {
+        Out o = cli("train", config.toString(), "--run", run.toString(), "--set", "train.epochs=5", "--set", "train.log_file=more.log",
+                "--set", "train.log_level=debug");
+        assertEquals(0, o.code(), o.stderr());
+        String log = Files.readString(run.resolve("more.log"));
+        assertTrue(log.contains(" DEBUG ") && log.contains("Total params") && log.contains("epoch 5/5"), log);
+        assertFalse(Files.readString(run.resolve("train.log")).contains("epoch 5/5"), "the old log file is left as it was");
+        Out bad = cli("train", config.toString(), "--run", run.toString(), "--set", "train.log_file=../escape.log");
+        assertEquals(2, bad.code());
+        assertTrue(bad.stderr().contains("train.log_file") && bad.stderr().contains("a file name inside the run directory"), bad.stderr());
     }
 
     @Test

@@ -98,4 +98,110 @@ class KillResumeTest {
         for (byte[] rec : convnet.TfRecords.read(events)) if (convnet.TfRecords.decodeRaw(rec).contains("\"val/accuracy\"")) points++;
         assertEquals(EPOCHS, points);
     }
+
+    static String config(Path data, int epochs, int size, int batch) {
+        return """
+                name: stop
+                seed: 5
+                model:
+                  name: vgg11_bn_gap
+                  options: {cfg: A, classifier_widths: [32], classifier_dropout: 0.5}
+                data:
+                  train: %s
+                  val_split: 0.25
+                  image_size: %d
+                  batch_size: %d
+                  workers: 2
+                  mean: [0.5, 0.5, 0.5]
+                  std: [0.25, 0.25, 0.25]
+                  train_transforms: [{op: random_resized_crop, size: %d}, {op: hflip}]
+                  eval_transforms: [{op: resize, height: %d, width: %d}]
+                train:
+                  epochs: %d
+                  optimizer: {name: sgd, lr: 0.02}
+                  schedule: {name: cosine, warmup_epochs: 1}
+                """.formatted(data, size, batch, size, size, size, epochs);
+    }
+
+    static String lastDir(Path run) throws Exception {
+        return new com.fasterxml.jackson.databind.ObjectMapper().readTree(run.resolve("checkpoints/last.json").toFile()).path("dir").asText();
+    }
+
+    static List<String> lossColumns(Path run) throws Exception {
+        return Files.readAllLines(run.resolve("metrics.csv")).stream().map(l -> String.join(",", List.of(l.split(",")).subList(0, 7))).toList();
+    }
+
+    /** A stop request (what Ctrl-C does) in the middle of an epoch saves that position; the resume carries on from the next batch. */
+    @Test
+    void stopMidEpochSavesThePositionAndResumesBitwiseExact(@TempDir Path tmp) throws Exception {
+        convnet.engine.Engine.start(2);
+        Path data = TestData.subset("flowers5-128", tmp.resolve("data"), 20, "daisy", "rose", "tulip");
+        Path yaml = tmp.resolve("c.yaml");
+        Files.writeString(yaml, config(data, 3, 32, 5)); // 45 training images: 9 batches an epoch
+        convnet.config.RunConfig rc = convnet.config.RunConfig.from(convnet.config.ConfigNode.load(yaml), tmp);
+        Path straight = tmp.resolve("straight"), stopped = tmp.resolve("stopped");
+        try (Training t = new Training(rc, straight, Training.Start.AUTO, null, false)) {
+            t.trainer.fit();
+        }
+        try (Training t = new Training(rc, stopped, Training.Start.AUTO, null, false)) {
+            t.trainer.listen(new TrainListener() {
+                @Override
+                public void onBatchEnd(Trainer tr, int epoch, int batch, int batches, double loss, double acc) {
+                    if (epoch == 1 && batch == 4) tr.requestStop();
+                }
+            });
+            t.trainer.fit();
+            assertTrue(t.trainer.stopped());
+        }
+        assertEquals("epoch-0001-b000004", lastDir(stopped));
+        var state = Checkpoints.verify(stopped.resolve("checkpoints/epoch-0001-b000004"));
+        assertEquals(1, state.epoch());
+        assertEquals(4, state.batch());
+        assertEquals(9 + 4, state.step());
+        assertEquals(2, Files.readAllLines(stopped.resolve("metrics.csv")).size(), "the unfinished epoch has no row yet");
+        try (Training t = new Training(rc, stopped, Training.Start.AUTO, null, false)) {
+            assertEquals(4, t.trainer.batchInEpoch());
+            t.trainer.fit();
+        }
+        assertEquals("epoch-0003", lastDir(stopped));
+        assertArrayEquals(Files.readAllBytes(straight.resolve("checkpoints/epoch-0003/model.safetensors")),
+                Files.readAllBytes(stopped.resolve("checkpoints/epoch-0003/model.safetensors")));
+        assertEquals(lossColumns(straight), lossColumns(stopped), "same losses and accuracies epoch by epoch, the interrupted one included");
+    }
+
+    /** SIGINT to the training process: it saves where it is before exiting, and the resumed run ends bitwise-identical. */
+    @Test
+    void sigintSavesLastBeforeExiting(@TempDir Path tmp) throws Exception {
+        Path data = TestData.subset("flowers5-128", tmp.resolve("data"), 20, "daisy", "rose", "tulip");
+        Path config = tmp.resolve("c.yaml");
+        Files.writeString(config, config(data, 3, 64, 3)); // 15 batches an epoch
+        Path straight = tmp.resolve("straight"), interrupted = tmp.resolve("interrupted");
+        Process p = train(config, straight);
+        assertTrue(p.waitFor(300, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), Files.readString(tmp.resolve("straight.out")));
+
+        Process k = train(config, interrupted);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (!Files.exists(interrupted.resolve("checkpoints/last.json")) && k.isAlive() && System.nanoTime() < deadline) Thread.sleep(20);
+        Thread.sleep(new Random().nextInt(400));
+        assertTrue(k.isAlive(), "the run finished before it could be interrupted; nothing was tested");
+        assertEquals(0, new ProcessBuilder("kill", "-INT", Long.toString(k.pid())).start().waitFor());
+        assertTrue(k.waitFor(120, TimeUnit.SECONDS), "the process did not exit after SIGINT");
+        String out = Files.readString(tmp.resolve("interrupted.out"));
+        String last = lastDir(interrupted);
+        assertTrue(last.matches("epoch-000[1-3](-b\\d{6})?"), last);
+        if (last.contains("-b")) assertTrue(out.contains("saved ") && out.contains(last), out);
+        Checkpoints.verify(interrupted.resolve("checkpoints").resolve(last));
+
+        Process resume = train(config, interrupted);
+        assertTrue(resume.waitFor(300, TimeUnit.SECONDS));
+        assertEquals(0, resume.exitValue(), Files.readString(tmp.resolve("interrupted.out")));
+        assertArrayEquals(finalWeights(straight, 3), finalWeights(interrupted, 3));
+        assertEquals(lossColumns(straight), lossColumns(interrupted));
+    }
+
+    static byte[] finalWeights(Path run, int epochs) throws Exception {
+        assertEquals(String.format("epoch-%04d", epochs), lastDir(run));
+        return Files.readAllBytes(run.resolve("checkpoints").resolve(lastDir(run)).resolve("model.safetensors"));
+    }
 }

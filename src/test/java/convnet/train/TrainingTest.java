@@ -74,6 +74,38 @@ class TrainingTest {
         assertTrue(last < first * 0.8, "loss " + first + " → " + last);
     }
 
+    static float[] allWeights(Net net) {
+        var params = net.parameters();
+        List<Float> values = new java.util.ArrayList<>();
+        for (long i = 0; i < params.size(); i++) for (float f : convnet.engine.Tensors.toFloats(params.get(i).contiguous())) values.add(f);
+        float[] a = new float[values.size()];
+        for (int i = 0; i < a.length; i++) a[i] = values.get(i);
+        return a;
+    }
+
+    /** float16 autocast with dynamic loss scaling: an overflowed step is skipped (weights untouched, scale halved); normal steps learn. */
+    @Test
+    void fp16MixedScalesTheLossAndSkipsOverflowedSteps() {
+        Net net = Models.spec("preact_resnet20_cifar", 5).build(1);
+        Trainer t = new Trainer(net, Optimizers.create(new RunConfig.Optimizer("sgd", 0.02, 0.9, true, 0, 0.9, 0.999), net), null, null,
+                Precision.FP16_MIXED, new Schedule(new RunConfig.Schedule("constant", 0, 0, 1, 1), 0.02, 1), 1, 0);
+        net.train(true);
+        org.junit.jupiter.api.Assertions.assertNotNull(t.scaler);
+        float[] before = allWeights(net);
+        t.scaler.restore(new double[] {1e39, 0, 0}); // the scaled loss overflows even float32
+        double loss = t.step(batch32)[0];
+        assertTrue(Double.isFinite(loss), "the reported loss is the unscaled one: " + loss);
+        org.junit.jupiter.api.Assertions.assertEquals(1, t.scaler.skipped());
+        org.junit.jupiter.api.Assertions.assertEquals(5e38, t.scaler.scale(), 1e30);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(before, allWeights(net), "a skipped step leaves the weights as they were");
+
+        t.scaler.restore(new double[] {LossScaler.INITIAL_SCALE, 0, 0});
+        double first = t.step(batch32)[0], last = first;
+        for (int i = 0; i < 8; i++) last = t.step(batch32)[0];
+        assertTrue(last < first * 0.8, "loss " + first + " → " + last);
+        org.junit.jupiter.api.Assertions.assertEquals(LossScaler.INITIAL_SCALE, t.scaler.scale(), "no overflow at the initial scale on this batch");
+    }
+
     /** Guards the per-step PointerScope discipline: 300 steps, resident memory within 10% after warm-up. */
     @Test
     void residentMemoryStaysFlatOver300Steps() throws Exception {
