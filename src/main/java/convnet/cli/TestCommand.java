@@ -172,31 +172,37 @@ final class TestCommand implements Runnable {
         return b.imageSize();
     }
 
+    /** Images decoded and evaluated per chunk, so that the views of several images share a batch. */
+    static final int CHUNK = 32;
+
     private static Predictions perImage(List<Loaded> models, List<Sample> samples, TestTime tt, Precision prec) {
         int n = samples.size(), c = models.get(0).bundle.classes().size();
         float[][] probs = new float[n][];
         int[] labels = new int[n];
         double loss = 0;
-        for (int i = 0; i < n; i++) {
-            Sample s = samples.get(i);
-            float[] sum = new float[c];
+        for (int from = 0; from < n; from += CHUNK) {
+            int to = Math.min(n, from + CHUNK);
             try (PointerScope scope = new PointerScope()) {
-                Mat img = Images.decode(s.file());
+                List<Mat> imgs = new java.util.ArrayList<>();
+                for (int i = from; i < to; i++) imgs.add(Images.decode(samples.get(i).file()));
+                for (int i = from; i < to; i++) probs[i] = new float[c];
                 for (Loaded m : models) {
-                    float[] p;
+                    float[][] p;
                     if (tt.isPlain()) {
-                        float[] px = new float[3 * m.bundle.imageSize() * m.bundle.imageSize()];
-                        m.bundle.evalTransforms().run(img, new java.util.Random(0), m.bundle.mean(), m.bundle.std(), px, 0);
-                        p = new Classifier.Raw(m.net, m.bundle.imageSize(), prec).probabilities(px, 1)[0];
+                        int size = m.bundle.imageSize(), plane = 3 * size * size;
+                        float[] px = new float[imgs.size() * plane];
+                        for (int i = 0; i < imgs.size(); i++) m.bundle.evalTransforms().run(imgs.get(i), new java.util.Random(0), m.bundle.mean(), m.bundle.std(), px, i * plane);
+                        p = new Classifier.Raw(m.net, size, prec).probabilities(px, imgs.size());
                     } else {
-                        p = tt.posteriors(m.net, m.dense, img, m.bundle.imageSize(), m.bundle.mean(), m.bundle.std(), prec);
+                        p = tt.posteriors(m.net, m.dense, imgs, m.bundle.imageSize(), m.bundle.mean(), m.bundle.std(), prec);
                     }
-                    for (int k = 0; k < c; k++) sum[k] += p[k] / models.size();
+                    for (int i = from; i < to; i++) for (int k = 0; k < c; k++) probs[i][k] += p[i - from][k] / models.size();
                 }
             }
-            probs[i] = sum;
-            labels[i] = s.label();
-            loss += -Math.log(Math.max(1e-12, sum[s.label()]));
+            for (int i = from; i < to; i++) {
+                labels[i] = samples.get(i).label();
+                loss += -Math.log(Math.max(1e-12, probs[i][labels[i]]));
+            }
         }
         return new Predictions(probs, labels, n == 0 ? Double.NaN : loss / n);
     }

@@ -40,43 +40,82 @@ public record TestTime(List<Integer> scales, boolean dense, int grid, boolean fl
 
     /** Averaged posteriors for one decoded BGR image. Runs in its own scope. */
     public float[] posteriors(Net net, DenseEvaluator denseEval, Mat bgr, int cropSize, float[] mean, float[] std, Precision precision) {
+        return posteriors(net, denseEval, List.of(bgr), cropSize, mean, std, precision)[0];
+    }
+
+    /** The most views run through the network in one batch. */
+    static final int MAX_BATCH = 64;
+
+    /**
+     * Averaged posteriors for several decoded BGR images. The views of all of them go through the
+     * network together in batches of up to {@value #MAX_BATCH} (crops share the training size; dense
+     * views batch per image and scale, with their mirror images). Runs in its own scope.
+     */
+    public float[][] posteriors(Net net, DenseEvaluator denseEval, List<Mat> images, int cropSize, float[] mean, float[] std, Precision precision) {
         List<Integer> qs = scales.isEmpty() ? List.of(cropSize) : scales;
         return Scoped.call(() -> {
             try (NoGradGuard g = new NoGradGuard()) {
-                Tensor sum = null;
-                int views = 0;
-                for (int q : qs) {
-                    Mat scaled = new Ops.Resize(q, 0, 0).apply(bgr, null);
-                    List<Mat> crops = new ArrayList<>();
-                    if (dense) {
-                        crops.add(scaled);
-                    } else if (grid > 0) {
-                        int w = scaled.cols(), h = scaled.rows(), s = Math.min(cropSize, Math.min(w, h));
-                        for (int gy = 0; gy < grid; gy++) {
-                            for (int gx = 0; gx < grid; gx++) {
-                                int x = grid == 1 ? (w - s) / 2 : (w - s) * gx / (grid - 1), y = grid == 1 ? (h - s) / 2 : (h - s) * gy / (grid - 1);
-                                crops.add(Ops.resizeTo(new Mat(scaled, new org.bytedeco.opencv.opencv_core.Rect(x, y, s, s)), cropSize, cropSize));
+                int n = images.size();
+                float[][] sums = new float[n][];
+                int[] views = new int[n];
+                // views of the training size from all images, batched; dense views (image-sized) one image and scale at a time
+                List<Mat> fixed = new ArrayList<>();
+                List<Integer> owner = new ArrayList<>();
+                for (int i = 0; i < n; i++) {
+                    for (int q : qs) {
+                        Mat scaled = new Ops.Resize(q, 0, 0).apply(images.get(i), null);
+                        if (dense) {
+                            add(sums, views, i, forward(net, denseEval, List.of(scaled), mean, std, precision));
+                        } else if (grid > 0) {
+                            int w = scaled.cols(), h = scaled.rows(), s = Math.min(cropSize, Math.min(w, h));
+                            for (int gy = 0; gy < grid; gy++) {
+                                for (int gx = 0; gx < grid; gx++) {
+                                    int x = grid == 1 ? (w - s) / 2 : (w - s) * gx / (grid - 1), y = grid == 1 ? (h - s) / 2 : (h - s) * gy / (grid - 1);
+                                    fixed.add(Ops.resizeTo(new Mat(scaled, new org.bytedeco.opencv.opencv_core.Rect(x, y, s, s)), cropSize, cropSize));
+                                    owner.add(i);
+                                }
                             }
-                        }
-                    } else {
-                        crops.add(new Ops.CenterCrop(cropSize).apply(scaled, null));
-                    }
-                    for (Mat c : crops) {
-                        float[] px = new float[3 * c.rows() * c.cols()];
-                        Images.toChw(c, mean, std, px, 0);
-                        Tensor x = Tensors.fromFloats(px, 1, 3, c.rows(), c.cols());
-                        List<Tensor> inputs = new ArrayList<>(List.of(x));
-                        if (flip) inputs.add(torch.flip(x, 3));
-                        for (Tensor in : inputs) {
-                            Tensor logits = precision.forward(() -> dense ? denseEval.logits(in) : net.forward(in)).to(torch.ScalarType.Float);
-                            Tensor p = torch.softmax(logits, 1);
-                            sum = sum == null ? p : sum.add(p);
-                            views++;
+                        } else {
+                            fixed.add(new Ops.CenterCrop(cropSize).apply(scaled, null));
+                            owner.add(i);
                         }
                     }
                 }
-                return Tensors.toFloats(sum.div(new org.bytedeco.pytorch.Scalar((double) views)));
+                int per = flip ? MAX_BATCH / 2 : MAX_BATCH;
+                for (int from = 0; from < fixed.size(); from += per) {
+                    int to = Math.min(fixed.size(), from + per);
+                    float[][] p = forward(net, null, fixed.subList(from, to), mean, std, precision);
+                    for (int v = from; v < to; v++) {
+                        add(sums, views, owner.get(v), new float[][] {p[v - from]});
+                        if (flip) add(sums, views, owner.get(v), new float[][] {p[v - from + (to - from)]});
+                    }
+                }
+                for (int i = 0; i < n; i++) for (int k = 0; k < sums[i].length; k++) sums[i][k] /= views[i];
+                return sums;
             }
         });
+    }
+
+    private static void add(float[][] sums, int[] views, int image, float[][] probs) {
+        for (float[] p : probs) {
+            if (sums[image] == null) sums[image] = new float[p.length];
+            for (int k = 0; k < p.length; k++) sums[image][k] += p[k];
+            views[image]++;
+        }
+    }
+
+    /** Softmax posteriors of equally sized views (then their mirror images, when flipping), in one batch. */
+    private float[][] forward(Net net, DenseEvaluator denseEval, List<Mat> crops, float[] mean, float[] std, Precision precision) {
+        int h = crops.get(0).rows(), w = crops.get(0).cols(), plane = 3 * h * w;
+        float[] px = new float[crops.size() * plane];
+        for (int i = 0; i < crops.size(); i++) Images.toChw(crops.get(i), mean, std, px, i * plane);
+        Tensor x = Tensors.fromFloats(px, crops.size(), 3, h, w);
+        Tensor in = flip ? torch.cat(new org.bytedeco.pytorch.TensorVector(x, torch.flip(x, 3)), 0) : x;
+        Tensor logits = precision.forward(() -> denseEval != null ? denseEval.logits(in) : net.forward(in)).to(torch.ScalarType.Float);
+        float[] p = Tensors.toFloats(torch.softmax(logits, 1));
+        int c = p.length / (int) in.size(0);
+        float[][] out = new float[(int) in.size(0)][c];
+        for (int i = 0; i < out.length; i++) System.arraycopy(p, i * c, out[i], 0, c);
+        return out;
     }
 }
