@@ -88,6 +88,56 @@ public final class Bench {
         return new Result("train", model, precision.word, channelsLast, batch, s[0], s[1], s[2], "img/s");
     }
 
+    /**
+     * Where a training step's time goes, as the peer's {@code phase_ms_per_step}: milliseconds per step for
+     * zero-grad + forward + loss, backward, and the optimizer step (the engine is synchronous on CPU, so the
+     * clock between the calls is the work). Medians over repeats.
+     */
+    public static List<Result> phases(String model, Precision precision, boolean channelsLast, int batch, int warmup, int steps, int repeats) {
+        int size = inputSize(model);
+        Net net = model(model).build(0);
+        if (channelsLast) net.toChannelsLast();
+        org.bytedeco.pytorch.Optimizer opt = Optimizers.create(new RunConfig.Optimizer("sgd", 0.01, 0.9, false, 0, 0.9, 0.999), net);
+        net.train(true);
+        Random r = new Random(0);
+        float[] xs = new float[batch * 3 * size * size];
+        for (int i = 0; i < xs.length; i++) xs[i] = (float) r.nextGaussian();
+        long[] ys = new long[batch];
+        for (int i = 0; i < batch; i++) ys[i] = r.nextInt(10);
+        List<List<Double>> ms = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+        for (int k = -1; k < repeats; k++) { // k = -1: warm-up
+            double[] sum = new double[3];
+            int n = k < 0 ? warmup : steps;
+            for (int i = 0; i < n; i++) {
+                Scoped.run(() -> {
+                    Tensor dense = Tensors.fromFloats(xs, batch, 3, size, size);
+                    Tensor x = channelsLast ? dense.contiguous(torch.MemoryFormat.ChannelsLast) : dense;
+                    Tensor y = Tensors.fromLongs(ys);
+                    long t0 = System.nanoTime();
+                    opt.zero_grad();
+                    Tensor loss = torch.cross_entropy(precision.forward(() -> net.forward(x)).to(torch.ScalarType.Float), y);
+                    long t1 = System.nanoTime();
+                    loss.backward();
+                    long t2 = System.nanoTime();
+                    opt.step();
+                    long t3 = System.nanoTime();
+                    sum[0] += (t1 - t0) / 1e6;
+                    sum[1] += (t2 - t1) / 1e6;
+                    sum[2] += (t3 - t2) / 1e6;
+                });
+            }
+            if (k >= 0) for (int p = 0; p < 3; p++) ms.get(p).add(sum[p] / steps);
+        }
+        net.close();
+        List<Result> out = new ArrayList<>();
+        String[] names = {"phase fwd+loss", "phase backward", "phase optimizer"};
+        for (int p = 0; p < 3; p++) {
+            double[] st = stats(ms.get(p));
+            out.add(new Result(names[p], model, precision.word, channelsLast, batch, st[0], st[1], st[2], "ms/step"));
+        }
+        return out;
+    }
+
     /** Inference images/second (eval mode, no grad) at a batch size. */
     public static Result predict(String model, Precision precision, boolean channelsLast, int batch, int warmup, int steps, int repeats) {
         int size = inputSize(model);

@@ -42,7 +42,7 @@ final class BenchCommand implements Runnable {
     @Option(names = "--repeats", defaultValue = "3")
     int repeats;
 
-    @Option(names = "--only", split = ",", defaultValue = "train,predict,loader", description = "Which parts: train, predict, loader, epoch (loader feeding training steps).")
+    @Option(names = "--only", split = ",", defaultValue = "train,predict,loader", description = "Which parts: train, predict, loader, epoch (loader feeding training steps), phases (ms per step in forward, backward, optimizer).")
     List<String> only;
 
     @Option(names = "--cifar", paramLabel = "DIR", description = "CIFAR-10 train folder for the loader figure (default: ../shared/datasets/cifar10/train).")
@@ -70,6 +70,7 @@ final class BenchCommand implements Runnable {
                         default -> throw new UserException("--memory-format: expected nchw or nhwc, got " + mf);
                     };
                     if (only.contains("train")) print(results, Bench.train(m, Precision.of(p), cl, batch, warmup, steps, repeats));
+                    if (only.contains("phases")) for (Bench.Result r : Bench.phases(m, Precision.of(p), cl, batch, warmup, steps, repeats)) print(results, r);
                 }
             }
             if (only.contains("predict")) {
