@@ -62,6 +62,16 @@ public final class Bench {
         return new double[] {med, s.get(0), s.get(s.size() - 1)};
     }
 
+    /** One fixed batch of Gaussian noise images with random labels of 10 classes. */
+    static Loader.Batch randomBatch(int batch, int size) {
+        Random r = new Random(0);
+        float[] x = new float[batch * 3 * size * size];
+        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+        long[] y = new long[batch];
+        for (int i = 0; i < batch; i++) y[i] = r.nextInt(10);
+        return new Loader.Batch(x, y, batch, size, size, 0);
+    }
+
     /** Training images/second on one fixed random batch. */
     public static Result train(String model, Precision precision, boolean channelsLast, int batch, int warmup, int steps, int repeats) {
         int size = inputSize(model);
@@ -70,12 +80,7 @@ public final class Bench {
         Trainer t = new Trainer(net, Optimizers.create(o, net), null, null, precision, new Schedule(new RunConfig.Schedule("constant", 0, 0, 1, 1), 0.01, 1), 1, 0);
         t.channelsLast(channelsLast);
         net.train(true);
-        Random r = new Random(0);
-        float[] x = new float[batch * 3 * size * size];
-        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
-        long[] y = new long[batch];
-        for (int i = 0; i < batch; i++) y[i] = r.nextInt(10);
-        Loader.Batch b = new Loader.Batch(x, y, batch, size, size, 0);
+        Loader.Batch b = randomBatch(batch, size);
         for (int i = 0; i < warmup; i++) t.step(b);
         List<Double> rates = new ArrayList<>();
         for (int k = 0; k < repeats; k++) {
@@ -99,11 +104,9 @@ public final class Bench {
         if (channelsLast) net.toChannelsLast();
         org.bytedeco.pytorch.Optimizer opt = Optimizers.create(new RunConfig.Optimizer("sgd", 0.01, 0.9, false, 0, 0.9, 0.999), net);
         net.train(true);
-        Random r = new Random(0);
-        float[] xs = new float[batch * 3 * size * size];
-        for (int i = 0; i < xs.length; i++) xs[i] = (float) r.nextGaussian();
-        long[] ys = new long[batch];
-        for (int i = 0; i < batch; i++) ys[i] = r.nextInt(10);
+        Loader.Batch b = randomBatch(batch, size);
+        float[] xs = b.images();
+        long[] ys = b.labels();
         List<List<Double>> ms = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
         for (int k = -1; k < repeats; k++) { // k = -1: warm-up
             double[] sum = new double[3];

@@ -35,27 +35,7 @@ class KillResumeTest {
     void sigkillAtARandomMomentThenResumeIsBitwiseExact(@TempDir Path tmp) throws Exception {
         Path data = TestData.subset("flowers5-128", tmp.resolve("data"), 20, "daisy", "rose", "tulip");
         Path config = tmp.resolve("c.yaml");
-        Files.writeString(config, """
-                name: kill
-                seed: 5
-                model:
-                  name: vgg11_bn_gap
-                  options: {cfg: A, classifier_widths: [32], classifier_dropout: 0.5}
-                data:
-                  train: %s
-                  val_split: 0.25
-                  image_size: 32
-                  batch_size: 9
-                  workers: 2
-                  mean: [0.5, 0.5, 0.5]
-                  std: [0.25, 0.25, 0.25]
-                  train_transforms: [{op: random_resized_crop, size: 32}, {op: hflip}]
-                  eval_transforms: [{op: resize, height: 32, width: 32}]
-                train:
-                  epochs: %d
-                  optimizer: {name: sgd, lr: 0.02}
-                  schedule: {name: plateau, patience: 0, factor: 0.5}
-                """.formatted(data, EPOCHS));
+        Files.writeString(config, config(data, EPOCHS, 32, 9, "{name: plateau, patience: 0, factor: 0.5}"));
         Path straight = tmp.resolve("straight"), killed = tmp.resolve("killed");
         Process p = train(config, straight);
         assertTrue(p.waitFor(300, TimeUnit.SECONDS));
@@ -99,7 +79,7 @@ class KillResumeTest {
         assertEquals(EPOCHS, points);
     }
 
-    static String config(Path data, int epochs, int size, int batch) {
+    static String config(Path data, int epochs, int size, int batch, String schedule) {
         return """
                 name: stop
                 seed: 5
@@ -119,8 +99,8 @@ class KillResumeTest {
                 train:
                   epochs: %d
                   optimizer: {name: sgd, lr: 0.02}
-                  schedule: {name: cosine, warmup_epochs: 1}
-                """.formatted(data, size, batch, size, size, size, epochs);
+                  schedule: %s
+                """.formatted(data, size, batch, size, size, size, epochs, schedule);
     }
 
     static String lastDir(Path run) throws Exception {
@@ -137,7 +117,7 @@ class KillResumeTest {
         convnet.engine.Engine.start(2);
         Path data = TestData.subset("flowers5-128", tmp.resolve("data"), 20, "daisy", "rose", "tulip");
         Path yaml = tmp.resolve("c.yaml");
-        Files.writeString(yaml, config(data, 3, 32, 5)); // 45 training images: 9 batches an epoch
+        Files.writeString(yaml, config(data, 3, 32, 5, "{name: cosine, warmup_epochs: 1}")); // 45 training images: 9 batches an epoch
         convnet.config.RunConfig rc = convnet.config.RunConfig.from(convnet.config.ConfigNode.load(yaml), tmp);
         Path straight = tmp.resolve("straight"), stopped = tmp.resolve("stopped");
         try (Training t = new Training(rc, straight, Training.Start.AUTO, null, false)) {
@@ -174,7 +154,7 @@ class KillResumeTest {
     void sigintSavesLastBeforeExiting(@TempDir Path tmp) throws Exception {
         Path data = TestData.subset("flowers5-128", tmp.resolve("data"), 20, "daisy", "rose", "tulip");
         Path config = tmp.resolve("c.yaml");
-        Files.writeString(config, config(data, 3, 64, 3)); // 15 batches an epoch
+        Files.writeString(config, config(data, 3, 64, 3, "{name: cosine, warmup_epochs: 1}")); // 15 batches an epoch
         Path straight = tmp.resolve("straight"), interrupted = tmp.resolve("interrupted");
         Process p = train(config, straight);
         assertTrue(p.waitFor(300, TimeUnit.SECONDS));
