@@ -58,6 +58,7 @@ public final class Checkpoints {
     private final Path dir;
     private int keepBest = 1;
     private boolean lowerIsBetter;
+    private String config; // the resolved config YAML that makes these checkpoints, copied into each
 
     public Checkpoints(Path runDir) {
         this.dir = runDir.resolve("checkpoints");
@@ -68,6 +69,21 @@ public final class Checkpoints {
         this.keepBest = k;
         this.lowerIsBetter = lowerIsBetter;
         return this;
+    }
+
+    /** Copies {@code yaml} (the run's resolved config) into every checkpoint as {@code config.yaml}. */
+    public Checkpoints config(String yaml) {
+        this.config = yaml;
+        return this;
+    }
+
+    /** The config a checkpoint was made with, or null for checkpoints without one. */
+    public static String configOf(Path ckpt) {
+        try {
+            return Files.isRegularFile(ckpt.resolve("config.yaml")) ? Files.readString(ckpt.resolve("config.yaml")) : null;
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     /** The folder name of a checkpoint: {@code epoch-NNNN}, or {@code epoch-NNNN-bNNNNNN} mid-epoch (sorts between epochs). */
@@ -111,6 +127,10 @@ public final class Checkpoints {
             }
             if (state.schedule() != null) s.put("schedule", numbers(state.schedule()));
             if (state.scaler() != null) s.put("scaler", numbers(state.scaler()));
+            if (config != null) {
+                Files2.writeString(tmp.resolve("config.yaml"), config);
+                s.put("config_sha256", sha256(tmp.resolve("config.yaml")));
+            }
             s.put("model_sha256", sha256(tmp.resolve("model.safetensors")));
             s.put("optimizer_sha256", sha256(tmp.resolve("optimizer.pt")));
             Files2.writeString(tmp.resolve("state.json"), JSON.writeValueAsString(s));
@@ -171,6 +191,9 @@ public final class Checkpoints {
                 String want = s.path(f.startsWith("model") ? "model_sha256" : "optimizer_sha256").asText();
                 if (!Files.isRegularFile(file)) throw new UserException(ckpt + ": damaged checkpoint, " + f + " is missing");
                 if (!want.equals(sha256(file))) throw new UserException(ckpt + ": damaged checkpoint, " + f + " does not match its checksum");
+            }
+            if (s.has("config_sha256") && !(Files.isRegularFile(ckpt.resolve("config.yaml")) && s.path("config_sha256").asText().equals(sha256(ckpt.resolve("config.yaml"))))) {
+                throw new UserException(ckpt + ": damaged checkpoint, config.yaml is missing or does not match its checksum");
             }
             double best = s.path("best_metric").isNumber() ? s.path("best_metric").asDouble() : Double.NaN;
             double metric = s.path("metric").isNumber() ? s.path("metric").asDouble() : Double.NaN;

@@ -139,8 +139,10 @@ public final class Training implements AutoCloseable {
             RunConfig resolved = new RunConfig(config.name(), config.seed(), config.model(),
                     new RunConfig.Data(d.train(), d.val(), d.valSplit(), d.imageSize(), d.batchSize(), d.workers(), d.onBadImage(), mean, std,
                             d.trainTransforms(), d.evalTransforms()), config.train());
+            String resolvedYaml = Yamls.dump(resolved.toMap());
+            checkpoints.config(resolvedYaml);
             if (writer) {
-                Files2.writeString(runDir.resolve("config.yaml"), Yamls.dump(resolved.toMap()));
+                Files2.writeString(runDir.resolve("config.yaml"), resolvedYaml);
                 Files2.writeString(runDir.resolve("classes.txt"), String.join("\n", classes) + "\n");
             }
 
@@ -194,6 +196,8 @@ public final class Training implements AutoCloseable {
                 if (state.midEpoch() && dist != null) {
                     throw new UserException(resume + " was saved mid-epoch; a data-parallel run resumes only from an epoch's end (--resume PATH of one)");
                 }
+                List<String> changed = changedKeys(Checkpoints.configOf(resume), resolvedYaml);
+                if (!changed.isEmpty()) log.info("the config differs from the one that made {}: {}", resume.getFileName(), String.join(", ", changed));
                 trainer.resumeAt(state.epoch(), state.step(), state.batch(), state.partial());
                 trainer.schedule.restore(state.schedule());
                 if (trainer.scaler != null) trainer.scaler.restore(state.scaler());
@@ -281,6 +285,27 @@ public final class Training implements AutoCloseable {
             Path p = checkpoints.save(t.net, t.optimizer, new Checkpoints.State(t.epoch(), t.step(), best, bestEpoch, t.schedule.state(), Double.NaN,
                     t.batchInEpoch(), t.partialSums(), t.scaler == null ? null : t.scaler.state()), false, false);
             log.info("saved {} (epoch {}, batch {})", p, t.epoch() + 1, t.batchInEpoch());
+        }
+    }
+
+    /** The dotted keys whose values differ between two config dumps (empty when {@code before} is null). */
+    static List<String> changedKeys(String before, String after) {
+        if (before == null) return List.of();
+        Map<String, String> a = new java.util.TreeMap<>(), b = new java.util.TreeMap<>();
+        flatten("", new org.yaml.snakeyaml.Yaml().load(before), a);
+        flatten("", new org.yaml.snakeyaml.Yaml().load(after), b);
+        Set<String> keys = new java.util.TreeSet<>(a.keySet());
+        keys.addAll(b.keySet());
+        List<String> out = new ArrayList<>();
+        for (String k : keys) if (!java.util.Objects.equals(a.get(k), b.get(k))) out.add(k + " " + a.get(k) + " → " + b.get(k));
+        return out;
+    }
+
+    private static void flatten(String prefix, Object node, Map<String, String> out) {
+        if (node instanceof Map<?, ?> m) {
+            for (var e : m.entrySet()) flatten(prefix.isEmpty() ? String.valueOf(e.getKey()) : prefix + "." + e.getKey(), e.getValue(), out);
+        } else {
+            out.put(prefix, String.valueOf(node));
         }
     }
 

@@ -143,7 +143,11 @@ class EndToEndTest {
         assertEquals(0, o.code(), o.stderr());
         List<String> rows = Files.readAllLines(run.resolve("metrics.csv"));
         assertEquals(5, rows.size(), rows.toString());
-        assertTrue(Files.readString(run.resolve("train.log")).contains("resumed from"));
+        String log = Files.readString(run.resolve("train.log"));
+        assertTrue(log.contains("resumed from"));
+        // each checkpoint carries the config that made it; a resume names what changed since
+        assertTrue(log.contains("the config differs from the one that made epoch-0003: train.epochs 3 → 4"), log);
+        assertTrue(Files.readString(run.resolve("checkpoints/epoch-0004/config.yaml")).contains("epochs: 4"));
         // TensorBoard: every record's CRCs check out, and val/accuracy has exactly one point per epoch 1..4
         List<Path> events = Files.list(run).filter(p -> p.getFileName().toString().startsWith("events.out.tfevents.")).toList();
         assertEquals(1, events.size());
