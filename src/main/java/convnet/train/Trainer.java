@@ -65,7 +65,7 @@ public final class Trainer {
         this.scaler = precision.scalesLoss() ? new LossScaler(LossScaler.INITIAL_SCALE) : null;
     }
 
-    /** The run's seed (per-epoch random state is derived from it) and the metric the plateau schedule watches. */
+    /** The run's seed (the per-batch random state is derived from it) and the metric the plateau schedule watches. */
     public Trainer seed(long seed, String monitor) {
         this.seed = seed;
         this.monitor = monitor;
