@@ -292,8 +292,12 @@ public final class Training implements AutoCloseable {
     static List<String> changedKeys(String before, String after) {
         if (before == null) return List.of();
         Map<String, String> a = new java.util.TreeMap<>(), b = new java.util.TreeMap<>();
-        flatten("", new org.yaml.snakeyaml.Yaml().load(before), a);
-        flatten("", new org.yaml.snakeyaml.Yaml().load(after), b);
+        try { // plain maps, lists and scalars only: a checkpoint's file never names a class to build
+            flatten("", new org.yaml.snakeyaml.Yaml(new org.yaml.snakeyaml.constructor.SafeConstructor(new org.yaml.snakeyaml.LoaderOptions())).load(before), a);
+            flatten("", new org.yaml.snakeyaml.Yaml(new org.yaml.snakeyaml.constructor.SafeConstructor(new org.yaml.snakeyaml.LoaderOptions())).load(after), b);
+        } catch (RuntimeException unreadable) {
+            return List.of("(its config.yaml is not readable: " + unreadable.getMessage().lines().findFirst().orElse("") + ")");
+        }
         Set<String> keys = new java.util.TreeSet<>(a.keySet());
         keys.addAll(b.keySet());
         List<String> out = new ArrayList<>();
