@@ -296,7 +296,7 @@ public final class Training implements AutoCloseable {
             flatten("", new org.yaml.snakeyaml.Yaml(new org.yaml.snakeyaml.constructor.SafeConstructor(new org.yaml.snakeyaml.LoaderOptions())).load(before), a);
             flatten("", new org.yaml.snakeyaml.Yaml(new org.yaml.snakeyaml.constructor.SafeConstructor(new org.yaml.snakeyaml.LoaderOptions())).load(after), b);
         } catch (RuntimeException unreadable) {
-            return List.of("(its config.yaml is not readable: " + unreadable.getMessage().lines().findFirst().orElse("") + ")");
+            return List.of("(its config.yaml is not readable: " + String.valueOf(unreadable.getMessage()).lines().findFirst().orElse("") + ")");
         }
         Set<String> keys = new java.util.TreeSet<>(a.keySet());
         keys.addAll(b.keySet());
