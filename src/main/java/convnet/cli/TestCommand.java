@@ -172,19 +172,27 @@ final class TestCommand implements Runnable {
         return b.imageSize();
     }
 
-    /** Images decoded and evaluated per chunk, so that the views of several images share a batch. */
+    /**
+     * Images decoded and evaluated per chunk, so that the views of several images share a batch: up to
+     * {@code CHUNK} images, fewer when they are large (decoded pixels held at once stay near {@code CHUNK_PIXELS}).
+     */
     static final int CHUNK = 32;
+    static final long CHUNK_PIXELS = 32L * 1024 * 1024;
 
     private static Predictions perImage(List<Loaded> models, List<Sample> samples, TestTime tt, Precision prec) {
         int n = samples.size(), c = models.get(0).bundle.classes().size();
         float[][] probs = new float[n][];
         int[] labels = new int[n];
         double loss = 0;
-        for (int from = 0; from < n; from += CHUNK) {
-            int to = Math.min(n, from + CHUNK);
+        for (int from = 0, to; from < n; from = to) {
             try (PointerScope scope = new PointerScope()) {
                 List<Mat> imgs = new java.util.ArrayList<>();
-                for (int i = from; i < to; i++) imgs.add(Images.decode(samples.get(i).file()));
+                long pixels = 0;
+                for (to = from; to < n && to - from < CHUNK && pixels < CHUNK_PIXELS; to++) {
+                    Mat img = Images.decode(samples.get(to).file());
+                    pixels += (long) img.rows() * img.cols();
+                    imgs.add(img);
+                }
                 for (int i = from; i < to; i++) probs[i] = new float[c];
                 for (Loaded m : models) {
                     float[][] p;

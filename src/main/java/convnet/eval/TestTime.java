@@ -8,6 +8,7 @@ import convnet.model.Net;
 import convnet.train.Precision;
 import java.util.ArrayList;
 import java.util.List;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.opencv.opencv_core.Mat;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
@@ -47,9 +48,10 @@ public record TestTime(List<Integer> scales, boolean dense, int grid, boolean fl
     static final int MAX_BATCH = 64;
 
     /**
-     * Averaged posteriors for several decoded BGR images. The views of all of them go through the
-     * network together in batches of up to {@value #MAX_BATCH} (crops share the training size; dense
-     * views batch per image and scale, with their mirror images). Runs in its own scope.
+     * Averaged posteriors for several decoded BGR images. Views of the training size (center or grid
+     * crops) from all of them go through the network together in batches of up to {@value #MAX_BATCH},
+     * converted to pixels as they are cut, so memory holds one batch and one image's crops at a time;
+     * dense views (image-sized) run per image and scale, with their mirror images. Runs in its own scope.
      */
     public float[][] posteriors(Net net, DenseEvaluator denseEval, List<Mat> images, int cropSize, float[] mean, float[] std, Precision precision) {
         List<Integer> qs = scales.isEmpty() ? List.of(cropSize) : scales;
@@ -58,64 +60,76 @@ public record TestTime(List<Integer> scales, boolean dense, int grid, boolean fl
                 int n = images.size();
                 float[][] sums = new float[n][];
                 int[] views = new int[n];
-                // views of the training size from all images, batched; dense views (image-sized) one image and scale at a time
-                List<Mat> fixed = new ArrayList<>();
-                List<Integer> owner = new ArrayList<>();
+                int plane = 3 * cropSize * cropSize, per = flip ? MAX_BATCH / 2 : MAX_BATCH;
+                float[] batch = new float[per * plane];
+                int[] owner = new int[per];
+                int pending = 0;
                 for (int i = 0; i < n; i++) {
-                    for (int q : qs) {
-                        Mat scaled = new Ops.Resize(q, 0, 0).apply(images.get(i), null);
-                        if (dense) {
-                            add(sums, views, i, forward(net, denseEval, List.of(scaled), mean, std, precision));
-                        } else if (grid > 0) {
-                            int w = scaled.cols(), h = scaled.rows(), s = Math.min(cropSize, Math.min(w, h));
-                            for (int gy = 0; gy < grid; gy++) {
-                                for (int gx = 0; gx < grid; gx++) {
-                                    int x = grid == 1 ? (w - s) / 2 : (w - s) * gx / (grid - 1), y = grid == 1 ? (h - s) / 2 : (h - s) * gy / (grid - 1);
-                                    fixed.add(Ops.resizeTo(new Mat(scaled, new org.bytedeco.opencv.opencv_core.Rect(x, y, s, s)), cropSize, cropSize));
-                                    owner.add(i);
+                    try (PointerScope perImage = new PointerScope()) { // this image's resized copies and crops
+                        for (int q : qs) {
+                            Mat scaled = new Ops.Resize(q, 0, 0).apply(images.get(i), null);
+                            if (dense) {
+                                int h = scaled.rows(), w = scaled.cols();
+                                float[] px = new float[3 * h * w];
+                                Images.toChw(scaled, mean, std, px, 0);
+                                for (float[] row : forward(net, denseEval, px, 1, h, w, precision)) add(sums, views, i, row);
+                                continue;
+                            }
+                            List<Mat> crops = new ArrayList<>();
+                            if (grid > 0) {
+                                int w = scaled.cols(), h = scaled.rows(), s = Math.min(cropSize, Math.min(w, h));
+                                for (int gy = 0; gy < grid; gy++) {
+                                    for (int gx = 0; gx < grid; gx++) {
+                                        int x = grid == 1 ? (w - s) / 2 : (w - s) * gx / (grid - 1), y = grid == 1 ? (h - s) / 2 : (h - s) * gy / (grid - 1);
+                                        crops.add(Ops.resizeTo(new Mat(scaled, new org.bytedeco.opencv.opencv_core.Rect(x, y, s, s)), cropSize, cropSize));
+                                    }
+                                }
+                            } else {
+                                crops.add(new Ops.CenterCrop(cropSize).apply(scaled, null));
+                            }
+                            for (Mat c : crops) {
+                                Images.toChw(c, mean, std, batch, pending * plane);
+                                owner[pending++] = i;
+                                if (pending == per) {
+                                    flush(net, batch, pending, owner, cropSize, precision, sums, views);
+                                    pending = 0;
                                 }
                             }
-                        } else {
-                            fixed.add(new Ops.CenterCrop(cropSize).apply(scaled, null));
-                            owner.add(i);
                         }
                     }
                 }
-                int per = flip ? MAX_BATCH / 2 : MAX_BATCH;
-                for (int from = 0; from < fixed.size(); from += per) {
-                    int to = Math.min(fixed.size(), from + per);
-                    float[][] p = forward(net, null, fixed.subList(from, to), mean, std, precision);
-                    for (int v = from; v < to; v++) {
-                        add(sums, views, owner.get(v), new float[][] {p[v - from]});
-                        if (flip) add(sums, views, owner.get(v), new float[][] {p[v - from + (to - from)]});
-                    }
-                }
+                if (pending > 0) flush(net, batch, pending, owner, cropSize, precision, sums, views);
                 for (int i = 0; i < n; i++) for (int k = 0; k < sums[i].length; k++) sums[i][k] /= views[i];
                 return sums;
             }
         });
     }
 
-    private static void add(float[][] sums, int[] views, int image, float[][] probs) {
-        for (float[] p : probs) {
-            if (sums[image] == null) sums[image] = new float[p.length];
-            for (int k = 0; k < p.length; k++) sums[image][k] += p[k];
-            views[image]++;
+    /** Runs {@code count} pending crops (and their mirrors) and adds each posterior to its image's sum. */
+    private void flush(Net net, float[] batch, int count, int[] owner, int size, Precision precision, float[][] sums, int[] views) {
+        float[][] p = forward(net, null, batch, count, size, size, precision);
+        for (int v = 0; v < count; v++) {
+            add(sums, views, owner[v], p[v]);
+            if (flip) add(sums, views, owner[v], p[v + count]);
         }
     }
 
-    /** Softmax posteriors of equally sized views (then their mirror images, when flipping), in one batch. */
-    private float[][] forward(Net net, DenseEvaluator denseEval, List<Mat> crops, float[] mean, float[] std, Precision precision) {
-        int h = crops.get(0).rows(), w = crops.get(0).cols(), plane = 3 * h * w;
-        float[] px = new float[crops.size() * plane];
-        for (int i = 0; i < crops.size(); i++) Images.toChw(crops.get(i), mean, std, px, i * plane);
-        Tensor x = Tensors.fromFloats(px, crops.size(), 3, h, w);
+    private static void add(float[][] sums, int[] views, int image, float[] probs) {
+        if (sums[image] == null) sums[image] = new float[probs.length];
+        for (int k = 0; k < probs.length; k++) sums[image][k] += probs[k];
+        views[image]++;
+    }
+
+    /** Softmax posteriors of {@code n} normalised CHW views of {@code h × w} (then of their mirror images, when flipping), in one batch. */
+    private float[][] forward(Net net, DenseEvaluator denseEval, float[] px, int n, int h, int w, Precision precision) {
+        int values = n * 3 * h * w; // a last, partly filled batch uses the front of the buffer
+        Tensor x = Tensors.fromFloats(px.length == values ? px : java.util.Arrays.copyOf(px, values), n, 3, h, w);
         Tensor in = flip ? torch.cat(new org.bytedeco.pytorch.TensorVector(x, torch.flip(x, 3)), 0) : x;
         Tensor logits = precision.forward(() -> denseEval != null ? denseEval.logits(in) : net.forward(in)).to(torch.ScalarType.Float);
         float[] p = Tensors.toFloats(torch.softmax(logits, 1));
-        int c = p.length / (int) in.size(0);
-        float[][] out = new float[(int) in.size(0)][c];
-        for (int i = 0; i < out.length; i++) System.arraycopy(p, i * c, out[i], 0, c);
+        int rows = (int) in.size(0), c = p.length / rows;
+        float[][] out = new float[rows][c];
+        for (int i = 0; i < rows; i++) System.arraycopy(p, i * c, out[i], 0, c);
         return out;
     }
 }

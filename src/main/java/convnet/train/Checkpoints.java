@@ -266,9 +266,10 @@ public final class Checkpoints {
      */
     private void prune() {
         Path last = resolve("last"), best = resolve("best");
-        List<Path> newest = folders().stream().limit(2).toList();
+        List<Path> all = folders();
+        List<Path> newest = all.subList(0, Math.min(2, all.size()));
         Map<Path, com.fasterxml.jackson.databind.JsonNode> states = new LinkedHashMap<>();
-        for (Path p : folders()) {
+        for (Path p : all) {
             try {
                 states.put(p, JSON.readTree(p.resolve("state.json").toFile()));
             } catch (IOException damaged) {
