@@ -73,7 +73,7 @@ class DiskFullTest {
         Cli.Out o = Cli.run("train", cfg.toString(), "--run", run.toString());
         assertEquals(2, o.code(), o.stderr());
         assertTrue(o.stderr().contains("cannot write") && o.stderr().contains("intact"), o.stderr());
-        Checkpoints c = new Checkpoints(run);
+        Checkpoints c = new Checkpoints(run.resolve("checkpoints"));
         Path last = c.resolve("last");
         Checkpoints.State s = Checkpoints.verify(last);
         assertTrue(s.epoch() >= 1 && s.epoch() < 4, "the last complete checkpoint is epoch " + s.epoch());

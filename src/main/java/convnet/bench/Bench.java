@@ -1,6 +1,7 @@
 package convnet.bench;
 
-import convnet.config.RunConfig;
+import convnet.train.ScheduleConfig;
+import convnet.train.OptimizerConfig;
 import convnet.data.ImageFolder;
 import convnet.data.Loader;
 import convnet.data.Sample;
@@ -13,7 +14,7 @@ import convnet.model.ModelSpec;
 import convnet.model.Models;
 import convnet.model.Net;
 import convnet.train.Optimizers;
-import convnet.train.Precision;
+import convnet.engine.Precision;
 import convnet.train.Schedule;
 import convnet.train.Trainer;
 import java.io.IOException;
@@ -76,8 +77,8 @@ public final class Bench {
     public static Result train(String model, Precision precision, boolean channelsLast, int batch, int warmup, int steps, int repeats) {
         int size = inputSize(model);
         Net net = model(model).build(0);
-        RunConfig.Optimizer o = new RunConfig.Optimizer("sgd", 0.01, 0.9, false, 0, 0.9, 0.999);
-        Trainer t = new Trainer(net, Optimizers.create(o, net), null, null, precision, new Schedule(new RunConfig.Schedule("constant", 0, 0, 1, 1), 0.01, 1), 1, 0);
+        OptimizerConfig o = new OptimizerConfig("sgd", 0.01, 0.9, false, 0, 0.9, 0.999);
+        Trainer t = new Trainer(net, Optimizers.create(o, net), null, null, precision, new Schedule(new ScheduleConfig("constant", 0, 0, 1, 1), 0.01, 1), 1, 0);
         t.channelsLast(channelsLast);
         net.train(true);
         Loader.Batch b = randomBatch(batch, size);
@@ -102,7 +103,7 @@ public final class Bench {
         int size = inputSize(model);
         Net net = model(model).build(0);
         if (channelsLast) net.toChannelsLast();
-        org.bytedeco.pytorch.Optimizer opt = Optimizers.create(new RunConfig.Optimizer("sgd", 0.01, 0.9, false, 0, 0.9, 0.999), net);
+        org.bytedeco.pytorch.Optimizer opt = Optimizers.create(new OptimizerConfig("sgd", 0.01, 0.9, false, 0, 0.9, 0.999), net);
         net.train(true);
         Loader.Batch b = randomBatch(batch, size);
         float[] xs = b.images();
@@ -179,7 +180,7 @@ public final class Bench {
                         new Ops.ShiftScaleRotate(0.0625, 0.1, 15)), 224);
         float[] m = {0.49f, 0.48f, 0.45f}, s = {0.25f, 0.24f, 0.26f};
         List<Double> rates = new ArrayList<>();
-        try (Loader l = new Loader(samples, p, m, s, batch, true, true, 0, workers, Loader.OnBadImage.ERROR)) {
+        try (Loader l = new Loader(samples, p, m, s, Loader.Options.training(batch, 0, workers, Loader.OnBadImage.ERROR))) {
             int perEpoch = l.batchesPerEpoch();
             for (int k = 0; k <= repeats; k++) {
                 Iterator<Loader.Batch> it = l.epoch(k, 0);
@@ -197,13 +198,12 @@ public final class Bench {
         List<Sample> samples = ImageFolder.scan(root, null).samples;
         Pipeline p = new Pipeline(List.of(new Ops.RandomCrop(32, 4), new Ops.WithProbability(new Ops.HorizontalFlip(), 0.5)), 32);
         Net net = model(model).build(0);
-        RunConfig.Optimizer o = new RunConfig.Optimizer("sgd", 0.01, 0.9, false, 0, 0.9, 0.999);
-        Trainer t = new Trainer(net, Optimizers.create(o, net), null, null, Precision.FP32, new Schedule(new RunConfig.Schedule("constant", 0, 0, 1, 1), 0.01, 1), 1, 0);
+        OptimizerConfig o = new OptimizerConfig("sgd", 0.01, 0.9, false, 0, 0.9, 0.999);
+        Trainer t = new Trainer(net, Optimizers.create(o, net), null, null, Precision.FP32, new Schedule(new ScheduleConfig("constant", 0, 0, 1, 1), 0.01, 1), 1, 0);
         t.channelsLast(channelsLast);
         net.train(true);
         double rate;
-        try (Loader l = new Loader(samples, p, new float[] {0.49f, 0.48f, 0.45f}, new float[] {0.25f, 0.24f, 0.26f}, batch, true, true, 0, workers,
-                Loader.OnBadImage.ERROR)) {
+        try (Loader l = new Loader(samples, p, new float[] {0.49f, 0.48f, 0.45f}, new float[] {0.25f, 0.24f, 0.26f}, Loader.Options.training(batch, 0, workers, Loader.OnBadImage.ERROR))) {
             Iterator<Loader.Batch> it = l.epoch(0, 0);
             long t0 = 0, n = 0;
             for (int i = 0; i < warmup + batches && it.hasNext(); i++) {

@@ -3,8 +3,8 @@ package convnet.cli;
 import convnet.UserException;
 import convnet.bench.Bench;
 import convnet.engine.Engine;
-import convnet.report.Files2;
-import convnet.train.Precision;
+import convnet.io.AtomicFiles;
+import convnet.engine.Precision;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -101,7 +101,7 @@ final class BenchCommand implements Runnable {
             doc.put("machine", Bench.machine());
             doc.put("results", results);
             doc.put("peak_rss_mb", rss / 1024.0);
-            Files2.writeString(json, Json.text(doc) + "\n");
+            AtomicFiles.writeString(json, Json.text(doc) + "\n");
         }
     }
 

@@ -1,10 +1,11 @@
 package convnet.cli;
 
+import convnet.run.RunDir;
 import convnet.UserException;
 import convnet.engine.Engine;
 import convnet.eval.Classifier;
 import convnet.report.Logs;
-import convnet.train.Precision;
+import convnet.engine.Precision;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,7 +46,7 @@ final class PredictCommand implements java.util.concurrent.Callable<Integer> {
     public Integer call() {
         if (json) Logs.quiet();
         if (topK < 1) throw new UserException("--top-k must be at least 1");
-        Path modelDir = Files.isRegularFile(run.resolve("model.json")) ? run : run.resolve("model");
+        Path modelDir = RunDir.bundleOf(run);
         List<Path> files = new ArrayList<>();
         for (Path in : inputs) {
             if (Files.isDirectory(in)) {

@@ -1,11 +1,13 @@
 package convnet.cli;
 
 import convnet.config.ConfigNode;
-import convnet.config.RunConfig;
+import convnet.run.RunConfig;
 import convnet.engine.Engine;
 import convnet.report.Logs;
 import convnet.train.Distributed;
-import convnet.train.Training;
+import convnet.run.RunConfig;
+import convnet.run.TrainingRun;
+import convnet.train.Trainer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -70,55 +72,43 @@ final class TrainCommand implements Runnable {
         RunConfig rc = RunConfig.from(node, Path.of("").toAbsolutePath());
         Path runDir = run != null ? run : Path.of("runs", rc.name());
         Engine.start(common.threads > 0 ? common.threads : rc.train().threads());
-        try {
-            java.nio.file.Files.createDirectories(runDir);
-        } catch (java.io.IOException e) {
-            throw new convnet.UserException("cannot create run directory " + runDir + ": " + e.getMessage());
-        }
         Distributed dist = joinGroup();
         if (!common.verbose) Logs.setLevel(rc.train().logLevel()); // --verbose wins
-        AutoCloseable logFile = dist == null || dist.rank == 0 ? Logs.toFile(runDir.resolve(rc.train().logFile())) : null;
-        try {
-            train(rc, runDir, dist);
-        } finally {
-            if (logFile != null) {
-                try {
-                    logFile.close();
-                } catch (Exception ignored) {
-                    // nothing more to log to
+        // the log file opens once the run directory is checked and locked; lines logged before are held until then
+        try (Logs.DeferredFile logFile = Logs.deferredFile()) {
+            LoggerFactory.getLogger("convnet").info("run {} in {} with {} compute threads", rc.name(), runDir.toAbsolutePath(), Engine.threads());
+            var options = new TrainingRun.Options(restart, resume, System.console() != null, dist, dir -> logFile.openAt(dir.log(rc.train().logFile())));
+            try (TrainingRun training = TrainingRun.open(rc, runDir, options)) {
+                fitUntilDoneOrStopped(training.trainer());
+                if (training.trainer().stopped()) {
+                    LoggerFactory.getLogger("convnet").info("stopped; checkpoints in {} (run the same command to resume)", training.dir().checkpointsDir());
+                } else {
+                    LoggerFactory.getLogger("convnet").info("done: model in {}", training.dir().model());
                 }
             }
         }
     }
 
-    private void train(RunConfig rc, Path runDir, Distributed dist) {
-        LoggerFactory.getLogger("convnet").info("run {} in {} with {} compute threads", rc.name(), runDir.toAbsolutePath(), Engine.threads());
-        boolean terminal = System.console() != null;
-        try (Training training = new Training(rc, runDir, restart ? Training.Start.RESTART : Training.Start.AUTO, resume, terminal, dist)) {
-            CountDownLatch done = new CountDownLatch(1);
-            Thread hook = new Thread(() -> {
-                training.trainer.requestStop();
-                try {
-                    done.await(120, TimeUnit.SECONDS);
-                } catch (InterruptedException ignored) {
-                    Thread.currentThread().interrupt();
-                }
-            });
-            Runtime.getRuntime().addShutdownHook(hook);
+    /** Trains; Ctrl-C or SIGTERM asks the trainer to stop after its batch, and the process waits for it to save. */
+    private static void fitUntilDoneOrStopped(Trainer trainer) {
+        CountDownLatch done = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            trainer.requestStop();
             try {
-                training.trainer.fit();
-            } finally {
-                done.countDown();
-                try {
-                    Runtime.getRuntime().removeShutdownHook(hook);
-                } catch (IllegalStateException shuttingDown) {
-                    // the hook is already running: we are stopping on a signal
-                }
+                done.await(120, TimeUnit.SECONDS);
+            } catch (InterruptedException ignored) {
+                Thread.currentThread().interrupt();
             }
-            if (training.trainer.stopped()) {
-                LoggerFactory.getLogger("convnet").info("stopped; checkpoints in {} (run the same command to resume)", runDir.resolve("checkpoints"));
-            } else {
-                LoggerFactory.getLogger("convnet").info("done: model in {}", runDir.resolve("model"));
+        });
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            trainer.fit();
+        } finally {
+            done.countDown();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is already running: we are stopping on a signal
             }
         }
     }

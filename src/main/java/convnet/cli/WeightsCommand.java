@@ -1,5 +1,6 @@
 package convnet.cli;
 
+import convnet.run.RunDir;
 import convnet.UserException;
 import convnet.engine.Engine;
 import convnet.eval.ModelBundle;
@@ -113,7 +114,7 @@ final class WeightsCommand implements Runnable {
 
         @Override
         public void run() {
-            Path modelDir = Files.isRegularFile(run.resolve("model.json")) ? run : run.resolve("model");
+            Path modelDir = RunDir.bundleOf(run);
             ModelBundle b = ModelBundle.read(modelDir);
             if (!out.getFileName().toString().endsWith(".safetensors")) throw new UserException(out + ": export writes safetensors; name the file *.safetensors");
             Engine.start(common.threads);

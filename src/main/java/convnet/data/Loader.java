@@ -31,6 +31,22 @@ public final class Loader implements AutoCloseable {
 
     public enum OnBadImage { ERROR, SKIP }
 
+    /**
+     * How batches are cut: {@code shuffle} the order each epoch (a permutation fixed by seed and epoch),
+     * {@code dropLast} leave out a last incomplete batch, {@code workers} decoding threads.
+     */
+    public record Options(int batchSize, boolean shuffle, boolean dropLast, long seed, int workers, OnBadImage onBadImage) {
+        /** For training: shuffled, incomplete last batch dropped. */
+        public static Options training(int batchSize, long seed, int workers, OnBadImage onBad) {
+            return new Options(batchSize, true, true, seed, workers, onBad);
+        }
+
+        /** For evaluation: every image once, in order. */
+        public static Options evaluation(int batchSize, int workers, OnBadImage onBad) {
+            return new Options(batchSize, false, false, 0, workers, onBad);
+        }
+    }
+
     private final List<Sample> samples;
     private final Pipeline pipeline;
     private final float[] mean, std;
@@ -43,18 +59,18 @@ public final class Loader implements AutoCloseable {
     private final AtomicLong skippedTotal = new AtomicLong();
     private int shard = 0, shards = 1;
 
-    public Loader(List<Sample> samples, Pipeline pipeline, float[] mean, float[] std, int batchSize, boolean shuffle,
-                  boolean dropLast, long seed, int workers, OnBadImage onBad) {
+    /** Batches of {@code samples} through {@code pipeline}, normalised with {@code mean} and {@code std} per channel. */
+    public Loader(List<Sample> samples, Pipeline pipeline, float[] mean, float[] std, Options o) {
         this.samples = List.copyOf(samples);
         this.pipeline = pipeline;
         this.mean = mean;
         this.std = std;
-        this.batchSize = batchSize;
-        this.shuffle = shuffle;
-        this.dropLast = dropLast;
-        this.seed = seed;
-        this.onBad = onBad;
-        int threads = Math.max(1, workers);
+        this.batchSize = o.batchSize();
+        this.shuffle = o.shuffle();
+        this.dropLast = o.dropLast();
+        this.seed = o.seed();
+        this.onBad = o.onBadImage();
+        int threads = Math.max(1, o.workers());
         this.pool = Executors.newFixedThreadPool(threads, r -> {
             Thread t = new Thread(r, "loader");
             t.setDaemon(true);

@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import convnet.UserException;
 import convnet.data.transform.Ops;
-import convnet.report.Files2;
+import convnet.io.AtomicFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -165,20 +165,20 @@ public final class Preprocess {
                 if (d.output == null) continue;
                 Path target = dst.resolve(d.output);
                 Files.createDirectories(target.getParent());
-                Files2.moveAtomically(staging.resolve(d.output), target);
+                AtomicFiles.moveAtomically(staging.resolve(d.output), target);
             }
         } catch (IOException e) {
             throw new UserException("cannot move the new images into " + dst + ": " + e.getMessage());
         } finally {
             deleteTree(staging);
         }
-        Files2.writeString(dst.resolve("train.csv"), train.toString());
-        Files2.writeString(dst.resolve("val.csv"), val.toString());
-        Files2.writeString(dst.resolve("categories.csv"), cats.toString());
-        Files2.writeString(dst.resolve("skipped.csv"), skip.toString());
+        AtomicFiles.writeString(dst.resolve("train.csv"), train.toString());
+        AtomicFiles.writeString(dst.resolve("val.csv"), val.toString());
+        AtomicFiles.writeString(dst.resolve("categories.csv"), cats.toString());
+        AtomicFiles.writeString(dst.resolve("skipped.csv"), skip.toString());
         StringBuilder dup = new StringBuilder("file,duplicate_of,classes\n");
         for (String[] d : duplicates) dup.append(csv(d[0])).append(',').append(csv(d[1])).append(',').append(d[2]).append('\n');
-        Files2.writeString(dst.resolve("duplicates.csv"), dup.toString());
+        AtomicFiles.writeString(dst.resolve("duplicates.csv"), dup.toString());
         Map<String, Object> rgb = new LinkedHashMap<>();
         rgb.put("mean", round(mean, 1.0 / 255));
         rgb.put("std", round(std, 1.0 / 255));
@@ -187,7 +187,7 @@ public final class Preprocess {
         rgb.put("train_images", nTrain);
         rgb.put("pixels", pixels);
         try {
-            Files2.writeString(dst.resolve("rgb_mean.json"), new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(rgb) + "\n");
+            AtomicFiles.writeString(dst.resolve("rgb_mean.json"), new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(rgb) + "\n");
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
@@ -301,7 +301,7 @@ public final class Preprocess {
             }
             byte[] jpeg = new byte[(int) buf.limit()];
             buf.get(jpeg);
-            Files2.writeAtomically(dst.resolve(name), s -> s.write(jpeg));
+            AtomicFiles.writeAtomically(dst.resolve(name), s -> s.write(jpeg));
             return new Done(it, name, sum, sq, (long) h * w, null, sha);
         } catch (BadImageException e) {
             return new Done(it, null, null, null, 0, e.reason, null);

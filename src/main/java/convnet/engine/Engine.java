@@ -4,7 +4,7 @@ import org.bytedeco.javacpp.Loader;
 import org.bytedeco.pytorch.global.torch;
 
 /**
- * The one place the native engine is started. Handles, once, the traps listed in DESIGN.md:
+ * The one place the native engine is started. Handles, once, the engine traps listed in docs/architecture.md:
  * the native cache is filled before any torch class loads (another libtorch on the system would
  * otherwise be picked up and crash the first run), and OpenBLAS is held to one thread so that it
  * does not fight libtorch's OpenMP threads.

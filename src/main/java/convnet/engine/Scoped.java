@@ -6,7 +6,7 @@ import org.bytedeco.javacpp.PointerScope;
 /**
  * Runs a piece of engine work inside a {@link PointerScope}, so that every native object it makes
  * (tensors, options, vectors) is freed when it returns. Return plain Java values from it; a native
- * object that must outlive the scope has to be created outside it (see DESIGN.md, trap 3).
+ * object that must outlive the scope has to be created outside it (see docs/architecture.md, "Engine traps").
  */
 public final class Scoped {
     private Scoped() {}

@@ -6,7 +6,7 @@ import convnet.engine.Engine;
 import convnet.engine.Scoped;
 import convnet.engine.Tensors;
 import convnet.model.Net;
-import convnet.train.Precision;
+import convnet.engine.Precision;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;

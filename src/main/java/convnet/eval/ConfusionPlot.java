@@ -1,6 +1,6 @@
 package convnet.eval;
 
-import convnet.report.Png;
+import convnet.io.Png;
 import java.awt.Color;
 import java.awt.Font;
 import java.awt.Graphics2D;

@@ -4,7 +4,7 @@ import convnet.data.Loader;
 import convnet.engine.Scoped;
 import convnet.engine.Tensors;
 import convnet.model.Net;
-import convnet.train.Precision;
+import convnet.engine.Precision;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;

@@ -10,7 +10,8 @@ import convnet.model.Arch;
 import convnet.model.ModelSpec;
 import convnet.model.Models;
 import convnet.model.Net;
-import convnet.report.Files2;
+import convnet.io.AtomicFiles;
+import convnet.io.Dirs;
 import convnet.weights.Safetensors;
 import convnet.weights.StateDict;
 import java.io.IOException;
@@ -27,11 +28,12 @@ import java.util.Map;
  */
 public record ModelBundle(ModelSpec spec, List<String> classes, int imageSize, float[] mean, float[] std, Pipeline evalTransforms) {
     public static final String FORMAT = "convnet-model/1";
+    private static final String DESCRIPTION = "model.json", WEIGHTS = "weights.safetensors";
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     /** Writes weights first, then the description, each atomically. */
     public void save(Path dir, Net net) {
-        Safetensors.write(dir.resolve("weights.safetensors"), StateDict.of(net), Map.of("format", "pt", "convnet", FORMAT));
+        Safetensors.write(dir.resolve(WEIGHTS), StateDict.of(net), Map.of("format", "pt", "convnet", FORMAT));
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("format", FORMAT);
         m.put("model", spec.toMap());
@@ -41,10 +43,27 @@ public record ModelBundle(ModelSpec spec, List<String> classes, int imageSize, f
         m.put("std", floats(std));
         m.put("eval_transforms", evalTransforms.toList());
         try {
-            Files2.writeString(dir.resolve("model.json"), JSON.writeValueAsString(m));
+            AtomicFiles.writeString(dir.resolve(DESCRIPTION), JSON.writeValueAsString(m));
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /** Whether {@code dir} holds a bundle's description. */
+    public static boolean exists(Path dir) {
+        return Files.isRegularFile(dir.resolve(DESCRIPTION));
+    }
+
+    /** Removes a bundle's files (and their temporary files) from {@code dir}, then the folder if that left it empty; anything else stays. */
+    public static void delete(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) return;
+        try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+            for (Path p : s.toList()) {
+                String n = p.getFileName().toString();
+                for (String own : new String[] {DESCRIPTION, WEIGHTS}) if (n.equals(own) || n.startsWith("." + own + ".") && n.endsWith(".tmp")) Files.delete(p);
+            }
+        }
+        Dirs.deleteIfEmpty(dir);
     }
 
     private static List<Double> floats(float[] f) {
@@ -54,7 +73,7 @@ public record ModelBundle(ModelSpec spec, List<String> classes, int imageSize, f
     /** Reads {@code dir/model.json}; the network is built by {@link #loadNet}. */
     @SuppressWarnings("unchecked")
     public static ModelBundle read(Path dir) {
-        Path json = dir.resolve("model.json");
+        Path json = dir.resolve(DESCRIPTION);
         if (!Files.isRegularFile(json)) throw new UserException("no model bundle at " + dir + " (expected " + json + ")");
         Map<String, Object> m;
         try {
@@ -81,7 +100,7 @@ public record ModelBundle(ModelSpec spec, List<String> classes, int imageSize, f
     /** Builds the network and loads the bundle's weights into it (eval mode). Call outside a PointerScope. */
     public Net loadNet(Path dir) {
         Net net = spec.build(0);
-        Safetensors.load(dir.resolve("weights.safetensors"), StateDict.of(net));
+        Safetensors.load(dir.resolve(WEIGHTS), StateDict.of(net));
         net.eval();
         return net;
     }

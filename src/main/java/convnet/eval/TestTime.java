@@ -5,7 +5,7 @@ import convnet.data.transform.Ops;
 import convnet.engine.Scoped;
 import convnet.engine.Tensors;
 import convnet.model.Net;
-import convnet.train.Precision;
+import convnet.engine.Precision;
 import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;

@@ -33,8 +33,54 @@ public final class Logs {
         root().setLevel(Level.WARN);
     }
 
-    /** Appends everything logged from now on to {@code file} as well, with full timestamps, until closed. */
-    public static AutoCloseable toFile(Path file) {
+    /**
+     * A copy of the log for a file that does not exist yet: what is logged from now on is held in memory
+     * until {@link DeferredFile#openAt} names the file, then written there and appended from then on. Closed
+     * without a file (a run that never started), the held lines are dropped and nothing is written.
+     */
+    public static DeferredFile deferredFile() {
+        DeferredFile d = new DeferredFile();
+        d.setContext((LoggerContext) LoggerFactory.getILoggerFactory());
+        d.setName("RUNFILE-DEFERRED");
+        d.start();
+        root().addAppender(d);
+        return d;
+    }
+
+    /** See {@link #deferredFile()}. */
+    public static final class DeferredFile extends ch.qos.logback.core.AppenderBase<ILoggingEvent> implements AutoCloseable {
+        private final java.util.List<ILoggingEvent> held = new java.util.ArrayList<>();
+        private AutoCloseable file;
+        private FileAppender<ILoggingEvent> target;
+
+        @Override
+        protected void append(ILoggingEvent e) {
+            if (target != null) {
+                target.doAppend(e);
+            } else {
+                e.prepareForDeferredProcessing();
+                held.add(e);
+            }
+        }
+
+        /** Starts writing to {@code path}: the held lines first. */
+        public synchronized void openAt(Path path) {
+            if (target != null) return;
+            target = fileAppender(path);
+            for (ILoggingEvent e : held) target.doAppend(e);
+            held.clear();
+        }
+
+        @Override
+        public synchronized void close() {
+            root().detachAppender(this);
+            stop();
+            if (target != null) target.stop();
+            held.clear();
+        }
+    }
+
+    private static FileAppender<ILoggingEvent> fileAppender(Path file) {
         LoggerContext ctx = (LoggerContext) LoggerFactory.getILoggerFactory();
         PatternLayoutEncoder enc = new PatternLayoutEncoder();
         enc.setContext(ctx);
@@ -47,10 +93,6 @@ public final class Logs {
         app.setAppend(true);
         app.setEncoder(enc);
         app.start();
-        root().addAppender(app);
-        return () -> {
-            root().detachAppender(app);
-            app.stop();
-        };
+        return app;
     }
 }

@@ -1,5 +1,6 @@
 package convnet.report;
 
+import convnet.io.AtomicFiles;
 import convnet.train.EpochStats;
 import convnet.train.TrainListener;
 import convnet.train.Trainer;
@@ -36,6 +37,16 @@ public final class MetricsCsv implements TrainListener {
         }
     }
 
+    /** The number of epoch rows in a metrics file: 0 if there is none, {@code Long.MAX_VALUE} if it cannot be read. */
+    public static long rowCount(Path csv) {
+        if (!Files.isRegularFile(csv)) return 0;
+        try (java.util.stream.Stream<String> lines = Files.lines(csv)) {
+            return lines.filter(l -> !l.isBlank() && !l.startsWith("epoch")).count();
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return Long.MAX_VALUE; // unreadable: do not start over on top of it
+        }
+    }
+
     public List<EpochStats> rows() {
         return Collections.unmodifiableList(rows);
     }
@@ -58,7 +69,7 @@ public final class MetricsCsv implements TrainListener {
             sb.append(String.format(Locale.ROOT, "%d,%.6g,%.6f,%.6f,%s,%s,%s,%.2f,%d%n", r.epoch(), r.lr(), r.trainLoss(), r.trainAcc(), fmt(r.valLoss()),
                     fmt(r.valAcc()), fmt(r.valTop5()), r.seconds(), r.step()));
         }
-        Files2.writeString(file, sb.toString());
+        AtomicFiles.writeString(file, sb.toString());
     }
 
     private static String fmt(double v) {

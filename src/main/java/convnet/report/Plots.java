@@ -1,5 +1,6 @@
 package convnet.report;
 
+import convnet.io.Png;
 import convnet.train.EpochStats;
 import convnet.train.TrainListener;
 import convnet.train.Trainer;
@@ -20,8 +21,9 @@ public final class Plots implements TrainListener {
     private final Path dir;
     private final MetricsCsv metrics;
 
-    public Plots(Path runDir, MetricsCsv metrics) {
-        this.dir = runDir.resolve("plots");
+    /** Charts drawn from {@code metrics}' rows into folder {@code dir}. */
+    public Plots(Path dir, MetricsCsv metrics) {
+        this.dir = dir;
         this.metrics = metrics;
     }
 

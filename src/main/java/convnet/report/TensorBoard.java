@@ -1,5 +1,11 @@
 package convnet.report;
 
+import convnet.data.BadImageException;
+import convnet.data.Images;
+import convnet.data.Sample;
+import convnet.data.transform.Pipeline;
+import convnet.io.AtomicFiles;
+import convnet.io.Png;
 import convnet.train.EpochStats;
 import convnet.train.TrainListener;
 import convnet.train.Trainer;
@@ -9,11 +15,12 @@ import java.net.InetAddress;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.Stream;
+import java.util.Random;
+import org.bytedeco.javacpp.PointerScope;
+import org.slf4j.LoggerFactory;
 import java.util.zip.CRC32C;
 
 /**
@@ -31,25 +38,38 @@ public final class TensorBoard implements TrainListener {
     private final double startTime = System.currentTimeMillis() / 1000.0;
     private byte[] graph; // GraphDef, or null
 
-    public TensorBoard(Path runDir, MetricsCsv metrics) {
+    /** Events written to {@code file} (rebuilt whole each epoch) from {@code metrics}' rows. */
+    public TensorBoard(Path file, MetricsCsv metrics) {
         this.metrics = metrics;
-        Path existing = null;
-        try (Stream<Path> s = Files.list(runDir)) {
-            existing = s.filter(p -> p.getFileName().toString().startsWith("events.out.tfevents.")).sorted().findFirst().orElse(null);
-        } catch (IOException ignored) {
-            // new run directory
-        }
-        String host;
+        this.file = file;
+    }
+
+    /** The host name that TensorBoard shows in an event file's name. */
+    public static String hostName() {
         try {
-            host = InetAddress.getLocalHost().getHostName();
+            return InetAddress.getLocalHost().getHostName();
         } catch (IOException e) {
-            host = "localhost";
+            return "localhost";
         }
-        this.file = existing != null ? existing : runDir.resolve("events.out.tfevents." + (long) startTime + "." + host);
     }
 
     public Path file() {
         return file;
+    }
+
+    /** The first {@code n} readable images of {@code samples} after {@code transforms} (un-normalised), as PNGs to show. */
+    public static List<byte[]> samplePngs(List<Sample> samples, Pipeline transforms, int size, int n) {
+        List<byte[]> out = new ArrayList<>();
+        float[] px = new float[3 * size * size];
+        for (Sample s : samples.subList(0, Math.min(n, samples.size()))) {
+            try (PointerScope scope = new PointerScope()) {
+                transforms.run(Images.decode(s.file()), new Random(0), new float[] {0, 0, 0}, new float[] {1, 1, 1}, px, 0);
+                out.add(Png.encode(Png.fromChw(px, size)));
+            } catch (BadImageException e) {
+                LoggerFactory.getLogger(TensorBoard.class).debug("no sample image from {}: {}", e.file, e.reason);
+            }
+        }
+        return out;
     }
 
     /** Adds a sample input image (PNG bytes), shown under the tag {@code inputs}. */
@@ -133,7 +153,7 @@ public final class TensorBoard implements TrainListener {
             scalar(out, wall, s.epoch(), "time/epoch_seconds", s.seconds());
         }
         byte[] data = out.toByteArray();
-        Files2.writeAtomically(file, o -> o.write(data));
+        AtomicFiles.writeAtomically(file, o -> o.write(data));
     }
 
     private static void scalar(ByteArrayOutputStream out, double wall, long step, String tag, double value) {

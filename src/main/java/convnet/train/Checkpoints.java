@@ -3,7 +3,8 @@ package convnet.train;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import convnet.UserException;
 import convnet.model.Net;
-import convnet.report.Files2;
+import convnet.io.AtomicFiles;
+import convnet.io.Dirs;
 import convnet.weights.Safetensors;
 import convnet.weights.StateDict;
 import java.io.IOException;
@@ -38,36 +39,44 @@ public final class Checkpoints {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /**
-     * What a resume needs besides the tensors. {@code epoch}: epochs completed; {@code batch}: batches done
-     * in the next epoch when the run stopped mid-epoch (0 at an epoch's end), with {@code partial} the
-     * epoch's running sums {loss sum, correct, seen, skipped, seconds}; {@code metric}: this checkpoint's
-     * value of the run's best-metric (ranks the kept best checkpoints); {@code scaler}: the fp16 loss
-     * scaler's state.
+     * What a resume needs besides the tensors. {@code epoch}: epochs completed; {@code progress}: how far
+     * the next epoch had come when the run stopped mid-epoch ({@link EpochProgress#START} at an epoch's end);
+     * {@code metric}: this checkpoint's value of the run's best-metric (ranks the kept best checkpoints);
+     * {@code scaler}: the fp16 loss scaler's state.
      */
-    public record State(int epoch, long step, double bestMetric, int bestEpoch, double[] schedule, double metric, int batch, double[] partial,
+    public record State(int epoch, long step, double bestMetric, int bestEpoch, double[] schedule, double metric, EpochProgress progress,
                         double[] scaler) {
-        public State(int epoch, long step, double bestMetric, int bestEpoch) {
-            this(epoch, step, bestMetric, bestEpoch, null, Double.NaN, 0, null, null);
+        public State {
+            if (progress == null) progress = EpochProgress.START;
         }
 
+        /** A fresh run's state: nothing done, no best yet. */
+        public static final State NEW = new State(0, 0, Double.NaN, 0, null, Double.NaN, null, null);
+
         public boolean midEpoch() {
-            return batch > 0;
+            return progress.midEpoch();
+        }
+
+        /** Batches done in the next epoch (0 at an epoch's end). */
+        public int batch() {
+            return progress.batch();
         }
     }
 
     private final Path dir;
     private int keepBest = 1;
-    private boolean lowerIsBetter;
+    private Metric metric = Metric.VAL_ACC;
     private String config; // the resolved config YAML that makes these checkpoints, copied into each
 
-    public Checkpoints(Path runDir) {
-        this.dir = runDir.resolve("checkpoints");
+    /** The checkpoints kept in folder {@code dir} (created with the first save). */
+    public Checkpoints(Path dir) {
+        this.dir = dir;
     }
 
-    /** Keeps the {@code k} best epoch checkpoints by their metric (lower is better when {@code lowerIsBetter}). */
-    public Checkpoints keepBest(int k, boolean lowerIsBetter) {
+    /** Keeps the {@code k} best epoch checkpoints by {@code metric}, the run's best-metric. */
+    public Checkpoints keepBest(int k, Metric metric) {
         this.keepBest = k;
-        this.lowerIsBetter = lowerIsBetter;
+        this.metric = metric;
         return this;
     }
 
@@ -80,7 +89,7 @@ public final class Checkpoints {
     /** The config a checkpoint was made with, or null for checkpoints without one. */
     public static String configOf(Path ckpt) {
         try {
-            return Files.isRegularFile(ckpt.resolve("config.yaml")) ? Files.readString(ckpt.resolve("config.yaml")) : null;
+            return Files.isRegularFile(ckpt.resolve(CONFIG)) ? Files.readString(ckpt.resolve(CONFIG)) : null;
         } catch (IOException e) {
             return null;
         }
@@ -92,6 +101,7 @@ public final class Checkpoints {
     }
 
     private static final String FOLDER = "epoch-\\d+(-b\\d+)?";
+    private static final String CONFIG = "config.yaml";
 
     public Path dir() {
         return dir;
@@ -107,7 +117,7 @@ public final class Checkpoints {
         Path tmp = dir.resolve("." + name + ".tmp");
         try {
             Files.createDirectories(dir);
-            deleteTree(tmp);
+            Dirs.deleteTree(tmp);
             Files.createDirectories(tmp);
             Safetensors.write(tmp.resolve("model.safetensors"), StateDict.of(net), Map.of("format", "pt"));
             OutputArchive archive = new OutputArchive();
@@ -123,22 +133,22 @@ public final class Checkpoints {
             s.put("metric", Double.isNaN(state.metric()) ? null : state.metric());
             if (state.midEpoch()) {
                 s.put("batch", state.batch());
-                s.put("partial", numbers(state.partial()));
+                s.put("partial", numbers(state.progress().sums()));
             }
             if (state.schedule() != null) s.put("schedule", numbers(state.schedule()));
             if (state.scaler() != null) s.put("scaler", numbers(state.scaler()));
             if (config != null) {
-                Files2.writeString(tmp.resolve("config.yaml"), config);
-                s.put("config_sha256", sha256(tmp.resolve("config.yaml")));
+                AtomicFiles.writeString(tmp.resolve(CONFIG), config);
+                s.put("config_sha256", sha256(tmp.resolve(CONFIG)));
             }
             s.put("model_sha256", sha256(tmp.resolve("model.safetensors")));
             s.put("optimizer_sha256", sha256(tmp.resolve("optimizer.pt")));
-            Files2.writeString(tmp.resolve("state.json"), JSON.writeValueAsString(s));
-            deleteTree(target);
-            Files2.moveAtomically(tmp, target);
+            AtomicFiles.writeString(tmp.resolve("state.json"), JSON.writeValueAsString(s));
+            Dirs.deleteTree(target);
+            AtomicFiles.moveAtomically(tmp, target);
         } catch (IOException | RuntimeException e) {
             try {
-                deleteTree(tmp);
+                Dirs.deleteTree(tmp);
             } catch (IOException ignored) {
                 // leftover temporary folder; removed on the next save
             }
@@ -164,7 +174,7 @@ public final class Checkpoints {
     }
 
     private void point(String pointer, String name) {
-        Files2.writeString(dir.resolve(pointer + ".json"), "{\"dir\": \"" + name + "\"}\n");
+        AtomicFiles.writeString(dir.resolve(pointer + ".json"), "{\"dir\": \"" + name + "\"}\n");
     }
 
     /** The folder a pointer ({@code last} or {@code best}) names, or null if there is none. */
@@ -180,6 +190,19 @@ public final class Checkpoints {
         }
     }
 
+    /**
+     * The checkpoint that {@code which} names: {@code last} or {@code best} (this folder's pointers), or a
+     * path to a checkpoint folder. An error if a pointer names nothing; a path is returned as it is (verify it).
+     */
+    public Path find(String which) {
+        if (which.equals("last") || which.equals("best")) {
+            Path p = resolve(which);
+            if (p == null) throw new UserException((dir.getParent() != null ? dir.getParent() : dir) + ": no '" + which + "' checkpoint");
+            return p;
+        }
+        return Path.of(which);
+    }
+
     /** Reads and verifies a checkpoint folder's state; a damaged checkpoint is a UserException naming what is wrong. */
     public static State verify(Path ckpt) {
         Path statePath = ckpt.resolve("state.json");
@@ -192,7 +215,7 @@ public final class Checkpoints {
                 if (!Files.isRegularFile(file)) throw new UserException(ckpt + ": damaged checkpoint, " + f + " is missing");
                 if (!want.equals(sha256(file))) throw new UserException(ckpt + ": damaged checkpoint, " + f + " does not match its checksum");
             }
-            if (s.has("config_sha256") && !(Files.isRegularFile(ckpt.resolve("config.yaml")) && s.path("config_sha256").asText().equals(sha256(ckpt.resolve("config.yaml"))))) {
+            if (s.has("config_sha256") && !(Files.isRegularFile(ckpt.resolve(CONFIG)) && s.path("config_sha256").asText().equals(sha256(ckpt.resolve(CONFIG))))) {
                 throw new UserException(ckpt + ": damaged checkpoint, config.yaml is missing or does not match its checksum");
             }
             double best = s.path("best_metric").isNumber() ? s.path("best_metric").asDouble() : Double.NaN;
@@ -201,7 +224,7 @@ public final class Checkpoints {
             double[] partial = numbers(s.path("partial"));
             if (batch < 0 || batch > 0 && (partial == null || partial.length != 5)) throw new UserException(statePath + ": damaged checkpoint state (mid-epoch position)");
             return new State(s.path("epoch").asInt(), s.path("step").asLong(), best, s.path("best_epoch").asInt(), numbers(s.path("schedule")), metric,
-                    batch, partial, numbers(s.path("scaler")));
+                    batch > 0 ? EpochProgress.of(batch, partial) : null, numbers(s.path("scaler")));
         } catch (IOException e) {
             throw new UserException(statePath + ": damaged checkpoint state: " + e.getMessage());
         }
@@ -229,12 +252,20 @@ public final class Checkpoints {
         }
     }
 
+    /** A checkpoint loaded into a network and optimizer: where it came from, and its state. */
+    public record Loaded(Path path, State state) {}
+
+    /** Loads {@code ckpt} (verified first) into {@code net} and {@code optimizer}. */
+    public static Loaded loadFrom(Path ckpt, Net net, Optimizer optimizer) {
+        return new Loaded(ckpt, load(ckpt, net, optimizer));
+    }
+
     /**
      * The newest checkpoint that verifies and loads into {@code net} and {@code optimizer}: {@code last},
      * else older ones. Each damaged one is logged with its reason and left as it is. Null if there are none;
      * an error if there are some but none is usable.
      */
-    public Path loadLatestGood(Net net, Optimizer optimizer, State[] loaded) {
+    public Loaded loadLatestGood(Net net, Optimizer optimizer) {
         List<Path> candidates = new ArrayList<>();
         Path last = null;
         try {
@@ -247,9 +278,9 @@ public final class Checkpoints {
         List<String> problems = new ArrayList<>();
         for (Path c : candidates) {
             try {
-                loaded[0] = load(c, net, optimizer);
+                Loaded loaded = loadFrom(c, net, optimizer);
                 if (!problems.isEmpty()) log.warn("resuming from the older checkpoint {} instead", c.getFileName());
-                return c;
+                return loaded;
             } catch (RuntimeException e) {
                 String why = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
                 problems.add(c.getFileName() + ": " + why);
@@ -258,6 +289,28 @@ public final class Checkpoints {
         }
         if (candidates.isEmpty()) return null;
         throw new UserException("no usable checkpoint in " + dir + " (" + String.join("; ", problems) + "); use --restart to start over");
+    }
+
+    /** Whether the folder holds any checkpoint, usable or not. */
+    public boolean any() {
+        return !folders().isEmpty() || Files.exists(dir.resolve("last.json"));
+    }
+
+    /**
+     * Removes what this class writes — checkpoint folders, their temporary folders and the pointers — and
+     * then the folder if that left it empty. Anything else in it stays.
+     */
+    public void clear() throws IOException {
+        if (!Files.isDirectory(dir)) return;
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : s.toList()) {
+                String n = p.getFileName().toString();
+                if (n.matches(FOLDER) || n.matches("\\." + FOLDER + "\\.tmp") || n.matches("(last|best)\\.json") || n.matches("\\.(last|best)\\.json\\..*\\.tmp")) {
+                    Dirs.deleteTree(p);
+                }
+            }
+        }
+        Dirs.deleteIfEmpty(dir);
     }
 
     /**
@@ -278,14 +331,14 @@ public final class Checkpoints {
         }
         List<Path> ranked = states.entrySet().stream()
                 .filter(e -> e.getValue().path("metric").isNumber() && !e.getValue().has("batch"))
-                .sorted(Comparator.comparingDouble((Map.Entry<Path, com.fasterxml.jackson.databind.JsonNode> e) -> e.getValue().path("metric").asDouble()
-                        * (lowerIsBetter ? 1 : -1)).thenComparing(e -> e.getKey().getFileName().toString()))
+                .sorted(Comparator.comparingDouble((Map.Entry<Path, com.fasterxml.jackson.databind.JsonNode> e) -> metric.rankKey(e.getValue().path("metric").asDouble()))
+                        .thenComparing(e -> e.getKey().getFileName().toString()))
                 .map(Map.Entry::getKey).limit(keepBest).toList();
         try {
             for (var e : states.entrySet()) {
                 Path p = e.getKey();
                 if (p.equals(last) || p.equals(best) || newest.contains(p) || ranked.contains(p) || e.getValue().path("keep").asBoolean(false)) continue;
-                deleteTree(p);
+                Dirs.deleteTree(p);
             }
         } catch (IOException e) {
             log.warn("could not prune old checkpoints in {}: {}", dir, e.getMessage());
@@ -301,13 +354,6 @@ public final class Checkpoints {
             return HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
-        }
-    }
-
-    static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) return;
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) Files.delete(q);
         }
     }
 }

@@ -1,6 +1,5 @@
 package convnet.train;
 
-import convnet.config.RunConfig;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -32,11 +31,11 @@ public final class Optimizers {
     /** An optimizer and, per parameter group, the factor applied to the scheduled learning rate. */
     public record Built(Optimizer optimizer, double[] lrFactors) {}
 
-    public static Optimizer create(RunConfig.Optimizer c, Module net) {
+    public static Optimizer create(OptimizerConfig c, Module net) {
         return create(c, net, Set.of()).optimizer();
     }
 
-    public static Built create(RunConfig.Optimizer c, Module net, Set<String> pretrained) {
+    public static Built create(OptimizerConfig c, Module net, Set<String> pretrained) {
         Map<String, List<Tensor>> groups = new LinkedHashMap<>();
         Map<String, double[]> settings = new LinkedHashMap<>(); // {lr factor, weight decay}
         StringTensorDict params = net.named_parameters(true);
@@ -71,7 +70,7 @@ public final class Optimizers {
         return new Built(opt, factors);
     }
 
-    private static OptimizerOptions options(RunConfig.Optimizer c, double lr, double weightDecay) {
+    private static OptimizerOptions options(OptimizerConfig c, double lr, double weightDecay) {
         switch (c.name()) {
             case "sgd" -> {
                 SGDOptions o = new SGDOptions(lr);

@@ -1,6 +1,5 @@
 package convnet.train;
 
-import convnet.config.RunConfig;
 import java.util.Arrays;
 
 /**
@@ -11,7 +10,7 @@ import java.util.Arrays;
  * linear warm-up. The plateau state is small and saved with the checkpoint.
  */
 public final class Schedule {
-    private final RunConfig.Schedule c;
+    private final ScheduleConfig c;
     private final double base;
     private final int epochs;
 
@@ -20,7 +19,7 @@ public final class Schedule {
     private double best = Double.NaN;
     private int badEpochs, cooldownLeft;
 
-    public Schedule(RunConfig.Schedule c, double baseLr, int epochs) {
+    public Schedule(ScheduleConfig c, double baseLr, int epochs) {
         this.c = c;
         this.base = baseLr;
         this.epochs = epochs;

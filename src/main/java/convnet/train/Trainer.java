@@ -1,12 +1,12 @@
 package convnet.train;
 
+import convnet.engine.Precision;
 import convnet.UserException;
 import convnet.data.Loader;
 import convnet.engine.Scoped;
 import convnet.engine.Tensors;
 import convnet.eval.Evaluator;
 import convnet.eval.Metrics;
-import convnet.eval.Predictions;
 import convnet.model.Net;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -41,14 +41,14 @@ public final class Trainer {
     private double currentLr;
     private boolean channelsLast;
     private long seed;
-    private String monitor = "val_acc";
+    private Metric monitor = Metric.VAL_ACC;
     private Distributed dist;
     private final List<Tensor> params = new ArrayList<>();
     /** Float16 loss scaling (null unless the precision needs it). */
     public final LossScaler scaler;
-    /** Mid-epoch position: batches done in epoch {@link #epoch} and the epoch's running sums {loss sum, correct, seen, skipped, seconds}. */
-    private int batchInEpoch;
-    private double[] partial = new double[5];
+    /** How far epoch {@link #epoch} has come (non-zero only when a run stopped mid-epoch, or while it runs). */
+    private EpochProgress progress = EpochProgress.START;
+    private long epochStart; // System.nanoTime() when the current epoch began (earlier by the seconds it ran before a resume)
 
     public Trainer(Net net, Optimizer optimizer, Loader train, Loader val, Precision precision, Schedule schedule, int epochs,
                    double labelSmoothing) {
@@ -66,7 +66,7 @@ public final class Trainer {
     }
 
     /** The run's seed (the per-batch random state is derived from it) and the metric the plateau schedule watches. */
-    public Trainer seed(long seed, String monitor) {
+    public Trainer seed(long seed, Metric monitor) {
         this.seed = seed;
         this.monitor = monitor;
         return this;
@@ -120,27 +120,21 @@ public final class Trainer {
         return step;
     }
 
-    /** Where to continue from, after a checkpoint was loaded. */
-    public void resumeAt(int nextEpoch, long steps) {
-        resumeAt(nextEpoch, steps, 0, null);
-    }
-
-    /** Where to continue from: {@code batch} batches into epoch {@code nextEpoch}, with that epoch's running sums so far. */
-    public void resumeAt(int nextEpoch, long steps, int batch, double[] sums) {
-        this.epoch = nextEpoch;
-        this.step = steps;
-        this.batchInEpoch = batch;
-        this.partial = sums == null ? new double[5] : sums.clone();
+    /** Where to continue from, after a checkpoint was loaded: its epoch, step and mid-epoch position. */
+    public void resumeAt(Checkpoints.State state) {
+        this.epoch = state.epoch();
+        this.step = state.step();
+        this.progress = state.progress();
     }
 
     /** Batches done in the current epoch (non-zero only when the run stopped mid-epoch). */
     public int batchInEpoch() {
-        return batchInEpoch;
+        return progress.batch();
     }
 
-    /** The current epoch's running sums {loss sum, correct, seen, skipped, seconds} (for a mid-epoch checkpoint). */
-    public double[] partialSums() {
-        return partial.clone();
+    /** The current epoch's position and running sums (for a mid-epoch checkpoint). */
+    public EpochProgress progress() {
+        return progress;
     }
 
     /** Asks the loop to stop after the current batch (e.g. on Ctrl-C). */
@@ -177,76 +171,81 @@ public final class Trainer {
         return nll.mul(new org.bytedeco.pytorch.Scalar(1 - labelSmoothing)).add(uniform.mul(new org.bytedeco.pytorch.Scalar(labelSmoothing)));
     }
 
+    /** Trains epoch after epoch until the last one, or until {@link #requestStop()}. */
     public void fit() {
         for (TrainListener l : listeners) l.onTrainStart(this);
         int batches = train.batchesPerEpoch();
         if (batches == 0) throw new UserException("the training set (" + train.size() + " images) is smaller than one batch");
         while (epoch < epochs && !stopRequested) {
-            int first = Math.min(batchInEpoch, batches);
-            double lossSum = partial[0], correct = partial[1];
-            int seen = (int) partial[2], skipped = (int) partial[3], b = first;
-            long t0 = System.nanoTime() - (long) (partial[4] * 1e9);
-            net.train(true);
-            for (Tensor t : frozen) t.set_requires_grad(epoch >= freezeEpochs);
-            Iterator<Loader.Batch> it = train.epoch(epoch, first);
-            double lr = 0;
-            while (it.hasNext()) {
-                Loader.Batch batch = it.next();
-                skipped += batch.skipped();
-                lr = schedule.lr(epoch + (double) b / batches);
-                Optimizers.setLr(optimizer, lr, lrFactors);
-                currentLr = lr;
-                // dropout masks depend only on (seed, epoch, batch): a resumed epoch, even one stopped mid-way, repeats exactly
-                torch.manual_seed(seed * 1_000_003L + epoch * 100_003L + b);
-                b++;
-                if (batch.size() > 0) {
-                    double[] r = step(batch);
-                    if (!Double.isFinite(r[0])) {
-                        throw new UserException("training diverged: the loss became " + r[0] + " at epoch " + (epoch + 1) + ", batch " + b
-                                + " (try a lower learning rate); the last good checkpoint is kept");
-                    }
-                    step++;
-                    lossSum += r[0] * batch.size();
-                    correct += r[1];
-                    seen += batch.size();
-                    for (TrainListener l : listeners) l.onBatchEnd(this, epoch, b, batches, lossSum / seen, correct / seen);
-                }
-                if (stopRequested && b < batches) {
-                    // stopped mid-epoch (Ctrl-C): the listeners may save where we are; a resume continues from the next batch
-                    batchInEpoch = b;
-                    partial = new double[] {lossSum, correct, seen, skipped, (System.nanoTime() - t0) / 1e9};
-                    if (b > first) for (TrainListener l : listeners) l.onStop(this);
-                    break;
-                }
-            }
-            if (stopRequested && b < batches) break;
-            batchInEpoch = 0;
-            partial = new double[5];
-            if (dist != null) { // report the statistics of the whole batch, not this process's shard
-                double ls = lossSum, c = correct, n = seen;
-                double[] total = Scoped.call(() -> dist.sum(ls, c, n));
-                lossSum = total[0];
-                correct = total[1];
-                seen = (int) Math.round(total[2]);
-            }
-            double valLoss = Double.NaN, valAcc = Double.NaN, valTop5 = Double.NaN;
-            if (val != null && val.size() > 0) {
-                Predictions p = Evaluator.run(net, val, precision);
-                Metrics m = Metrics.of(p, net.numClasses());
-                valLoss = m.loss();
-                valAcc = m.top1();
-                valTop5 = m.top5();
-            }
-            schedule.epochEnd(epoch, switch (monitor) {
-                case "val_loss" -> valLoss;
-                case "train_loss" -> lossSum / Math.max(1, seen);
-                default -> valAcc;
-            });
-            EpochStats stats = new EpochStats(epoch + 1, lr, lossSum / Math.max(1, seen), correct / Math.max(1, seen), valLoss, valAcc,
-                    valTop5, (System.nanoTime() - t0) / 1e9, step, skipped);
-            epoch++;
-            for (TrainListener l : listeners) l.onEpochEnd(this, stats);
+            EpochProgress done = trainEpoch(batches);
+            if (stopRequested && done.batch() < batches) break; // stopped mid-epoch: the listeners have saved where it stood
+            endEpoch(done);
         }
         for (TrainListener l : listeners) l.onTrainEnd(this);
+    }
+
+    /** Trains the rest of the current epoch from {@link #progress}; returns where it stopped (all batches unless asked to stop). */
+    private EpochProgress trainEpoch(int batches) {
+        EpochProgress p = progress;
+        long t0 = System.nanoTime() - (long) (p.seconds() * 1e9);
+        epochStart = t0;
+        net.train(true);
+        for (Tensor t : frozen) t.set_requires_grad(epoch >= freezeEpochs);
+        Iterator<Loader.Batch> it = train.epoch(epoch, Math.min(p.batch(), batches));
+        while (it.hasNext()) {
+            Loader.Batch batch = it.next();
+            int b = p.batch();
+            currentLr = schedule.lr(epoch + (double) b / batches);
+            Optimizers.setLr(optimizer, currentLr, lrFactors);
+            // dropout masks depend only on (seed, epoch, batch): a resumed epoch, even one stopped mid-way, repeats exactly
+            torch.manual_seed(seed * 1_000_003L + epoch * 100_003L + b);
+            p = new EpochProgress(b + 1, p.lossSum(), p.correct(), p.seen(), p.skipped() + batch.skipped(), p.seconds());
+            if (batch.size() > 0) {
+                double[] r = step(batch);
+                if (!Double.isFinite(r[0])) {
+                    throw new UserException("training diverged: the loss became " + r[0] + " at epoch " + (epoch + 1) + ", batch " + p.batch()
+                            + " (try a lower learning rate); the last good checkpoint is kept");
+                }
+                step++;
+                p = new EpochProgress(p.batch(), p.lossSum() + r[0] * batch.size(), p.correct() + r[1], p.seen() + batch.size(), p.skipped(), p.seconds());
+                for (TrainListener l : listeners) l.onBatchEnd(this, epoch, p.batch(), batches, p.lossSum() / p.seen(), p.correct() / p.seen());
+            }
+            if (stopRequested && p.batch() < batches) {
+                // stopped mid-epoch (Ctrl-C): the listeners may save where we are; a resume continues from the next batch
+                boolean trainedHere = p.batch() > progress.batch();
+                progress = withSeconds(p, t0);
+                if (trainedHere) for (TrainListener l : listeners) l.onStop(this);
+                return progress;
+            }
+        }
+        return p;
+    }
+
+    private static EpochProgress withSeconds(EpochProgress p, long t0) {
+        return new EpochProgress(p.batch(), p.lossSum(), p.correct(), p.seen(), p.skipped(), (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** Validates, steps the schedule and tells the listeners; the epoch counts as done from here. */
+    private void endEpoch(EpochProgress p) {
+        progress = EpochProgress.START;
+        if (dist != null) p = summedOverProcesses(p); // report the statistics of the whole batch, not this process's shard
+        double trainLoss = p.lossSum() / Math.max(1, p.seen()), trainAcc = p.correct() / Math.max(1, p.seen());
+        double valLoss = Double.NaN, valAcc = Double.NaN, valTop5 = Double.NaN;
+        if (val != null && val.size() > 0) {
+            Metrics m = Metrics.of(Evaluator.run(net, val, precision), net.numClasses());
+            valLoss = m.loss();
+            valAcc = m.top1();
+            valTop5 = m.top5();
+        }
+        double seconds = (System.nanoTime() - epochStart) / 1e9; // validation included
+        EpochStats stats = new EpochStats(epoch + 1, currentLr, trainLoss, trainAcc, valLoss, valAcc, valTop5, seconds, step, p.skipped());
+        schedule.epochEnd(epoch, monitor.of(stats));
+        epoch++;
+        for (TrainListener l : listeners) l.onEpochEnd(this, stats);
+    }
+
+    private EpochProgress summedOverProcesses(EpochProgress p) {
+        double[] total = Scoped.call(() -> dist.sum(p.lossSum(), p.correct(), p.seen()));
+        return new EpochProgress(p.batch(), total[0], total[1], (int) Math.round(total[2]), p.skipped(), p.seconds());
     }
 }

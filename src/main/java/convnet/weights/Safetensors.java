@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import convnet.UserException;
 import convnet.engine.Tensors;
-import convnet.report.Files2;
+import convnet.io.AtomicFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -69,7 +69,7 @@ public final class Safetensors {
         byte[] padded = new byte[head.length + pad];
         System.arraycopy(head, 0, padded, 0, head.length);
         for (int i = head.length; i < padded.length; i++) padded[i] = ' ';
-        Files2.writeAtomically(file, out -> {
+        AtomicFiles.writeAtomically(file, out -> {
             ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded.length);
             out.write(len.array());
             out.write(padded);
@@ -163,6 +163,6 @@ public final class Safetensors {
     /** Copies every tensor of {@code file} into the module's tensors of the same names; names and shapes must match. */
     public static void load(Path file, Map<String, Tensor> into) {
         Map<String, Entry> entries = read(file);
-        StateDicts.copyInto(file.toString(), entries, into);
+        StateDict.copyInto(file.toString(), entries, into);
     }
 }

@@ -59,7 +59,7 @@ public final class Weights {
             entries = new LinkedHashMap<>(entries);
             entries.keySet().removeIf(k -> k.startsWith(fileHead + "."));
         }
-        StateDicts.copyInto(file.toString(), entries, into);
+        StateDict.copyInto(file.toString(), entries, into);
         return List.copyOf(into.keySet());
     }
 

@@ -88,14 +88,14 @@ class BadImagesTest {
         samples.add(new Sample(tmp.resolve("bad/sixteen.png"), 0));
         Pipeline p = new Pipeline(List.of(new Ops.Resize(0, 32, 32)), 32);
         float[] m = {0, 0, 0}, s = {1, 1, 1};
-        try (Loader strict = new Loader(samples, p, m, s, 3, false, false, 0, 2, Loader.OnBadImage.ERROR)) {
+        try (Loader strict = new Loader(samples, p, m, s, Loader.Options.evaluation(3, 2, Loader.OnBadImage.ERROR))) {
             Iterator<Loader.Batch> it = strict.epoch(0, 0);
             BadImageException e = assertThrows(BadImageException.class, () -> {
                 while (it.hasNext()) it.next();
             });
             assertTrue(e.getMessage().contains(tmp.resolve("bad").toString()), e.getMessage());
         }
-        try (Loader lenient = new Loader(samples, p, m, s, 3, false, false, 0, 2, Loader.OnBadImage.SKIP)) {
+        try (Loader lenient = new Loader(samples, p, m, s, Loader.Options.evaluation(3, 2, Loader.OnBadImage.SKIP))) {
             int images = 0, skipped = 0;
             for (Iterator<Loader.Batch> it = lenient.epoch(0, 0); it.hasNext(); ) {
                 Loader.Batch b = it.next();

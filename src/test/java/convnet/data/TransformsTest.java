@@ -140,8 +140,8 @@ class TransformsTest {
         float[] m = {0.5f, 0.5f, 0.5f}, s = {0.25f, 0.25f, 0.25f};
         float[] a, b, c;
         long[] la, lc;
-        try (Loader one = new Loader(some, p, m, s, 8, true, false, 9, 1, Loader.OnBadImage.ERROR);
-             Loader two = new Loader(some, p, m, s, 8, true, false, 9, 2, Loader.OnBadImage.ERROR)) {
+        try (Loader one = new Loader(some, p, m, s, new Loader.Options(8, true, false, 9, 1, Loader.OnBadImage.ERROR));
+             Loader two = new Loader(some, p, m, s, new Loader.Options(8, true, false, 9, 2, Loader.OnBadImage.ERROR))) {
             Iterator<Loader.Batch> x = one.epoch(3, 0), y = two.epoch(3, 0), z = two.epoch(4, 0);
             Loader.Batch bx = x.next(), bz = z.next();
             a = bx.images();

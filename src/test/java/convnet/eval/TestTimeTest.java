@@ -16,7 +16,7 @@ import convnet.model.ModelSpec;
 import convnet.model.Models;
 import convnet.model.Net;
 import convnet.model.Vgg;
-import convnet.train.Precision;
+import convnet.engine.Precision;
 import convnet.weights.Weights;
 import java.nio.file.Path;
 import java.util.List;

@@ -1,5 +1,7 @@
 package convnet.train;
 
+import convnet.run.TrainingRun;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -118,20 +120,20 @@ class KillResumeTest {
         Path data = TestData.subset("flowers5-128", tmp.resolve("data"), 20, "daisy", "rose", "tulip");
         Path yaml = tmp.resolve("c.yaml");
         Files.writeString(yaml, config(data, 3, 32, 5, "{name: cosine, warmup_epochs: 1}")); // 45 training images: 9 batches an epoch
-        convnet.config.RunConfig rc = convnet.config.RunConfig.from(convnet.config.ConfigNode.load(yaml), tmp);
+        convnet.run.RunConfig rc = convnet.run.RunConfig.from(convnet.config.ConfigNode.load(yaml), tmp);
         Path straight = tmp.resolve("straight"), stopped = tmp.resolve("stopped");
-        try (Training t = new Training(rc, straight, Training.Start.AUTO, null, false)) {
-            t.trainer.fit();
+        try (TrainingRun t = TrainingRun.open(rc, straight, TrainingRun.Options.DEFAULT)) {
+            t.trainer().fit();
         }
-        try (Training t = new Training(rc, stopped, Training.Start.AUTO, null, false)) {
-            t.trainer.listen(new TrainListener() {
+        try (TrainingRun t = TrainingRun.open(rc, stopped, TrainingRun.Options.DEFAULT)) {
+            t.trainer().listen(new TrainListener() {
                 @Override
                 public void onBatchEnd(Trainer tr, int epoch, int batch, int batches, double loss, double acc) {
                     if (epoch == 1 && batch == 4) tr.requestStop();
                 }
             });
-            t.trainer.fit();
-            assertTrue(t.trainer.stopped());
+            t.trainer().fit();
+            assertTrue(t.trainer().stopped());
         }
         assertEquals("epoch-0001-b000004", lastDir(stopped));
         var state = Checkpoints.verify(stopped.resolve("checkpoints/epoch-0001-b000004"));
@@ -139,9 +141,9 @@ class KillResumeTest {
         assertEquals(4, state.batch());
         assertEquals(9 + 4, state.step());
         assertEquals(2, Files.readAllLines(stopped.resolve("metrics.csv")).size(), "the unfinished epoch has no row yet");
-        try (Training t = new Training(rc, stopped, Training.Start.AUTO, null, false)) {
-            assertEquals(4, t.trainer.batchInEpoch());
-            t.trainer.fit();
+        try (TrainingRun t = TrainingRun.open(rc, stopped, TrainingRun.Options.DEFAULT)) {
+            assertEquals(4, t.trainer().batchInEpoch());
+            t.trainer().fit();
         }
         assertEquals("epoch-0003", lastDir(stopped));
         assertArrayEquals(Files.readAllBytes(straight.resolve("checkpoints/epoch-0003/model.safetensors")),

@@ -1,9 +1,10 @@
 package convnet.train;
 
+import convnet.engine.Precision;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import convnet.TestData;
-import convnet.config.RunConfig;
+import convnet.run.RunConfig;
 import convnet.data.ImageFolder;
 import convnet.data.Loader;
 import convnet.data.transform.Ops;
@@ -36,16 +37,15 @@ class TrainingTest {
 
     static Loader.Batch first(List<convnet.data.Sample> samples, int size) {
         Pipeline p = new Pipeline(List.of(new Ops.Resize(size, 0, 0), new Ops.CenterCrop(size)), size);
-        try (Loader l = new Loader(samples, p, new float[] {0.5f, 0.5f, 0.5f}, new float[] {0.25f, 0.25f, 0.25f}, samples.size(), false, false, 0, 2,
-                Loader.OnBadImage.ERROR)) {
+        try (Loader l = new Loader(samples, p, new float[] {0.5f, 0.5f, 0.5f}, new float[] {0.25f, 0.25f, 0.25f}, Loader.Options.evaluation(samples.size(), 2, Loader.OnBadImage.ERROR))) {
             return l.epoch(0, 0).next();
         }
     }
 
     static Trainer trainer(Net net, String optimizer, double lr) {
-        RunConfig.Optimizer o = new RunConfig.Optimizer(optimizer, lr, 0.9, optimizer.equals("sgd"), 0, 0.9, 0.999);
+        OptimizerConfig o = new OptimizerConfig(optimizer, lr, 0.9, optimizer.equals("sgd"), 0, 0.9, 0.999);
         return new Trainer(net, Optimizers.create(o, net), null, null, Precision.FP32,
-                new Schedule(new RunConfig.Schedule("constant", 0, 0, 1, 1), lr, 1), 1, 0);
+                new Schedule(new ScheduleConfig("constant", 0, 0, 1, 1), lr, 1), 1, 0);
     }
 
     @ParameterizedTest
@@ -67,8 +67,8 @@ class TrainingTest {
     @Test
     void bf16MixedTrainsToo() {
         Net net = Models.spec("preact_resnet20_cifar", 5).build(1);
-        Trainer t = new Trainer(net, Optimizers.create(new RunConfig.Optimizer("sgd", 0.02, 0.9, true, 0, 0.9, 0.999), net), null, null,
-                Precision.BF16_MIXED, new Schedule(new RunConfig.Schedule("constant", 0, 0, 1, 1), 0.02, 1), 1, 0);
+        Trainer t = new Trainer(net, Optimizers.create(new OptimizerConfig("sgd", 0.02, 0.9, true, 0, 0.9, 0.999), net), null, null,
+                Precision.BF16_MIXED, new Schedule(new ScheduleConfig("constant", 0, 0, 1, 1), 0.02, 1), 1, 0);
         double first = t.step(batch32)[0], last = first;
         for (int i = 0; i < 8; i++) last = t.step(batch32)[0];
         assertTrue(last < first * 0.8, "loss " + first + " → " + last);
@@ -87,8 +87,8 @@ class TrainingTest {
     @Test
     void fp16MixedScalesTheLossAndSkipsOverflowedSteps() {
         Net net = Models.spec("preact_resnet20_cifar", 5).build(1);
-        Trainer t = new Trainer(net, Optimizers.create(new RunConfig.Optimizer("sgd", 0.02, 0.9, true, 0, 0.9, 0.999), net), null, null,
-                Precision.FP16_MIXED, new Schedule(new RunConfig.Schedule("constant", 0, 0, 1, 1), 0.02, 1), 1, 0);
+        Trainer t = new Trainer(net, Optimizers.create(new OptimizerConfig("sgd", 0.02, 0.9, true, 0, 0.9, 0.999), net), null, null,
+                Precision.FP16_MIXED, new Schedule(new ScheduleConfig("constant", 0, 0, 1, 1), 0.02, 1), 1, 0);
         net.train(true);
         org.junit.jupiter.api.Assertions.assertNotNull(t.scaler);
         float[] before = allWeights(net);

@@ -1,4 +1,7 @@
-package convnet.config;
+package convnet.run;
+
+import convnet.config.ConfigNode;
+import convnet.config.Yamls;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,4 +1,4 @@
-package convnet.report;
+package convnet.io;
 
 import convnet.UserException;
 import java.io.IOException;
@@ -10,8 +10,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 
 /** Atomic file writes: the content goes to a temporary file beside the target, which is then renamed over it. */
-public final class Files2 {
-    private Files2() {}
+public final class AtomicFiles {
+    private AtomicFiles() {}
 
     @FunctionalInterface
     public interface Writer {

@@ -1,4 +1,4 @@
-package convnet.report;
+package convnet.io;
 
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
@@ -27,7 +27,7 @@ public final class Png {
     /** Encodes and writes atomically. */
     public static void write(Path file, BufferedImage img) {
         byte[] png = encode(img);
-        Files2.writeAtomically(file, o -> o.write(png));
+        AtomicFiles.writeAtomically(file, o -> o.write(png));
     }
 
     /** An image from channel-first RGB floats in [0, 1]. */

@@ -1,4 +1,4 @@
-package convnet.train;
+package convnet.engine;
 
 import java.util.function.Supplier;
 import org.bytedeco.pytorch.global.torch;

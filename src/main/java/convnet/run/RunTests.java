@@ -1,0 +1,80 @@
+package convnet.run;
+
+import convnet.UserException;
+import convnet.config.ConfigNode;
+import convnet.data.ImageFolder;
+import convnet.data.Sample;
+import convnet.engine.Precision;
+import convnet.eval.Evaluation;
+import convnet.eval.Metrics;
+import convnet.eval.ModelBundle;
+import convnet.eval.TestTime;
+import convnet.model.Net;
+import convnet.train.Checkpoints;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * {@code convnet test} as a Java call: loads each run's model (or one of its checkpoints), picks the
+ * images (the run's validation split, recomputed from its config, or a given folder), scores them with
+ * {@link Evaluation} and writes the confusion matrix into the first run's {@code test/}.
+ */
+public final class RunTests {
+    private RunTests() {}
+
+    /**
+     * {@code weights}: {@code model} (the bundle), {@code best}, {@code last} or a checkpoint path;
+     * {@code data}: a folder-per-class dataset instead of the validation split (null for the split);
+     * the rest choose the test-time method ({@link Evaluation#method}).
+     */
+    public record Options(String weights, Path data, Precision precision, List<Integer> scales, boolean multiScale, boolean dense, int crops,
+                          boolean flip) {
+        public static final Options DEFAULT = new Options("model", null, Precision.FP32, null, false, false, 0, false);
+    }
+
+    /** What a test found, and where the confusion matrix went. */
+    public record Report(List<Path> runs, List<String> classes, String split, String weights, TestTime method, Metrics metrics, Path outputDir) {}
+
+    public static Report test(List<Path> runs, Options o) {
+        List<Evaluation.Model> models = new ArrayList<>();
+        for (Path run : runs) models.add(load(new RunDir(run), o.weights()));
+        ModelBundle first = models.get(0).bundle();
+        List<Sample> samples;
+        String split;
+        if (o.data() != null) {
+            samples = ImageFolder.scan(o.data(), first.classes()).samples;
+            split = o.data().toString();
+        } else {
+            samples = validationSamples(new RunDir(runs.get(0)));
+            split = "validation";
+        }
+        TestTime method = Evaluation.method(first, o.scales(), o.multiScale(), o.dense(), o.crops(), o.flip());
+        Metrics m = Evaluation.run(models, samples, method, o.precision());
+        Path out = new RunDir(runs.get(0)).test();
+        Evaluation.writeConfusion(out, first.classes(), m);
+        return new Report(List.copyOf(runs), first.classes(), split, o.weights(), method, m, out);
+    }
+
+    private static Evaluation.Model load(RunDir run, String weights) {
+        ModelBundle bundle = ModelBundle.read(run.model());
+        Net net = bundle.loadNet(run.model());
+        if (!weights.equals("model")) {
+            Checkpoints.load(run.checkpoints().find(weights), net, null);
+            net.eval();
+        }
+        return new Evaluation.Model(run.root().toString(), bundle, net);
+    }
+
+    /** The run's validation images, recomputed from its resolved config. */
+    static List<Sample> validationSamples(RunDir run) {
+        if (!Files.isRegularFile(run.config())) {
+            throw new UserException(run.root() + ": no config.yaml, so the validation split is unknown; give --data DIR");
+        }
+        RunConfig rc = RunConfig.from(ConfigNode.load(run.config()), Path.of("").toAbsolutePath());
+        List<Sample> samples = TrainingData.validationSamples(rc);
+        if (samples.isEmpty()) throw new UserException(run.root() + ": the run has no validation split (data.val_split is 0); give --data DIR");
+        return samples;
+    }
+}

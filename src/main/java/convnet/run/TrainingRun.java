@@ -1,0 +1,144 @@
+package convnet.run;
+
+import convnet.config.ConfigDiff;
+import convnet.config.Yamls;
+import convnet.data.Loader;
+import convnet.engine.Precision;
+import convnet.io.AtomicFiles;
+import convnet.train.Checkpoints;
+import convnet.train.Distributed;
+import convnet.train.Metric;
+import convnet.train.Schedule;
+import convnet.train.Trainer;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A training run made from a config: the composition root that the {@code train} command and Java
+ * callers use. {@link #open} checks everything — config, data, classes, the checkpoint to resume from —
+ * before it writes anything into the run directory, so a refused start leaves that directory as it was.
+ * <pre>{@code
+ * try (TrainingRun run = TrainingRun.open(config, Path.of("runs/x"), TrainingRun.Options.DEFAULT)) {
+ *     run.trainer().fit();
+ * }
+ * }</pre>
+ */
+public final class TrainingRun implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(TrainingRun.class);
+
+    /**
+     * How to start: {@code restart} discards the run directory's checkpoints, model and metrics (only
+     * after every check passed); {@code resumeFrom} is {@code last}, {@code best} or a checkpoint path
+     * (default: the newest usable checkpoint, if any); {@code terminal} draws a progress bar; with
+     * {@code dist}, this process is one of several training together (only rank 0 writes);
+     * {@code onDirectoryReady} is called once the run directory is created and locked (e.g. to open the log file there).
+     */
+    public record Options(boolean restart, String resumeFrom, boolean terminal, Distributed dist, Consumer<RunDir> onDirectoryReady) {
+        public static final Options DEFAULT = new Options(false, null, false, null, dir -> {});
+    }
+
+    private final RunDir dir;
+    private final RunConfig config;
+    private final List<String> classes;
+    private final Trainer trainer;
+    private final Loader trainLoader, valLoader;
+    private final RunDir.Lock lock;
+
+    private TrainingRun(RunDir dir, RunConfig config, List<String> classes, Trainer trainer, Loader trainLoader, Loader valLoader, RunDir.Lock lock) {
+        this.dir = dir;
+        this.config = config;
+        this.classes = classes;
+        this.trainer = trainer;
+        this.trainLoader = trainLoader;
+        this.valLoader = valLoader;
+        this.lock = lock;
+    }
+
+    public static TrainingRun open(RunConfig config, Path runDir, Options o) {
+        RunDir dir = new RunDir(runDir);
+        boolean writer = o.dist() == null || o.dist().rank == 0;
+        if (writer) dir.checkUsable(config.train().logFile());
+        RunDir.Lock lock = writer && dir.exists() ? dir.lock() : null; // a second process on the same run stops here
+        try {
+            TrainingData data = TrainingData.prepare(config.data(), config.seed());
+            RunConfig resolved = config.withNormalization(data.mean(), data.std());
+            String resolvedYaml = Yamls.dump(resolved.toMap());
+            ModelSetup model = ModelSetup.build(config, data.classes().size());
+            Checkpoints.Loaded resumed = ResumeChoice.load(dir, o, model, o.dist() == null);
+            if (resumed != null || !o.restart()) ResumeChoice.checkSameClasses(dir, data.classes());
+            // every check has passed: from here on the run directory changes
+            if (writer) {
+                if (lock == null) lock = dir.lock();
+                if (o.restart()) dir.clearForRestart();
+                o.onDirectoryReady().accept(dir);
+                AtomicFiles.writeString(dir.config(), resolvedYaml);
+                AtomicFiles.writeString(dir.classes(), String.join("\n", data.classes()) + "\n");
+            }
+            if (o.dist() != null) o.dist().barrier();
+            Checkpoints.State state = resumed != null ? resumed.state() : Checkpoints.State.NEW;
+            if (resumed != null) logResume(resumed, resolvedYaml);
+            Loader trainLoader = data.trainLoader(config.data(), config.seed());
+            if (o.dist() != null) trainLoader.shard(o.dist().rank, o.dist().world);
+            Loader valLoader = writer ? data.valLoader(config.data(), config.seed()) : null;
+            Trainer trainer = trainer(config, model, trainLoader, valLoader, o.dist(), state);
+            if (writer) RunListeners.standard(dir, resolved, data, model, state, resolvedYaml, o.terminal(), o.dist() == null).forEach(trainer::listen);
+            return new TrainingRun(dir, resolved, data.classes(), trainer, trainLoader, valLoader, lock);
+        } catch (RuntimeException | Error e) {
+            if (lock != null) lock.close(); // a run that could not start leaves its directory free
+            throw e;
+        }
+    }
+
+    private static Trainer trainer(RunConfig config, ModelSetup model, Loader train, Loader val, Distributed dist, Checkpoints.State state) {
+        RunConfig.Train t = config.train();
+        Trainer trainer = new Trainer(model.net(), model.optimizer(), train, val, Precision.of(t.precision()),
+                new Schedule(t.schedule(), t.optimizer().lr(), t.epochs()), t.epochs(), t.labelSmoothing());
+        trainer.lrFactors(model.lrFactors());
+        trainer.seed(config.seed(), Metric.of(t.schedule().monitor()));
+        if (dist != null) trainer.distributed(dist);
+        if (t.channelsLast()) trainer.channelsLast(true);
+        if (t.freezeEpochs() > 0 && !model.pretrained().isEmpty()) {
+            trainer.freeze(model.pretrainedTensors(), t.freezeEpochs());
+            log.info("pretrained layers frozen for the first {} epochs", t.freezeEpochs());
+        }
+        trainer.resumeAt(state);
+        trainer.schedule.restore(state.schedule());
+        if (trainer.scaler != null) trainer.scaler.restore(state.scaler());
+        return trainer;
+    }
+
+    private static void logResume(Checkpoints.Loaded resumed, String resolvedYaml) {
+        List<String> changed = ConfigDiff.changedKeys(Checkpoints.configOf(resumed.path()), resolvedYaml);
+        if (!changed.isEmpty()) log.info("the config differs from the one that made {}: {}", resumed.path().getFileName(), String.join(", ", changed));
+        Checkpoints.State s = resumed.state();
+        log.info("resumed from {} ({} epochs{} done, step {})", resumed.path(), s.epoch(),
+                s.midEpoch() ? " and " + s.batch() + " batches of epoch " + (s.epoch() + 1) : "", s.step());
+    }
+
+    public Trainer trainer() {
+        return trainer;
+    }
+
+    public RunDir dir() {
+        return dir;
+    }
+
+    /** The resolved config (normalisation filled in), as saved in the run directory. */
+    public RunConfig config() {
+        return config;
+    }
+
+    public List<String> classes() {
+        return classes;
+    }
+
+    @Override
+    public void close() {
+        trainLoader.close();
+        if (valLoader != null) valLoader.close();
+        if (lock != null) lock.close();
+    }
+}

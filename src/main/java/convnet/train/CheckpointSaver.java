@@ -1,0 +1,70 @@
+package convnet.train;
+
+import convnet.eval.ModelBundle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Saves a checkpoint after every epoch (and mid-epoch when the run is stopped) and the model bundle
+ * whenever the run's best-metric improves. The loop hands it each epoch's figures; which is best, and
+ * which checkpoints stay, is decided here and in {@link Checkpoints}.
+ */
+public final class CheckpointSaver implements TrainListener {
+    private static final Logger log = LoggerFactory.getLogger(CheckpointSaver.class);
+    private final Checkpoints checkpoints;
+    private final ModelBundle bundle;
+    private final Path modelDir;
+    private final Metric metric;
+    private final boolean ranked;
+    private final int every;
+    private final boolean savesMidEpoch;
+    private double best;
+    private int bestEpoch;
+
+    /**
+     * @param hasValidation whether epochs have validation figures; without them a validation metric ranks
+     *                      nothing and every epoch counts as the best
+     * @param every         also keep every N-th epoch's checkpoint (0: none)
+     * @param savesMidEpoch whether a stop mid-epoch is saved (single-process runs); otherwise the run
+     *                      resumes from the last epoch's end
+     */
+    public CheckpointSaver(Checkpoints checkpoints, ModelBundle bundle, Path modelDir, Metric metric, boolean hasValidation, int every,
+                           boolean savesMidEpoch, Checkpoints.State resumed) {
+        this.checkpoints = checkpoints;
+        this.bundle = bundle;
+        this.modelDir = modelDir;
+        this.metric = metric;
+        this.ranked = hasValidation || !metric.needsValidation();
+        this.every = every;
+        this.savesMidEpoch = savesMidEpoch;
+        this.best = resumed.bestMetric();
+        this.bestEpoch = resumed.bestEpoch();
+    }
+
+    @Override
+    public void onEpochEnd(Trainer t, EpochStats s) {
+        double v = ranked ? metric.of(s) : Double.NaN;
+        boolean improved = !ranked || metric.improves(v, best);
+        if (improved) {
+            best = v;
+            bestEpoch = s.epoch();
+        }
+        boolean keep = every > 0 && s.epoch() % every == 0;
+        checkpoints.save(t.net, t.optimizer, new Checkpoints.State(s.epoch(), s.step(), best, bestEpoch, t.schedule.state(), v, null,
+                t.scaler == null ? null : t.scaler.state()), improved, keep);
+        if (improved || !ModelBundle.exists(modelDir)) bundle.save(modelDir, t.net);
+    }
+
+    @Override
+    public void onStop(Trainer t) {
+        if (!savesMidEpoch) {
+            log.info("data-parallel run stopped mid-epoch: it resumes from the last epoch's end");
+            return;
+        }
+        Path p = checkpoints.save(t.net, t.optimizer, new Checkpoints.State(t.epoch(), t.step(), best, bestEpoch, t.schedule.state(), Double.NaN,
+                t.progress(), t.scaler == null ? null : t.scaler.state()), false, false);
+        log.info("saved {} (epoch {}, batch {})", p, t.epoch() + 1, t.progress().batch());
+    }
+}

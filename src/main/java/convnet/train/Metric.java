@@ -1,0 +1,56 @@
+package convnet.train;
+
+import convnet.UserException;
+import java.util.Arrays;
+import java.util.List;
+
+/** A per-epoch figure that a run can rank checkpoints by, or a schedule can watch; it knows which way is better. */
+public enum Metric {
+    VAL_ACC("val_acc", false),
+    VAL_LOSS("val_loss", true),
+    VAL_TOP5("val_top5", false),
+    TRAIN_ACC("train_acc", false),
+    TRAIN_LOSS("train_loss", true);
+
+    public final String word;
+    public final boolean lowerIsBetter;
+
+    Metric(String word, boolean lowerIsBetter) {
+        this.word = word;
+        this.lowerIsBetter = lowerIsBetter;
+    }
+
+    public static List<String> words() {
+        return Arrays.stream(values()).map(m -> m.word).toList();
+    }
+
+    public static Metric of(String word) {
+        for (Metric m : values()) if (m.word.equals(word)) return m;
+        throw new UserException("unknown metric '" + word + "' (expected one of: " + String.join(", ", words()) + ")");
+    }
+
+    /** Whether the figure comes from the validation set (NaN when a run has none). */
+    public boolean needsValidation() {
+        return word.startsWith("val_");
+    }
+
+    public double of(EpochStats s) {
+        return switch (this) {
+            case VAL_ACC -> s.valAcc();
+            case VAL_LOSS -> s.valLoss();
+            case VAL_TOP5 -> s.valTop5();
+            case TRAIN_ACC -> s.trainAcc();
+            case TRAIN_LOSS -> s.trainLoss();
+        };
+    }
+
+    /** Whether {@code value} beats {@code best} (any value beats NaN, the "nothing yet"). */
+    public boolean improves(double value, double best) {
+        return Double.isNaN(best) || (lowerIsBetter ? value < best : value > best);
+    }
+
+    /** The sort key that puts the best first. */
+    public double rankKey(double value) {
+        return lowerIsBetter ? value : -value;
+    }
+}
