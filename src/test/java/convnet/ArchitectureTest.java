@@ -52,11 +52,15 @@ class ArchitectureTest {
             for (Path f : files.filter(p -> p.toString().endsWith(".java")).toList()) {
                 Path rel = root.relativize(f);
                 String pkg = rel.getNameCount() > 1 ? rel.getName(0).toString() : "";
-                String code = Files.readString(f).replaceAll("(?s)/\\*.*?\\*/", "").replaceAll("//[^\n]*", "");
+                String code =
+                        Files.readString(f).replaceAll("(?s)/\\*.*?\\*/", "").replaceAll("//[^\n]*", "");
                 Map<String, Set<String>> uses = g.computeIfAbsent(pkg, k -> new TreeMap<>());
                 Matcher m = REFERENCE.matcher(code);
-                while (m.find()) if (!m.group(1).equals(pkg)) uses.computeIfAbsent(m.group(1), k -> new TreeSet<>()).add(rel.toString());
-                if (!pkg.isEmpty() && ROOT_REFERENCE.matcher(code).find()) uses.computeIfAbsent("", k -> new TreeSet<>()).add(rel.toString());
+                while (m.find())
+                    if (!m.group(1).equals(pkg))
+                        uses.computeIfAbsent(m.group(1), k -> new TreeSet<>()).add(rel.toString());
+                if (!pkg.isEmpty() && ROOT_REFERENCE.matcher(code).find())
+                    uses.computeIfAbsent("", k -> new TreeSet<>()).add(rel.toString());
             }
         }
         return g;
@@ -65,10 +69,13 @@ class ArchitectureTest {
     @Test
     void everyDependencyPointsDownTheLayers() throws Exception {
         Map<String, Map<String, Set<String>>> g = graph(Path.of("src/main/java/convnet"));
-        assertTrue(g.keySet().containsAll(List.of("cli", "run", "train", "eval", "model", "data", "config", "engine")), "sources not found: " + g.keySet());
+        assertTrue(
+                g.keySet().containsAll(List.of("cli", "run", "train", "eval", "model", "data", "config", "engine")),
+                "sources not found: " + g.keySet());
         List<String> wrong = new ArrayList<>();
         for (var e : g.entrySet()) {
-            if (level(e.getKey()) < 0) wrong.add("package '" + e.getKey() + "' has no place in ArchitectureTest.LAYERS (and DESIGN.md)");
+            if (level(e.getKey()) < 0)
+                wrong.add("package '" + e.getKey() + "' has no place in ArchitectureTest.LAYERS (and DESIGN.md)");
             for (var use : e.getValue().entrySet()) {
                 int from = level(e.getKey()), to = level(use.getKey());
                 if (to < 0 || to <= from) {
@@ -82,19 +89,32 @@ class ArchitectureTest {
     @Test
     void theNamedForbiddenEdgesAreAbsent() throws Exception {
         Map<String, Map<String, Set<String>>> g = graph(Path.of("src/main/java/convnet"));
-        for (String[] edge : new String[][] {{"train", "report"}, {"eval", "train"}, {"config", "model"}, {"config", "data"}, {"model", "data"},
-                {"data", "model"}, {"train", "run"}, {"eval", "run"}}) {
-            assertTrue(!g.getOrDefault(edge[0], Map.of()).containsKey(edge[1]), edge[0] + " must not use " + edge[1] + ": "
-                    + g.getOrDefault(edge[0], Map.of()).get(edge[1]));
+        for (String[] edge : new String[][] {
+            {"train", "report"},
+            {"eval", "train"},
+            {"config", "model"},
+            {"config", "data"},
+            {"model", "data"},
+            {"data", "model"},
+            {"train", "run"},
+            {"eval", "run"}
+        }) {
+            assertTrue(
+                    !g.getOrDefault(edge[0], Map.of()).containsKey(edge[1]),
+                    edge[0] + " must not use " + edge[1] + ": "
+                            + g.getOrDefault(edge[0], Map.of()).get(edge[1]));
         }
-        for (var e : g.entrySet()) assertTrue(e.getKey().equals("cli") || !e.getValue().containsKey("cli"), e.getKey() + " must not use cli");
+        for (var e : g.entrySet())
+            assertTrue(e.getKey().equals("cli") || !e.getValue().containsKey("cli"), e.getKey() + " must not use cli");
     }
 
     /** The check itself can fail: an edge that points up is found. */
     @Test
     void anUpwardEdgeIsCaught(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
         Files.createDirectories(tmp.resolve("train"));
-        Files.writeString(tmp.resolve("train/X.java"), "package convnet.train;\nimport convnet.report.MetricsCsv;\nclass X { convnet.run.RunDir d; }\n");
+        Files.writeString(
+                tmp.resolve("train/X.java"),
+                "package convnet.train;\nimport convnet.report.MetricsCsv;\nclass X { convnet.run.RunDir d; }\n");
         Map<String, Map<String, Set<String>>> g = graph(tmp);
         assertEquals(Set.of("report", "run"), g.get("train").keySet());
         assertTrue(level("train") < level("eval") && level("report") < level("train"));

@@ -30,8 +30,16 @@ public final class Cli {
 
     /** Starts {@code convnet train CONFIG --run RUN --threads 2 EXTRA...} in a new JVM; its output goes to {@code log}. */
     public static Process trainProcess(Path config, Path run, Path log, String... extra) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g", "-cp",
-                System.getProperty("java.class.path"), "convnet.cli.Main", "train", config.toString(), "--run", run.toString()));
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx1g",
+                "-cp",
+                System.getProperty("java.class.path"),
+                "convnet.cli.Main",
+                "train",
+                config.toString(),
+                "--run",
+                run.toString()));
         cmd.addAll(List.of(extra));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("OPENBLAS_NUM_THREADS", "1");

@@ -24,6 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 class DiskFullTest {
     @TempDir
     Path tmp;
+
     Path mounted;
 
     @BeforeAll
@@ -33,7 +34,9 @@ class DiskFullTest {
 
     boolean mount(Path dir, String size) throws Exception {
         Files.createDirectories(dir);
-        Process p = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs", dir.toString()).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs", dir.toString())
+                .redirectErrorStream(true)
+                .start();
         boolean ok = p.waitFor(20, TimeUnit.SECONDS) && p.exitValue() == 0;
         if (ok) mounted = dir;
         return ok;
@@ -41,7 +44,8 @@ class DiskFullTest {
 
     @AfterEach
     void unmount() throws Exception {
-        if (mounted != null) new ProcessBuilder("umount", "-l", mounted.toString()).start().waitFor(20, TimeUnit.SECONDS);
+        if (mounted != null)
+            new ProcessBuilder("umount", "-l", mounted.toString()).start().waitFor(20, TimeUnit.SECONDS);
     }
 
     @Test
@@ -50,10 +54,16 @@ class DiskFullTest {
         assumeTrue(mount(out, "400k"), "cannot mount a tmpfs here");
         Path src = TestData.subset("caltech101-10", tmp.resolve("src"), 3, "dolphin", "lotus");
         Preprocess.run(src, out, new Preprocess.Options(0.3, 32, Preprocess.Mode.STRETCH, 1, "^(.+)$", 2, 90), n -> {});
-        byte[] train = Files.readAllBytes(out.resolve("train.csv")), mean = Files.readAllBytes(out.resolve("rgb_mean.json"));
+        byte[] train = Files.readAllBytes(out.resolve("train.csv")),
+                mean = Files.readAllBytes(out.resolve("rgb_mean.json"));
         Path more = TestData.subset("caltech101-10", tmp.resolve("more"), 40, "dolphin", "lotus");
-        UserException e = org.junit.jupiter.api.Assertions.assertThrows(UserException.class,
-                () -> Preprocess.run(more, out, new Preprocess.Options(0.3, 256, Preprocess.Mode.SMALLER_SIDE, 1, "^(.+)$", 2, 95), n -> {}));
+        UserException e = org.junit.jupiter.api.Assertions.assertThrows(
+                UserException.class,
+                () -> Preprocess.run(
+                        more,
+                        out,
+                        new Preprocess.Options(0.3, 256, Preprocess.Mode.SMALLER_SIDE, 1, "^(.+)$", 2, 95),
+                        n -> {}));
         assertTrue(e.getMessage().contains("cannot write") && e.getMessage().contains("intact"), e.getMessage());
         assertArrayEquals(train, Files.readAllBytes(out.resolve("train.csv")));
         assertArrayEquals(mean, Files.readAllBytes(out.resolve("rgb_mean.json")));
@@ -68,8 +78,10 @@ class DiskFullTest {
         assumeTrue(mount(run, "4m"), "cannot mount a tmpfs here");
         Path data = TestData.subset("flowers5-128", tmp.resolve("d"), 8, "daisy", "rose");
         Path cfg = tmp.resolve("c.yaml");
-        Files.writeString(cfg, "name: full\nmodel: {name: preact_resnet20_cifar}\ndata: {train: " + data
-                + ", image_size: 32, batch_size: 4, mean: [0.5, 0.5, 0.5], std: [0.2, 0.2, 0.2]}\ntrain: {epochs: 4}\n");
+        Files.writeString(
+                cfg,
+                "name: full\nmodel: {name: preact_resnet20_cifar}\ndata: {train: " + data
+                        + ", image_size: 32, batch_size: 4, mean: [0.5, 0.5, 0.5], std: [0.2, 0.2, 0.2]}\ntrain: {epochs: 4}\n");
         Cli.Out o = Cli.run("train", cfg.toString(), "--run", run.toString());
         assertEquals(2, o.code(), o.stderr());
         assertTrue(o.stderr().contains("cannot write") && o.stderr().contains("intact"), o.stderr());

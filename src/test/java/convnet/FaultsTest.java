@@ -25,7 +25,6 @@ import javax.imageio.ImageIO;
 import javax.imageio.ImageTypeSpecifier;
 import javax.imageio.ImageWriter;
 import javax.imageio.metadata.IIOMetadata;
-import javax.imageio.metadata.IIOMetadataNode;
 import javax.imageio.stream.ImageOutputStream;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.opencv.opencv_core.Mat;
@@ -51,7 +50,8 @@ class FaultsTest {
 
     static void assertOneLineError(Cli.Out o, String fragment) {
         assertEquals(2, o.code(), o.stderr());
-        List<String> lines = o.stderr().lines().filter(l -> l.startsWith("error: ")).toList();
+        List<String> lines =
+                o.stderr().lines().filter(l -> l.startsWith("error: ")).toList();
         assertEquals(1, lines.size(), o.stderr());
         assertTrue(lines.get(0).contains(fragment), o.stderr());
         assertFalse(o.stderr().contains("\tat "), "no stack trace without --verbose: " + o.stderr());
@@ -75,7 +75,8 @@ class FaultsTest {
         ImageIO.write(rgba, "png", tmp.resolve("rgba.png").toFile());
         byte[] r = new byte[16], g = new byte[16], b = new byte[16];
         for (int i = 0; i < 16; i++) r[i] = g[i] = b[i] = (byte) (i * 17);
-        BufferedImage pal = new BufferedImage(w, h, BufferedImage.TYPE_BYTE_INDEXED, new IndexColorModel(4, 16, r, g, b));
+        BufferedImage pal =
+                new BufferedImage(w, h, BufferedImage.TYPE_BYTE_INDEXED, new IndexColorModel(4, 16, r, g, b));
         pal.getGraphics().drawImage(src, 0, 0, null);
         ImageIO.write(pal, "png", tmp.resolve("palette.png").toFile());
         BufferedImage gray = new BufferedImage(w, h, BufferedImage.TYPE_BYTE_GRAY);
@@ -93,7 +94,8 @@ class FaultsTest {
     /** A four-channel (CMYK-style, Adobe) JPEG written from the photo's raster. */
     static void writeCmykJpeg(BufferedImage src, Path out) throws Exception {
         int w = src.getWidth(), h = src.getHeight();
-        java.awt.image.WritableRaster raster = java.awt.image.Raster.createInterleavedRaster(java.awt.image.DataBuffer.TYPE_BYTE, w, h, 4, null);
+        java.awt.image.WritableRaster raster =
+                java.awt.image.Raster.createInterleavedRaster(java.awt.image.DataBuffer.TYPE_BYTE, w, h, 4, null);
         for (int y = 0; y < h; y++) {
             for (int x = 0; x < w; x++) {
                 int rgb = src.getRGB(x, y);
@@ -163,15 +165,24 @@ class FaultsTest {
         Path data = TestData.subset("flowers5-128", tmp.resolve("d"), 10, "daisy", "rose");
         Files.createDirectories(data.resolve("tulip"));
         Path cfg = tmp.resolve("c.yaml");
-        Files.writeString(cfg, "name: f\nmodel: {name: preact_resnet20_cifar}\ndata: {train: " + data + ", image_size: 32, batch_size: 4}\ntrain: {epochs: 1}\n");
-        assertOneLineError(cli("train", cfg.toString(), "--run", tmp.resolve("r1").toString()), "tulip: class folder holds no images");
+        Files.writeString(
+                cfg,
+                "name: f\nmodel: {name: preact_resnet20_cifar}\ndata: {train: " + data
+                        + ", image_size: 32, batch_size: 4}\ntrain: {epochs: 1}\n");
+        assertOneLineError(
+                cli("train", cfg.toString(), "--run", tmp.resolve("r1").toString()),
+                "tulip: class folder holds no images");
         Files.delete(data.resolve("tulip"));
         Path single = TestData.subset("flowers5-128", tmp.resolve("single"), 10, "daisy");
-        assertOneLineError(cli("train", cfg.toString(), "--run", tmp.resolve("r2").toString(), "--set", "data.train=" + single), "only one class");
+        assertOneLineError(
+                cli("train", cfg.toString(), "--run", tmp.resolve("r2").toString(), "--set", "data.train=" + single),
+                "only one class");
         Path val = TestData.subset("flowers5-128", tmp.resolve("val"), 3, "daisy", "sunflower");
-        assertOneLineError(cli("train", cfg.toString(), "--run", tmp.resolve("r3").toString(), "--set", "data.val=" + val),
+        assertOneLineError(
+                cli("train", cfg.toString(), "--run", tmp.resolve("r3").toString(), "--set", "data.val=" + val),
                 "class 'sunflower' is not among the training classes");
-        assertOneLineError(cli("train", cfg.toString(), "--run", tmp.resolve("r4").toString(), "--set", "data.batch_size=64"),
+        assertOneLineError(
+                cli("train", cfg.toString(), "--run", tmp.resolve("r4").toString(), "--set", "data.batch_size=64"),
                 "larger than the training set");
         assertOneLineError(cli("train", tmp.resolve("nope.yaml").toString()), "config file not found");
     }
@@ -188,7 +199,11 @@ class FaultsTest {
         assertEquals(List.of("fleur à pétales", "向日葵"), f.classes);
         assertEquals(2, f.samples.size(), "the symlink loop is not followed");
         for (var s : f.samples) assertEquals(3, decodedSize(s.file())[2]);
-        Preprocess.Report r = Preprocess.run(data, tmp.resolve("out"), new Preprocess.Options(0, 32, Preprocess.Mode.STRETCH, 1, "^(.+)$", 2, 90), n -> {});
+        Preprocess.Report r = Preprocess.run(
+                data,
+                tmp.resolve("out"),
+                new Preprocess.Options(0, 32, Preprocess.Mode.STRETCH, 1, "^(.+)$", 2, 90),
+                n -> {});
         assertEquals(2, r.train());
     }
 
@@ -197,10 +212,17 @@ class FaultsTest {
         Path data = TestData.subset("flowers5-128", tmp.resolve("d"), 4, "daisy", "rose");
         Path dup = Files.list(data.resolve("daisy")).sorted().findFirst().orElseThrow();
         Files.copy(dup, data.resolve("rose/copy-of-daisy.jpg"));
-        Preprocess.Report r = Preprocess.run(data, tmp.resolve("out"), new Preprocess.Options(0, 32, Preprocess.Mode.STRETCH, 1, "^(.+)$", 2, 90), n -> {});
+        Preprocess.Report r = Preprocess.run(
+                data,
+                tmp.resolve("out"),
+                new Preprocess.Options(0, 32, Preprocess.Mode.STRETCH, 1, "^(.+)$", 2, 90),
+                n -> {});
         assertEquals(1, r.duplicates().size(), r.duplicates().toString());
         String csv = Files.readString(tmp.resolve("out/duplicates.csv"));
-        assertTrue(csv.contains("copy-of-daisy.jpg") && csv.contains(dup.getFileName().toString()), csv);
+        assertTrue(
+                csv.contains("copy-of-daisy.jpg")
+                        && csv.contains(dup.getFileName().toString()),
+                csv);
     }
 
     // ---- concurrency, checkpoints ----
@@ -209,22 +231,33 @@ class FaultsTest {
     void aSecondTrainOnTheSameRunDirectoryRefuses(@TempDir Path tmp) throws Exception {
         Path data = TestData.subset("flowers5-128", tmp.resolve("d"), 8, "daisy", "rose");
         Path cfg = tmp.resolve("c.yaml");
-        Files.writeString(cfg, "name: f\nmodel: {name: preact_resnet20_cifar}\ndata: {train: " + data + ", image_size: 32, batch_size: 4}\ntrain: {epochs: 1}\n");
+        Files.writeString(
+                cfg,
+                "name: f\nmodel: {name: preact_resnet20_cifar}\ndata: {train: " + data
+                        + ", image_size: 32, batch_size: 4}\ntrain: {epochs: 1}\n");
         Path run = tmp.resolve("run");
         Files.createDirectories(run);
         // another process holds the lock: simulate with a lock held by a child JVM-independent channel in this process
-        try (FileChannel ch = FileChannel.open(run.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE); FileLock lock = ch.lock()) {
-            assertOneLineError(cli("train", cfg.toString(), "--run", run.toString()), "in use by another convnet process");
+        try (FileChannel ch =
+                        FileChannel.open(run.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                FileLock lock = ch.lock()) {
+            assertOneLineError(
+                    cli("train", cfg.toString(), "--run", run.toString()), "in use by another convnet process");
         }
-        assertEquals(0, cli("train", cfg.toString(), "--run", run.toString()).code(), "free again once the lock is released");
+        assertEquals(
+                0,
+                cli("train", cfg.toString(), "--run", run.toString()).code(),
+                "free again once the lock is released");
     }
 
     @Test
     void damagedCheckpointsFallBackOrStopClearly(@TempDir Path tmp) throws Exception {
         Path data = TestData.subset("flowers5-128", tmp.resolve("d"), 8, "daisy", "rose");
         Path cfg = tmp.resolve("c.yaml");
-        Files.writeString(cfg, "name: f\nseed: 3\nmodel: {name: preact_resnet20_cifar}\ndata: {train: " + data
-                + ", image_size: 32, batch_size: 4, mean: [0.5, 0.5, 0.5], std: [0.2, 0.2, 0.2]}\ntrain: {epochs: 2}\n");
+        Files.writeString(
+                cfg,
+                "name: f\nseed: 3\nmodel: {name: preact_resnet20_cifar}\ndata: {train: " + data
+                        + ", image_size: 32, batch_size: 4, mean: [0.5, 0.5, 0.5], std: [0.2, 0.2, 0.2]}\ntrain: {epochs: 2}\n");
         Path run = tmp.resolve("run");
         assertEquals(0, cli("train", cfg.toString(), "--run", run.toString()).code());
         Path e2 = run.resolve("checkpoints/epoch-0002"), e1 = run.resolve("checkpoints/epoch-0001");
@@ -236,7 +269,10 @@ class FaultsTest {
         Files.write(e2.resolve("model.safetensors"), flipped);
         Cli.Out o = cli("train", cfg.toString(), "--run", run.toString(), "--set", "train.epochs=3");
         assertEquals(0, o.code(), o.stderr());
-        assertTrue(o.stderr().contains("does not match its checksum") && o.stderr().contains("older checkpoint epoch-0001"), o.stderr());
+        assertTrue(
+                o.stderr().contains("does not match its checksum")
+                        && o.stderr().contains("older checkpoint epoch-0001"),
+                o.stderr());
         assertEquals(4, Files.readAllLines(run.resolve("metrics.csv")).size(), "epochs 1..3, no duplicate");
         // truncated, zero-length: every checkpoint damaged → one clear error, nothing overwritten
         for (Path c : List.of(run.resolve("checkpoints/epoch-0002"), run.resolve("checkpoints/epoch-0003"))) {
@@ -246,14 +282,34 @@ class FaultsTest {
         Path keep = run.resolve("checkpoints/epoch-0003/model.safetensors");
         byte[] before = Files.readAllBytes(keep);
         Files.write(run.resolve("checkpoints/epoch-0001/model.safetensors"), new byte[0]);
-        assertOneLineError(cli("train", cfg.toString(), "--run", run.toString(), "--set", "train.epochs=4"), "no usable checkpoint");
-        assertEquals(java.util.Arrays.toString(before), java.util.Arrays.toString(Files.readAllBytes(keep)), "nothing was overwritten");
+        assertOneLineError(
+                cli("train", cfg.toString(), "--run", run.toString(), "--set", "train.epochs=4"),
+                "no usable checkpoint");
+        assertEquals(
+                java.util.Arrays.toString(before),
+                java.util.Arrays.toString(Files.readAllBytes(keep)),
+                "nothing was overwritten");
         assertTrue(good.length > 0);
         // a checkpoint of another class count: the shape check names the tensor
         Path other = tmp.resolve("other");
         Path data3 = TestData.subset("flowers5-128", tmp.resolve("d3"), 8, "daisy", "rose", "tulip");
-        assertEquals(0, cli("train", cfg.toString(), "--run", other.toString(), "--set", "data.train=" + data3, "--set", "train.epochs=1").code());
-        Cli.Out wrong = cli("test", other.toString(), "--checkpoint", run.resolve("checkpoints/epoch-0003").toString());
+        assertEquals(
+                0,
+                cli(
+                                "train",
+                                cfg.toString(),
+                                "--run",
+                                other.toString(),
+                                "--set",
+                                "data.train=" + data3,
+                                "--set",
+                                "train.epochs=1")
+                        .code());
+        Cli.Out wrong = cli(
+                "test",
+                other.toString(),
+                "--checkpoint",
+                run.resolve("checkpoints/epoch-0003").toString());
         assertEquals(2, wrong.code());
         assertTrue(wrong.stderr().contains("fc.weight") || wrong.stderr().contains("damaged"), wrong.stderr());
     }
@@ -262,15 +318,29 @@ class FaultsTest {
     void aDivergingRunStopsClearlyAndKeepsItsLastGoodCheckpoint(@TempDir Path tmp) throws Exception {
         Path data = TestData.subset("flowers5-128", tmp.resolve("d"), 8, "daisy", "rose");
         Path cfg = tmp.resolve("c.yaml");
-        Files.writeString(cfg, "name: nan\nmodel: {name: vgg11_bn_gap, options: {batch_norm: false}}\ndata: {train: " + data
-                + ", image_size: 32, batch_size: 4, mean: [0.5, 0.5, 0.5], std: [0.2, 0.2, 0.2]}\ntrain: {epochs: 1, optimizer: {name: sgd, lr: 0.001}}\n");
+        Files.writeString(
+                cfg,
+                "name: nan\nmodel: {name: vgg11_bn_gap, options: {batch_norm: false}}\ndata: {train: " + data
+                        + ", image_size: 32, batch_size: 4, mean: [0.5, 0.5, 0.5], std: [0.2, 0.2, 0.2]}\ntrain: {epochs: 1, optimizer: {name: sgd, lr: 0.001}}\n");
         Path run = tmp.resolve("run");
         assertEquals(0, cli("train", cfg.toString(), "--run", run.toString()).code());
         byte[] good = Files.readAllBytes(run.resolve("checkpoints/epoch-0001/model.safetensors"));
-        Cli.Out o = cli("train", cfg.toString(), "--run", run.toString(), "--set", "train.epochs=5", "--set", "train.optimizer.lr=10");
+        Cli.Out o = cli(
+                "train",
+                cfg.toString(),
+                "--run",
+                run.toString(),
+                "--set",
+                "train.epochs=5",
+                "--set",
+                "train.optimizer.lr=10");
         assertOneLineError(o, "training diverged");
-        assertEquals("{\"dir\": \"epoch-0001\"}", Files.readString(run.resolve("checkpoints/last.json")).strip());
-        assertEquals(java.util.Arrays.toString(good), java.util.Arrays.toString(Files.readAllBytes(run.resolve("checkpoints/epoch-0001/model.safetensors"))));
+        assertEquals(
+                "{\"dir\": \"epoch-0001\"}",
+                Files.readString(run.resolve("checkpoints/last.json")).strip());
+        assertEquals(
+                java.util.Arrays.toString(good),
+                java.util.Arrays.toString(Files.readAllBytes(run.resolve("checkpoints/epoch-0001/model.safetensors"))));
     }
 
     @Test
@@ -278,9 +348,28 @@ class FaultsTest {
         Path fake = tmp.resolve("w.pth");
         Files.writeString(fake, "<html>not found</html>");
         assertOneLineError(cli("weights", "inspect", fake.toString()), "not a PyTorch weights file");
-        assertOneLineError(cli("weights", "inspect", TestData.SHARED.resolve("fixtures/weights/malicious.pth").toString()), "refusing to load");
-        assertOneLineError(cli("weights", "import", TestData.SHARED.resolve("fixtures/weights/vgg11_bn-head64.pth").toString(), "--model", "vgg11_bn",
-                "--classes", "5", "--out", tmp.resolve("o.safetensors").toString()), "classifier.0.weight");
+        assertOneLineError(
+                cli(
+                        "weights",
+                        "inspect",
+                        TestData.SHARED
+                                .resolve("fixtures/weights/malicious.pth")
+                                .toString()),
+                "refusing to load");
+        assertOneLineError(
+                cli(
+                        "weights",
+                        "import",
+                        TestData.SHARED
+                                .resolve("fixtures/weights/vgg11_bn-head64.pth")
+                                .toString(),
+                        "--model",
+                        "vgg11_bn",
+                        "--classes",
+                        "5",
+                        "--out",
+                        tmp.resolve("o.safetensors").toString()),
+                "classifier.0.weight");
         assertFalse(Files.exists(tmp.resolve("o.safetensors")), "no half-written output");
     }
 

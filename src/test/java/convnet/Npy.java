@@ -26,11 +26,16 @@ public final class Npy {
         int headerLen = major == 1 ? (b.getShort(8) & 0xffff) : b.getInt(8);
         int start = major == 1 ? 10 : 12;
         String header = new String(all, start, headerLen, StandardCharsets.US_ASCII);
-        if (!header.contains("'<f4'") || header.contains("'fortran_order': True")) throw new IOException(file + ": expected C-order <f4, got " + header);
+        if (!header.contains("'<f4'") || header.contains("'fortran_order': True"))
+            throw new IOException(file + ": expected C-order <f4, got " + header);
         Matcher m = Pattern.compile("'shape': \\(([^)]*)\\)").matcher(header);
         if (!m.find()) throw new IOException(file + ": no shape in " + header);
         String[] parts = m.group(1).split(",");
-        long[] shape = java.util.Arrays.stream(parts).map(String::trim).filter(s -> !s.isEmpty()).mapToLong(Long::parseLong).toArray();
+        long[] shape = java.util.Arrays.stream(parts)
+                .map(String::trim)
+                .filter(s -> !s.isEmpty())
+                .mapToLong(Long::parseLong)
+                .toArray();
         int n = (int) java.util.Arrays.stream(shape).reduce(1, (x, y) -> x * y);
         float[] data = new float[n];
         b.position(start + headerLen);

@@ -14,7 +14,8 @@ public final class TestData {
 
     private static Path locate() {
         for (Path p : List.of(Path.of("../shared"), Path.of("../../shared"))) {
-            if (Files.isDirectory(p.resolve("datasets"))) return p.toAbsolutePath().normalize();
+            if (Files.isDirectory(p.resolve("datasets")))
+                return p.toAbsolutePath().normalize();
         }
         throw new IllegalStateException("../shared/datasets not found beside the checkout");
     }
@@ -29,7 +30,8 @@ public final class TestData {
         for (String c : classes) {
             Files.createDirectories(dest.resolve(c));
             try (Stream<Path> s = Files.list(src.resolve(c))) {
-                for (Path f : s.sorted().limit(perClass).toList()) Files.copy(f, dest.resolve(c).resolve(f.getFileName()));
+                for (Path f : s.sorted().limit(perClass).toList())
+                    Files.copy(f, dest.resolve(c).resolve(f.getFileName()));
             }
         }
         return dest;

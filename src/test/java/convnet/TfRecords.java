@@ -52,12 +52,15 @@ public final class TfRecords {
 
     /** protoc's raw decoding of one record (field numbers and values as text). */
     public static String decodeRaw(byte[] data) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("protoc", "--decode_raw").redirectErrorStream(true).start();
+        Process p = new ProcessBuilder("protoc", "--decode_raw")
+                .redirectErrorStream(true)
+                .start();
         p.getOutputStream().write(data);
         p.getOutputStream().close();
         ByteArrayOutputStream o = new ByteArrayOutputStream();
         p.getInputStream().transferTo(o);
-        if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) throw new IOException("protoc failed: " + o.toString(StandardCharsets.UTF_8));
+        if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0)
+            throw new IOException("protoc failed: " + o.toString(StandardCharsets.UTF_8));
         return o.toString(StandardCharsets.UTF_8);
     }
 }

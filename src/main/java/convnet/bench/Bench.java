@@ -1,21 +1,21 @@
 package convnet.bench;
 
-import convnet.train.ScheduleConfig;
-import convnet.train.OptimizerConfig;
 import convnet.data.ImageFolder;
 import convnet.data.Loader;
 import convnet.data.Sample;
 import convnet.data.transform.Ops;
 import convnet.data.transform.Pipeline;
 import convnet.engine.Engine;
+import convnet.engine.Precision;
 import convnet.engine.Scoped;
 import convnet.engine.Tensors;
 import convnet.model.ModelSpec;
 import convnet.model.Models;
 import convnet.model.Net;
+import convnet.train.OptimizerConfig;
 import convnet.train.Optimizers;
-import convnet.engine.Precision;
 import convnet.train.Schedule;
+import convnet.train.ScheduleConfig;
 import convnet.train.Trainer;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -43,7 +43,8 @@ public final class Bench {
     /** The peer's model names → convnet specs with the same layers. */
     public static ModelSpec model(String peerName) {
         return switch (peerName) {
-            case "vgg11bn32" -> Models.spec("vgg11_bn_gap", 10); // VGG-A-BN, 32 px: 1×1×512 → Linear(512, 10), as the peer's
+            case "vgg11bn32" ->
+                Models.spec("vgg11_bn_gap", 10); // VGG-A-BN, 32 px: 1×1×512 → Linear(512, 10), as the peer's
             case "resnet20" -> Models.spec("preact_resnet20_cifar", 10);
             default -> Models.spec(peerName, 10);
         };
@@ -53,8 +54,16 @@ public final class Bench {
         return peerName.endsWith("64") ? 64 : peerName.startsWith("vgg1") && !peerName.endsWith("32") ? 224 : 32;
     }
 
-    public record Result(String what, String model, String precision, boolean channelsLast, int batch, double median, double min, double max,
-                         String unit) {}
+    public record Result(
+            String what,
+            String model,
+            String precision,
+            boolean channelsLast,
+            int batch,
+            double median,
+            double min,
+            double max,
+            String unit) {}
 
     static double[] stats(List<Double> xs) {
         List<Double> s = new ArrayList<>(xs);
@@ -74,11 +83,20 @@ public final class Bench {
     }
 
     /** Training images/second on one fixed random batch. */
-    public static Result train(String model, Precision precision, boolean channelsLast, int batch, int warmup, int steps, int repeats) {
+    public static Result train(
+            String model, Precision precision, boolean channelsLast, int batch, int warmup, int steps, int repeats) {
         int size = inputSize(model);
         Net net = model(model).build(0);
         OptimizerConfig o = new OptimizerConfig("sgd", 0.01, 0.9, false, 0, 0.9, 0.999);
-        Trainer t = new Trainer(net, Optimizers.create(o, net), null, null, precision, new Schedule(new ScheduleConfig("constant", 0, 0, 1, 1), 0.01, 1), 1, 0);
+        Trainer t = new Trainer(
+                net,
+                Optimizers.create(o, net),
+                null,
+                null,
+                precision,
+                new Schedule(new ScheduleConfig("constant", 0, 0, 1, 1), 0.01, 1),
+                1,
+                0);
         t.channelsLast(channelsLast);
         net.train(true);
         Loader.Batch b = randomBatch(batch, size);
@@ -99,11 +117,13 @@ public final class Bench {
      * zero-grad + forward + loss, backward, and the optimizer step (the engine is synchronous on CPU, so the
      * clock between the calls is the work). Medians over repeats.
      */
-    public static List<Result> phases(String model, Precision precision, boolean channelsLast, int batch, int warmup, int steps, int repeats) {
+    public static List<Result> phases(
+            String model, Precision precision, boolean channelsLast, int batch, int warmup, int steps, int repeats) {
         int size = inputSize(model);
         Net net = model(model).build(0);
         if (channelsLast) net.toChannelsLast();
-        org.bytedeco.pytorch.Optimizer opt = Optimizers.create(new OptimizerConfig("sgd", 0.01, 0.9, false, 0, 0.9, 0.999), net);
+        org.bytedeco.pytorch.Optimizer opt =
+                Optimizers.create(new OptimizerConfig("sgd", 0.01, 0.9, false, 0, 0.9, 0.999), net);
         net.train(true);
         Loader.Batch b = randomBatch(batch, size);
         float[] xs = b.images();
@@ -119,7 +139,8 @@ public final class Bench {
                     Tensor y = Tensors.fromLongs(ys);
                     long t0 = System.nanoTime();
                     opt.zero_grad();
-                    Tensor loss = torch.cross_entropy(precision.forward(() -> net.forward(x)).to(torch.ScalarType.Float), y);
+                    Tensor loss = torch.cross_entropy(
+                            precision.forward(() -> net.forward(x)).to(torch.ScalarType.Float), y);
                     long t1 = System.nanoTime();
                     loss.backward();
                     long t2 = System.nanoTime();
@@ -143,7 +164,8 @@ public final class Bench {
     }
 
     /** Inference images/second (eval mode, no grad) at a batch size. */
-    public static Result predict(String model, Precision precision, boolean channelsLast, int batch, int warmup, int steps, int repeats) {
+    public static Result predict(
+            String model, Precision precision, boolean channelsLast, int batch, int warmup, int steps, int repeats) {
         int size = inputSize(model);
         Net net = model(model).build(0);
         if (channelsLast) net.toChannelsLast();
@@ -156,7 +178,8 @@ public final class Bench {
                 Tensor in = Tensors.fromFloats(x, batch, 3, size, size);
                 if (channelsLast) in = in.contiguous(torch.MemoryFormat.ChannelsLast);
                 Tensor input = in;
-                Tensors.toFloats(torch.softmax(precision.forward(() -> net.forward(input)).to(torch.ScalarType.Float), 1));
+                Tensors.toFloats(torch.softmax(
+                        precision.forward(() -> net.forward(input)).to(torch.ScalarType.Float), 1));
             }
         });
         for (int i = 0; i < warmup; i++) step.run();
@@ -175,35 +198,58 @@ public final class Bench {
     public static Result loader(Path root, String recipe, int workers, int batch, int batches, int repeats) {
         List<Sample> samples = ImageFolder.scan(root, null).samples;
         Pipeline p = recipe.equals("cifar")
-                ? new Pipeline(List.of(new Ops.RandomCrop(32, 4), new Ops.WithProbability(new Ops.HorizontalFlip(), 0.5)), 32)
-                : new Pipeline(List.of(new Ops.RandomResizedCrop(224, 0.08, 1, 0.75, 4.0 / 3), new Ops.WithProbability(new Ops.HorizontalFlip(), 0.5),
-                        new Ops.ShiftScaleRotate(0.0625, 0.1, 15)), 224);
+                ? new Pipeline(
+                        List.of(new Ops.RandomCrop(32, 4), new Ops.WithProbability(new Ops.HorizontalFlip(), 0.5)), 32)
+                : new Pipeline(
+                        List.of(
+                                new Ops.RandomResizedCrop(224, 0.08, 1, 0.75, 4.0 / 3),
+                                new Ops.WithProbability(new Ops.HorizontalFlip(), 0.5),
+                                new Ops.ShiftScaleRotate(0.0625, 0.1, 15)),
+                        224);
         float[] m = {0.49f, 0.48f, 0.45f}, s = {0.25f, 0.24f, 0.26f};
         List<Double> rates = new ArrayList<>();
-        try (Loader l = new Loader(samples, p, m, s, Loader.Options.training(batch, 0, workers, Loader.OnBadImage.ERROR))) {
+        try (Loader l =
+                new Loader(samples, p, m, s, Loader.Options.training(batch, 0, workers, Loader.OnBadImage.ERROR))) {
             int perEpoch = l.batchesPerEpoch();
             for (int k = 0; k <= repeats; k++) {
                 Iterator<Loader.Batch> it = l.epoch(k, 0);
                 long t0 = System.nanoTime(), n = 0;
-                for (int i = 0; i < Math.min(batches, perEpoch) && it.hasNext(); i++) n += it.next().size();
+                for (int i = 0; i < Math.min(batches, perEpoch) && it.hasNext(); i++)
+                    n += it.next().size();
                 if (k > 0) rates.add(n / ((System.nanoTime() - t0) / 1e9)); // the first pass warms up
             }
         }
         double[] st = stats(rates);
-        return new Result("loader-" + recipe, root.getFileName().toString(), "-", false, batch, st[0], st[1], st[2], "img/s");
+        return new Result(
+                "loader-" + recipe, root.getFileName().toString(), "-", false, batch, st[0], st[1], st[2], "img/s");
     }
 
     /** A whole training pipeline from JPEG files: the loader (cifar recipe) feeding training steps. */
-    public static Result epoch(Path root, String model, boolean channelsLast, int workers, int batch, int batches, int warmup) {
+    public static Result epoch(
+            Path root, String model, boolean channelsLast, int workers, int batch, int batches, int warmup) {
         List<Sample> samples = ImageFolder.scan(root, null).samples;
-        Pipeline p = new Pipeline(List.of(new Ops.RandomCrop(32, 4), new Ops.WithProbability(new Ops.HorizontalFlip(), 0.5)), 32);
+        Pipeline p = new Pipeline(
+                List.of(new Ops.RandomCrop(32, 4), new Ops.WithProbability(new Ops.HorizontalFlip(), 0.5)), 32);
         Net net = model(model).build(0);
         OptimizerConfig o = new OptimizerConfig("sgd", 0.01, 0.9, false, 0, 0.9, 0.999);
-        Trainer t = new Trainer(net, Optimizers.create(o, net), null, null, Precision.FP32, new Schedule(new ScheduleConfig("constant", 0, 0, 1, 1), 0.01, 1), 1, 0);
+        Trainer t = new Trainer(
+                net,
+                Optimizers.create(o, net),
+                null,
+                null,
+                Precision.FP32,
+                new Schedule(new ScheduleConfig("constant", 0, 0, 1, 1), 0.01, 1),
+                1,
+                0);
         t.channelsLast(channelsLast);
         net.train(true);
         double rate;
-        try (Loader l = new Loader(samples, p, new float[] {0.49f, 0.48f, 0.45f}, new float[] {0.25f, 0.24f, 0.26f}, Loader.Options.training(batch, 0, workers, Loader.OnBadImage.ERROR))) {
+        try (Loader l = new Loader(
+                samples,
+                p,
+                new float[] {0.49f, 0.48f, 0.45f},
+                new float[] {0.25f, 0.24f, 0.26f},
+                Loader.Options.training(batch, 0, workers, Loader.OnBadImage.ERROR))) {
             Iterator<Loader.Batch> it = l.epoch(0, 0);
             long t0 = 0, n = 0;
             for (int i = 0; i < warmup + batches && it.hasNext(); i++) {
@@ -224,8 +270,10 @@ public final class Bench {
         String model = "?", flags = "";
         try {
             for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
-                if (line.startsWith("model name") && model.equals("?")) model = line.substring(line.indexOf(':') + 1).trim();
-                if (line.startsWith("flags") && flags.isEmpty()) flags = line.substring(line.indexOf(':') + 1).trim();
+                if (line.startsWith("model name") && model.equals("?"))
+                    model = line.substring(line.indexOf(':') + 1).trim();
+                if (line.startsWith("flags") && flags.isEmpty())
+                    flags = line.substring(line.indexOf(':') + 1).trim();
             }
         } catch (IOException ignored) {
             // not Linux: leave unknown

@@ -3,8 +3,8 @@ package convnet.cli;
 import convnet.UserException;
 import convnet.bench.Bench;
 import convnet.engine.Engine;
-import convnet.io.AtomicFiles;
 import convnet.engine.Precision;
+import convnet.io.AtomicFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,18 +16,30 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Measure training, loader and predict throughput on this machine; prints a table and writes JSON.")
+@Command(
+        name = "bench",
+        mixinStandardHelpOptions = true,
+        description =
+                "Measure training, loader and predict throughput on this machine; prints a table and writes JSON.")
 final class BenchCommand implements Runnable {
-    @Mixin Common common;
+    @Mixin
+    Common common;
 
-    @Option(names = "--models", split = ",", defaultValue = "vgg11bn32,resnet20", description = "Peer model names (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--models",
+            split = ",",
+            defaultValue = "vgg11bn32,resnet20",
+            description = "Peer model names (default: ${DEFAULT-VALUE}).")
     List<String> models;
 
     @Option(names = "--precisions", split = ",", defaultValue = "32,bf16-mixed")
     List<String> precisions;
 
-    @Option(names = "--memory-format", split = ",", defaultValue = "nchw,nhwc", description = "Memory formats to try: nchw, nhwc (channels-last) (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--memory-format",
+            split = ",",
+            defaultValue = "nchw,nhwc",
+            description = "Memory formats to try: nchw, nhwc (channels-last) (default: ${DEFAULT-VALUE}).")
     List<String> memoryFormats;
 
     @Option(names = "--batch", defaultValue = "64")
@@ -42,13 +54,24 @@ final class BenchCommand implements Runnable {
     @Option(names = "--repeats", defaultValue = "3")
     int repeats;
 
-    @Option(names = "--only", split = ",", defaultValue = "train,predict,loader", description = "Which parts: train, predict, loader, epoch (loader feeding training steps), phases (ms per step in forward, backward, optimizer).")
+    @Option(
+            names = "--only",
+            split = ",",
+            defaultValue = "train,predict,loader",
+            description =
+                    "Which parts: train, predict, loader, epoch (loader feeding training steps), phases (ms per step in forward, backward, optimizer).")
     List<String> only;
 
-    @Option(names = "--cifar", paramLabel = "DIR", description = "CIFAR-10 train folder for the loader figure (default: ../shared/datasets/cifar10/train).")
+    @Option(
+            names = "--cifar",
+            paramLabel = "DIR",
+            description = "CIFAR-10 train folder for the loader figure (default: ../shared/datasets/cifar10/train).")
     Path cifar;
 
-    @Option(names = "--photos", paramLabel = "DIR", description = "Photo folder for the 224 px loader figure (default: ../shared/datasets/caltech101-10).")
+    @Option(
+            names = "--photos",
+            paramLabel = "DIR",
+            description = "Photo folder for the 224 px loader figure (default: ../shared/datasets/caltech101-10).")
     Path photos;
 
     @Option(names = "--workers", defaultValue = "2", description = "Loader threads (default: ${DEFAULT-VALUE}).")
@@ -69,15 +92,20 @@ final class BenchCommand implements Runnable {
                         case "nchw" -> false;
                         default -> throw new UserException("--memory-format: expected nchw or nhwc, got " + mf);
                     };
-                    if (only.contains("train")) print(results, Bench.train(m, Precision.of(p), cl, batch, warmup, steps, repeats));
-                    if (only.contains("phases")) for (Bench.Result r : Bench.phases(m, Precision.of(p), cl, batch, warmup, steps, repeats)) print(results, r);
+                    if (only.contains("train"))
+                        print(results, Bench.train(m, Precision.of(p), cl, batch, warmup, steps, repeats));
+                    if (only.contains("phases"))
+                        for (Bench.Result r : Bench.phases(m, Precision.of(p), cl, batch, warmup, steps, repeats))
+                            print(results, r);
                 }
             }
             if (only.contains("predict")) {
                 for (String p : precisions) {
                     for (String mf : memoryFormats) {
                         print(results, Bench.predict(m, Precision.of(p), mf.equals("nhwc"), 1, 10, 100, repeats));
-                        print(results, Bench.predict(m, Precision.of(p), mf.equals("nhwc"), batch, warmup, steps, repeats));
+                        print(
+                                results,
+                                Bench.predict(m, Precision.of(p), mf.equals("nhwc"), batch, warmup, steps, repeats));
                     }
                 }
             }
@@ -85,7 +113,8 @@ final class BenchCommand implements Runnable {
         if (only.contains("epoch")) {
             Path c = cifar != null ? cifar : Path.of("../shared/datasets/cifar10/train");
             for (String m : models) {
-                for (String mf : memoryFormats) print(results, Bench.epoch(c, m, mf.equals("nhwc"), workers, batch, 200, 5));
+                for (String mf : memoryFormats)
+                    print(results, Bench.epoch(c, m, mf.equals("nhwc"), workers, batch, 200, 5));
             }
         }
         if (only.contains("loader")) {
@@ -110,12 +139,24 @@ final class BenchCommand implements Runnable {
     static void print(List<Bench.Result> results, Bench.Result r) {
         if (!headerDone) {
             System.out.println(Bench.machine());
-            System.out.printf("%-16s %-10s %-11s %-6s %5s %10s %21s%n", "what", "model", "precision", "NHWC", "batch", "median", "min – max");
+            System.out.printf(
+                    "%-16s %-10s %-11s %-6s %5s %10s %21s%n",
+                    "what", "model", "precision", "NHWC", "batch", "median", "min – max");
             headerDone = true;
         }
         results.add(r);
-        System.out.printf(Locale.ROOT, "%-16s %-10s %-11s %-6s %5d %10.1f %10.1f – %-9.1f %s%n", r.what(), r.model(), r.precision(), r.channelsLast() ? "yes" : "no",
-                r.batch(), r.median(), r.min(), r.max(), r.unit());
+        System.out.printf(
+                Locale.ROOT,
+                "%-16s %-10s %-11s %-6s %5d %10.1f %10.1f – %-9.1f %s%n",
+                r.what(),
+                r.model(),
+                r.precision(),
+                r.channelsLast() ? "yes" : "no",
+                r.batch(),
+                r.median(),
+                r.min(),
+                r.max(),
+                r.unit());
         System.out.flush();
     }
 }

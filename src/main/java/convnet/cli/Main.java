@@ -6,10 +6,22 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** The {@code convnet} command line. Exit codes: 0 success, 2 a user error (one line on stderr), 1 anything else. */
-@Command(name = "convnet", mixinStandardHelpOptions = true, version = "convnet 0.1.0",
+@Command(
+        name = "convnet",
+        mixinStandardHelpOptions = true,
+        version = "convnet 0.1.0",
         description = "Train, test and use VGG and pre-activation ResNet image classifiers on folders of images.",
-        subcommands = {TrainCommand.class, TestCommand.class, PredictCommand.class, SummaryCommand.class, ModelsCommand.class, WeightsCommand.class, PreprocessCommand.class, BenchCommand.class,
-                CommandLine.HelpCommand.class})
+        subcommands = {
+            TrainCommand.class,
+            TestCommand.class,
+            PredictCommand.class,
+            SummaryCommand.class,
+            ModelsCommand.class,
+            WeightsCommand.class,
+            PreprocessCommand.class,
+            BenchCommand.class,
+            CommandLine.HelpCommand.class
+        })
 public final class Main implements Runnable {
     @Override
     public void run() {

@@ -6,11 +6,18 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "models", mixinStandardHelpOptions = true, description = "List the model names with their parameter counts.")
+@Command(
+        name = "models",
+        mixinStandardHelpOptions = true,
+        description = "List the model names with their parameter counts.")
 final class ModelsCommand implements Runnable {
-    @Mixin Common common;
+    @Mixin
+    Common common;
 
-    @Option(names = "--classes", defaultValue = "1000", description = "Number of classes for the counts (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--classes",
+            defaultValue = "1000",
+            description = "Number of classes for the counts (default: ${DEFAULT-VALUE}).")
     int classes;
 
     @Override

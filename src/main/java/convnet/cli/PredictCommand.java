@@ -1,11 +1,11 @@
 package convnet.cli;
 
-import convnet.run.RunDir;
 import convnet.UserException;
 import convnet.engine.Engine;
+import convnet.engine.Precision;
 import convnet.eval.Classifier;
 import convnet.report.Logs;
-import convnet.engine.Precision;
+import convnet.run.RunDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,20 +20,34 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "predict", mixinStandardHelpOptions = true, description = "Classify image files with a trained run: top-k class names and probabilities.")
+@Command(
+        name = "predict",
+        mixinStandardHelpOptions = true,
+        description = "Classify image files with a trained run: top-k class names and probabilities.")
 final class PredictCommand implements java.util.concurrent.Callable<Integer> {
-    @Mixin Common common;
+    @Mixin
+    Common common;
 
     @Parameters(index = "0", paramLabel = "RUN", description = "The run directory (or its model/ folder).")
     Path run;
 
-    @Parameters(index = "1..*", arity = "1..*", paramLabel = "FILE_OR_DIR", description = "Images, or folders searched for images.")
+    @Parameters(
+            index = "1..*",
+            arity = "1..*",
+            paramLabel = "FILE_OR_DIR",
+            description = "Images, or folders searched for images.")
     List<Path> inputs;
 
-    @Option(names = "--top-k", defaultValue = "5", description = "How many classes to show (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--top-k",
+            defaultValue = "5",
+            description = "How many classes to show (default: ${DEFAULT-VALUE}).")
     int topK;
 
-    @Option(names = "--batch", defaultValue = "32", description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--batch",
+            defaultValue = "32",
+            description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
     int batch;
 
     @Option(names = "--precision", defaultValue = "32", description = "32 or bf16-mixed.")
@@ -74,12 +88,14 @@ final class PredictCommand implements java.util.concurrent.Callable<Integer> {
                 d.put("file", r.file().toString());
                 if (r.error() != null) d.put("error", r.error());
                 List<Object> top = new ArrayList<>();
-                for (Classifier.Guess g : r.top()) top.add(Map.of("label", g.label(), "index", g.index(), "probability", g.probability()));
+                for (Classifier.Guess g : r.top())
+                    top.add(Map.of("label", g.label(), "index", g.index(), "probability", g.probability()));
                 d.put("top", top);
                 docs.add(d);
             } else if (r.error() == null) {
                 StringBuilder sb = new StringBuilder(r.file().toString()).append(':');
-                for (Classifier.Guess g : r.top()) sb.append(String.format(Locale.ROOT, "  %s %.4f", g.label(), g.probability()));
+                for (Classifier.Guess g : r.top())
+                    sb.append(String.format(Locale.ROOT, "  %s %.4f", g.label(), g.probability()));
                 System.out.println(sb);
             }
         }

@@ -10,14 +10,22 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "summary", mixinStandardHelpOptions = true, description = "Print a model's layers, output shapes and parameter counts.")
+@Command(
+        name = "summary",
+        mixinStandardHelpOptions = true,
+        description = "Print a model's layers, output shapes and parameter counts.")
 final class SummaryCommand implements Runnable {
-    @Mixin Common common;
+    @Mixin
+    Common common;
 
     @Parameters(index = "0", paramLabel = "MODEL", description = "A model name (see 'convnet models').")
     String model;
 
-    @Option(names = "--input", paramLabel = "CxHxW", defaultValue = "3x224x224", description = "Input shape (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--input",
+            paramLabel = "CxHxW",
+            defaultValue = "3x224x224",
+            description = "Input shape (default: ${DEFAULT-VALUE}).")
     String input;
 
     @Option(names = "--classes", defaultValue = "1000", description = "Number of classes (default: ${DEFAULT-VALUE}).")

@@ -15,33 +15,55 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-
-@Command(name = "test", mixinStandardHelpOptions = true,
-        description = "Evaluate a trained run: top-1, top-5, loss, per-class accuracy and confusion matrix, on the validation split unless --data is given.")
+@Command(
+        name = "test",
+        mixinStandardHelpOptions = true,
+        description =
+                "Evaluate a trained run: top-1, top-5, loss, per-class accuracy and confusion matrix, on the validation split unless --data is given.")
 final class TestCommand implements Runnable {
-    @Mixin Common common;
+    @Mixin
+    Common common;
 
-    @Parameters(index = "0..*", arity = "1..*", paramLabel = "RUN",
+    @Parameters(
+            index = "0..*",
+            arity = "1..*",
+            paramLabel = "RUN",
             description = "Run directories; with several, their softmax posteriors are averaged (model fusion).")
     List<Path> runs;
 
-    @Option(names = "--checkpoint", paramLabel = "model|best|last|PATH", defaultValue = "model",
+    @Option(
+            names = "--checkpoint",
+            paramLabel = "model|best|last|PATH",
+            defaultValue = "model",
             description = "Weights to test: the model bundle (default), or a checkpoint.")
     String checkpoint;
 
-    @Option(names = "--data", paramLabel = "DIR", description = "A folder-per-class dataset to test on instead of the validation split.")
+    @Option(
+            names = "--data",
+            paramLabel = "DIR",
+            description = "A folder-per-class dataset to test on instead of the validation split.")
     Path data;
 
     @Option(names = "--precision", defaultValue = "32", description = "32 or bf16-mixed.")
     String precision;
 
-    @Option(names = "--dense", description = "Dense evaluation: fully-connected layers as convolutions over the whole rescaled image.")
+    @Option(
+            names = "--dense",
+            description = "Dense evaluation: fully-connected layers as convolutions over the whole rescaled image.")
     boolean dense;
 
-    @Option(names = "--crops", defaultValue = "0", paramLabel = "N", description = "Multi-crop: an N×N grid of crops per scale.")
+    @Option(
+            names = "--crops",
+            defaultValue = "0",
+            paramLabel = "N",
+            description = "Multi-crop: an N×N grid of crops per scale.")
     int crops;
 
-    @Option(names = "--scales", split = ",", paramLabel = "Q,...", description = "Test scales (shorter side), e.g. 224,256,288.")
+    @Option(
+            names = "--scales",
+            split = ",",
+            paramLabel = "Q,...",
+            description = "Test scales (shorter side), e.g. 224,256,288.")
     List<Integer> scales;
 
     @Option(names = "--multi-scale", description = "Scales {S-32, S, S+32} around the training scale S.")
@@ -57,7 +79,10 @@ final class TestCommand implements Runnable {
     public void run() {
         if (json) Logs.quiet();
         Engine.start(common.threads);
-        RunTests.Report r = RunTests.test(runs, new RunTests.Options(checkpoint, data, Precision.of(precision), scales, multiScale, dense, crops, flip));
+        RunTests.Report r = RunTests.test(
+                runs,
+                new RunTests.Options(
+                        checkpoint, data, Precision.of(precision), scales, multiScale, dense, crops, flip));
         Metrics m = r.metrics();
         List<String> classes = r.classes();
         if (json) {
@@ -71,18 +96,33 @@ final class TestCommand implements Runnable {
             doc.put("top5", m.top5());
             doc.put("loss", m.loss());
             Map<String, Object> per = new LinkedHashMap<>();
-            for (int c = 0; c < classes.size(); c++) per.put(classes.get(c), Double.isNaN(m.perClass()[c]) ? null : m.perClass()[c]);
+            for (int c = 0; c < classes.size(); c++)
+                per.put(classes.get(c), Double.isNaN(m.perClass()[c]) ? null : m.perClass()[c]);
             doc.put("per_class", per);
             doc.put("confusion", m.confusion());
             Json.print(doc);
         } else {
-            System.out.printf(Locale.ROOT, "%s on %s (%d images, %s%s): top-1 %.4f  top-5 %.4f  loss %.4f%n", String.join(" + ", runs.stream().map(Path::toString).toList()),
-                    r.split(), m.count(), r.method().describe(), runs.size() > 1 ? ", " + runs.size() + " models fused" : "", m.top1(), m.top5(), m.loss());
+            System.out.printf(
+                    Locale.ROOT,
+                    "%s on %s (%d images, %s%s): top-1 %.4f  top-5 %.4f  loss %.4f%n",
+                    String.join(" + ", runs.stream().map(Path::toString).toList()),
+                    r.split(),
+                    m.count(),
+                    r.method().describe(),
+                    runs.size() > 1 ? ", " + runs.size() + " models fused" : "",
+                    m.top1(),
+                    m.top5(),
+                    m.loss());
             System.out.println("per-class accuracy:");
             for (int c = 0; c < classes.size(); c++) {
-                System.out.printf(Locale.ROOT, "  %-20s %s%n", classes.get(c), Double.isNaN(m.perClass()[c]) ? "-" : String.format(Locale.ROOT, "%.4f", m.perClass()[c]));
+                System.out.printf(
+                        Locale.ROOT,
+                        "  %-20s %s%n",
+                        classes.get(c),
+                        Double.isNaN(m.perClass()[c]) ? "-" : String.format(Locale.ROOT, "%.4f", m.perClass()[c]));
             }
-            System.out.println("confusion matrix: " + r.outputDir().resolve("confusion.csv") + ", " + r.outputDir().resolve("confusion.png"));
+            System.out.println("confusion matrix: " + r.outputDir().resolve("confusion.csv") + ", "
+                    + r.outputDir().resolve("confusion.png"));
         }
     }
 }

@@ -1,12 +1,11 @@
 package convnet.cli;
 
 import convnet.config.ConfigNode;
-import convnet.run.RunConfig;
 import convnet.engine.Engine;
 import convnet.report.Logs;
-import convnet.train.Distributed;
 import convnet.run.RunConfig;
 import convnet.run.TrainingRun;
+import convnet.train.Distributed;
 import convnet.train.Trainer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,10 +18,13 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "train", mixinStandardHelpOptions = true,
+@Command(
+        name = "train",
+        mixinStandardHelpOptions = true,
         description = "Train a model from a YAML config. An existing run directory with checkpoints is resumed.")
 final class TrainCommand implements Runnable {
-    @Mixin Common common;
+    @Mixin
+    Common common;
 
     @Parameters(index = "0", paramLabel = "CONFIG", description = "The YAML config file.")
     Path config;
@@ -30,30 +32,45 @@ final class TrainCommand implements Runnable {
     @Option(names = "--run", paramLabel = "DIR", description = "Run directory (default: runs/<name>).")
     Path run;
 
-    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a config value, e.g. --set train.epochs=2.")
+    @Option(
+            names = "--set",
+            paramLabel = "KEY=VALUE",
+            description = "Override a config value, e.g. --set train.epochs=2.")
     List<String> overrides = new ArrayList<>();
 
-    @Option(names = "--resume", paramLabel = "last|best|PATH", description = "Resume from this checkpoint (default: last, if any).")
+    @Option(
+            names = "--resume",
+            paramLabel = "last|best|PATH",
+            description = "Resume from this checkpoint (default: last, if any).")
     String resume;
 
     @Option(names = "--restart", description = "Discard the run directory's checkpoints and metrics and start over.")
     boolean restart;
 
-    @Option(names = {"--world-size", "--nodes"}, description = "Processes training together (data-parallel, Gloo), one per node on CPU; default: $WORLD_SIZE or 1.")
+    @Option(
+            names = {"--world-size", "--nodes"},
+            description =
+                    "Processes training together (data-parallel, Gloo), one per node on CPU; default: $WORLD_SIZE or 1.")
     Integer worldSize;
 
     @Option(names = "--rank", description = "This process's rank in [0, world-size); default: $RANK.")
     Integer rank;
 
-    @Option(names = "--master", paramLabel = "HOST:PORT", description = "Rendezvous served by rank 0; default: $MASTER_ADDR:$MASTER_PORT or 127.0.0.1:29500.")
+    @Option(
+            names = "--master",
+            paramLabel = "HOST:PORT",
+            description = "Rendezvous served by rank 0; default: $MASTER_ADDR:$MASTER_PORT or 127.0.0.1:29500.")
     String master;
 
     private Distributed joinGroup() {
-        int world = worldSize != null ? worldSize : Integer.parseInt(System.getenv().getOrDefault("WORLD_SIZE", "1"));
+        int world =
+                worldSize != null ? worldSize : Integer.parseInt(System.getenv().getOrDefault("WORLD_SIZE", "1"));
         if (world <= 1) return null;
         int r = rank != null ? rank : Integer.parseInt(System.getenv().getOrDefault("RANK", "-1"));
-        String hostPort = master != null ? master
-                : System.getenv().getOrDefault("MASTER_ADDR", "127.0.0.1") + ":" + System.getenv().getOrDefault("MASTER_PORT", "29500");
+        String hostPort = master != null
+                ? master
+                : System.getenv().getOrDefault("MASTER_ADDR", "127.0.0.1") + ":"
+                        + System.getenv().getOrDefault("MASTER_PORT", "29500");
         int colon = hostPort.lastIndexOf(':');
         if (colon <= 0) throw new convnet.UserException("--master " + hostPort + ": expected HOST:PORT");
         int port;
@@ -76,14 +93,24 @@ final class TrainCommand implements Runnable {
         if (!common.verbose) Logs.setLevel(rc.train().logLevel()); // --verbose wins
         // the log file opens once the run directory is checked and locked; lines logged before are held until then
         try (Logs.DeferredFile logFile = Logs.deferredFile()) {
-            LoggerFactory.getLogger("convnet").info("run {} in {} with {} compute threads", rc.name(), runDir.toAbsolutePath(), Engine.threads());
-            var options = new TrainingRun.Options(restart, resume, System.console() != null, dist, dir -> logFile.openAt(dir.log(rc.train().logFile())));
+            LoggerFactory.getLogger("convnet")
+                    .info("run {} in {} with {} compute threads", rc.name(), runDir.toAbsolutePath(), Engine.threads());
+            var options = new TrainingRun.Options(
+                    restart,
+                    resume,
+                    System.console() != null,
+                    dist,
+                    dir -> logFile.openAt(dir.log(rc.train().logFile())));
             try (TrainingRun training = TrainingRun.open(rc, runDir, options)) {
                 fitUntilDoneOrStopped(training.trainer());
                 if (training.trainer().stopped()) {
-                    LoggerFactory.getLogger("convnet").info("stopped; checkpoints in {} (run the same command to resume)", training.dir().checkpointsDir());
+                    LoggerFactory.getLogger("convnet")
+                            .info(
+                                    "stopped; checkpoints in {} (run the same command to resume)",
+                                    training.dir().checkpointsDir());
                 } else {
-                    LoggerFactory.getLogger("convnet").info("done: model in {}", training.dir().model());
+                    LoggerFactory.getLogger("convnet")
+                            .info("done: model in {}", training.dir().model());
                 }
             }
         }

@@ -1,15 +1,14 @@
 package convnet.cli;
 
-import convnet.run.RunDir;
 import convnet.UserException;
 import convnet.engine.Engine;
 import convnet.eval.ModelBundle;
 import convnet.model.Models;
 import convnet.model.Net;
+import convnet.run.RunDir;
 import convnet.weights.Safetensors;
 import convnet.weights.StateDict;
 import convnet.weights.Weights;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -19,18 +18,30 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "weights", mixinStandardHelpOptions = true,
-        description = "Inspect, convert, import and export weight files (torch.save .pth in zip or legacy format, safetensors). Nothing in a file is ever executed.",
-        subcommands = {WeightsCommand.Inspect.class, WeightsCommand.Convert.class, WeightsCommand.Import.class, WeightsCommand.Export.class})
+@Command(
+        name = "weights",
+        mixinStandardHelpOptions = true,
+        description =
+                "Inspect, convert, import and export weight files (torch.save .pth in zip or legacy format, safetensors). Nothing in a file is ever executed.",
+        subcommands = {
+            WeightsCommand.Inspect.class,
+            WeightsCommand.Convert.class,
+            WeightsCommand.Import.class,
+            WeightsCommand.Export.class
+        })
 final class WeightsCommand implements Runnable {
     @Override
     public void run() {
         new picocli.CommandLine(this).usage(System.err);
     }
 
-    @Command(name = "inspect", mixinStandardHelpOptions = true, description = "List the tensors of a weights file: name, dtype, shape.")
+    @Command(
+            name = "inspect",
+            mixinStandardHelpOptions = true,
+            description = "List the tensors of a weights file: name, dtype, shape.")
     static final class Inspect implements Runnable {
-        @Mixin Common common;
+        @Mixin
+        Common common;
 
         @Parameters(paramLabel = "FILE")
         Path file;
@@ -42,15 +53,24 @@ final class WeightsCommand implements Runnable {
             for (Map.Entry<String, Safetensors.Entry> e : entries.entrySet()) {
                 long n = Arrays.stream(e.getValue().shape()).reduce(1, (a, b) -> a * b);
                 total += n;
-                System.out.printf("%-48s %-5s %-22s %,14d%n", e.getKey(), e.getValue().dtype(), Arrays.toString(e.getValue().shape()), n);
+                System.out.printf(
+                        "%-48s %-5s %-22s %,14d%n",
+                        e.getKey(),
+                        e.getValue().dtype(),
+                        Arrays.toString(e.getValue().shape()),
+                        n);
             }
             System.out.printf("%d tensors, %,d values%n", entries.size(), total);
         }
     }
 
-    @Command(name = "convert", mixinStandardHelpOptions = true, description = "Convert a weights file to safetensors (names unchanged).")
+    @Command(
+            name = "convert",
+            mixinStandardHelpOptions = true,
+            description = "Convert a weights file to safetensors (names unchanged).")
     static final class Convert implements Runnable {
-        @Mixin Common common;
+        @Mixin
+        Common common;
 
         @Parameters(index = "0", paramLabel = "IN")
         Path in;
@@ -63,16 +83,21 @@ final class WeightsCommand implements Runnable {
             Engine.start(common.threads);
             Map<String, Safetensors.Entry> entries = Weights.read(in);
             Map<String, org.bytedeco.pytorch.Tensor> tensors = new java.util.LinkedHashMap<>();
-            for (Map.Entry<String, Safetensors.Entry> e : entries.entrySet()) tensors.put(e.getKey(), Safetensors.toTensor(e.getValue()));
+            for (Map.Entry<String, Safetensors.Entry> e : entries.entrySet())
+                tensors.put(e.getKey(), Safetensors.toTensor(e.getValue()));
             Safetensors.write(out, tensors, Map.of("format", "pt"));
             System.out.println("wrote " + out + " (" + tensors.size() + " tensors)");
         }
     }
 
-    @Command(name = "import", mixinStandardHelpOptions = true,
-            description = "Check that a torchvision-format file fits a convnet model (every name and shape) and write it as safetensors for init.weights.")
+    @Command(
+            name = "import",
+            mixinStandardHelpOptions = true,
+            description =
+                    "Check that a torchvision-format file fits a convnet model (every name and shape) and write it as safetensors for init.weights.")
     static final class Import implements Runnable {
-        @Mixin Common common;
+        @Mixin
+        Common common;
 
         @Parameters(index = "0", paramLabel = "FILE")
         Path file;
@@ -80,13 +105,19 @@ final class WeightsCommand implements Runnable {
         @Option(names = "--model", required = true, description = "Model name, e.g. vgg19.")
         String model;
 
-        @Option(names = "--classes", defaultValue = "1000", description = "Classes of the file's head (default: ${DEFAULT-VALUE}).")
+        @Option(
+                names = "--classes",
+                defaultValue = "1000",
+                description = "Classes of the file's head (default: ${DEFAULT-VALUE}).")
         int classes;
 
         @Option(names = "--out", required = true, paramLabel = "OUT.safetensors")
         Path out;
 
-        @Option(names = "--options", paramLabel = "YAML", description = "Builder options, e.g. '{classifier_widths: [64, 64]}'.")
+        @Option(
+                names = "--options",
+                paramLabel = "YAML",
+                description = "Builder options, e.g. '{classifier_widths: [64, 64]}'.")
         String options;
 
         @Override
@@ -101,10 +132,14 @@ final class WeightsCommand implements Runnable {
         }
     }
 
-    @Command(name = "export", mixinStandardHelpOptions = true,
-            description = "Write a run's model weights as safetensors with torchvision's names (load in Python with safetensors.torch.load_file).")
+    @Command(
+            name = "export",
+            mixinStandardHelpOptions = true,
+            description =
+                    "Write a run's model weights as safetensors with torchvision's names (load in Python with safetensors.torch.load_file).")
     static final class Export implements Runnable {
-        @Mixin Common common;
+        @Mixin
+        Common common;
 
         @Parameters(index = "0", paramLabel = "RUN")
         Path run;
@@ -116,11 +151,16 @@ final class WeightsCommand implements Runnable {
         public void run() {
             Path modelDir = RunDir.bundleOf(run);
             ModelBundle b = ModelBundle.read(modelDir);
-            if (!out.getFileName().toString().endsWith(".safetensors")) throw new UserException(out + ": export writes safetensors; name the file *.safetensors");
+            if (!out.getFileName().toString().endsWith(".safetensors"))
+                throw new UserException(out + ": export writes safetensors; name the file *.safetensors");
             Engine.start(common.threads);
             Net net = b.loadNet(modelDir);
-            Safetensors.write(out, StateDict.of(net), Map.of("format", "pt", "model", b.spec().name(), "classes", String.join(",", b.classes())));
-            System.out.println("wrote " + out + ": " + b.spec().name() + ", " + b.classes().size() + " classes");
+            Safetensors.write(
+                    out,
+                    StateDict.of(net),
+                    Map.of("format", "pt", "model", b.spec().name(), "classes", String.join(",", b.classes())));
+            System.out.println(
+                    "wrote " + out + ": " + b.spec().name() + ", " + b.classes().size() + " classes");
         }
     }
 }

@@ -23,7 +23,11 @@ public final class ConfigDiff {
             flatten("", safeYaml().load(before), a);
             flatten("", safeYaml().load(after), b);
         } catch (RuntimeException unreadable) {
-            return List.of("(its config.yaml is not readable: " + String.valueOf(unreadable.getMessage()).lines().findFirst().orElse("") + ")");
+            return List.of("(its config.yaml is not readable: "
+                    + String.valueOf(unreadable.getMessage())
+                            .lines()
+                            .findFirst()
+                            .orElse("") + ")");
         }
         Set<String> keys = new TreeSet<>(a.keySet());
         keys.addAll(b.keySet());
@@ -38,7 +42,8 @@ public final class ConfigDiff {
 
     private static void flatten(String prefix, Object node, Map<String, String> out) {
         if (node instanceof Map<?, ?> m) {
-            for (var e : m.entrySet()) flatten(prefix.isEmpty() ? String.valueOf(e.getKey()) : prefix + "." + e.getKey(), e.getValue(), out);
+            for (var e : m.entrySet())
+                flatten(prefix.isEmpty() ? String.valueOf(e.getKey()) : prefix + "." + e.getKey(), e.getValue(), out);
         } else {
             out.put(prefix, String.valueOf(node));
         }

@@ -30,8 +30,8 @@ import org.yaml.snakeyaml.nodes.Tag;
  */
 public final class ConfigNode {
     private final Node node;
-    private final String path;     // e.g. "train.optimizer.lr"
-    private final String source;   // e.g. "configs/quickstart.yaml"
+    private final String path; // e.g. "train.optimizer.lr"
+    private final String source; // e.g. "configs/quickstart.yaml"
     private final Map<Node, String> overrides; // nodes that came from --set, with their text
 
     private ConfigNode(Node node, String path, String source, Map<Node, String> overrides) {
@@ -93,7 +93,8 @@ public final class ConfigNode {
         } catch (YAMLException e) {
             throw new UserException("--set " + key + ": value is not valid YAML: " + valueText);
         }
-        if (value == null) value = new ScalarNode(Tag.NULL, "null", null, null, org.yaml.snakeyaml.DumperOptions.ScalarStyle.PLAIN);
+        if (value == null)
+            value = new ScalarNode(Tag.NULL, "null", null, null, org.yaml.snakeyaml.DumperOptions.ScalarStyle.PLAIN);
         markOverride(value, "--set " + key);
         MappingNode map = (MappingNode) node;
         String[] parts = key.split("\\.");
@@ -104,19 +105,32 @@ public final class ConfigNode {
                 if (t.getKeyNode() instanceof ScalarNode k && k.getValue().equals(parts[i])) found = t;
             }
             if (last) {
-                NodeTuple tuple = new NodeTuple(new ScalarNode(Tag.STR, parts[i], null, null, org.yaml.snakeyaml.DumperOptions.ScalarStyle.PLAIN), value);
+                NodeTuple tuple = new NodeTuple(
+                        new ScalarNode(
+                                Tag.STR, parts[i], null, null, org.yaml.snakeyaml.DumperOptions.ScalarStyle.PLAIN),
+                        value);
                 if (found != null) map.getValue().set(map.getValue().indexOf(found), tuple);
                 else map.getValue().add(tuple);
             } else {
                 if (found == null) {
-                    MappingNode child = new MappingNode(Tag.MAP, new ArrayList<>(), org.yaml.snakeyaml.DumperOptions.FlowStyle.BLOCK);
+                    MappingNode child = new MappingNode(
+                            Tag.MAP, new ArrayList<>(), org.yaml.snakeyaml.DumperOptions.FlowStyle.BLOCK);
                     markOverride(child, "--set " + key);
-                    map.getValue().add(new NodeTuple(new ScalarNode(Tag.STR, parts[i], null, null, org.yaml.snakeyaml.DumperOptions.ScalarStyle.PLAIN), child));
+                    map.getValue()
+                            .add(new NodeTuple(
+                                    new ScalarNode(
+                                            Tag.STR,
+                                            parts[i],
+                                            null,
+                                            null,
+                                            org.yaml.snakeyaml.DumperOptions.ScalarStyle.PLAIN),
+                                    child));
                     map = child;
                 } else if (found.getValueNode() instanceof MappingNode m) {
                     map = m;
                 } else {
-                    throw new UserException("--set " + key + ": '" + String.join(".", java.util.Arrays.copyOf(parts, i + 1)) + "' is not a section");
+                    throw new UserException("--set " + key + ": '"
+                            + String.join(".", java.util.Arrays.copyOf(parts, i + 1)) + "' is not a section");
                 }
             }
         }
@@ -181,14 +195,20 @@ public final class ConfigNode {
 
     public boolean has(String key) {
         NodeTuple t = tuples().get(key);
-        return t != null && !(t.getValueNode() instanceof ScalarNode s && s.getTag().equals(Tag.NULL));
+        return t != null
+                && !(t.getValueNode() instanceof ScalarNode s && s.getTag().equals(Tag.NULL));
     }
 
     /** The child section or value under {@code key}; an empty section if it is absent. */
     public ConfigNode get(String key) {
         NodeTuple t = tuples().get(key);
         if (t == null) {
-            MappingNode empty = new MappingNode(Tag.MAP, true, new ArrayList<>(), node.getStartMark(), node.getEndMark(),
+            MappingNode empty = new MappingNode(
+                    Tag.MAP,
+                    true,
+                    new ArrayList<>(),
+                    node.getStartMark(),
+                    node.getEndMark(),
                     org.yaml.snakeyaml.DumperOptions.FlowStyle.BLOCK);
             return new ConfigNode(empty, child(key), source, overrides);
         }

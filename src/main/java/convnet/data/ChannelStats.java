@@ -18,7 +18,12 @@ public record ChannelStats(float[] mean, float[] std) {
         if (subset.size() > MAX_IMAGES) subset = subset.subList(0, MAX_IMAGES);
         double[] sum = new double[3], sq = new double[3];
         long n = 0;
-        try (Loader l = new Loader(subset, pipeline, new float[] {0, 0, 0}, new float[] {1, 1, 1}, Loader.Options.evaluation(64, workers, onBad))) {
+        try (Loader l = new Loader(
+                subset,
+                pipeline,
+                new float[] {0, 0, 0},
+                new float[] {1, 1, 1},
+                Loader.Options.evaluation(64, workers, onBad))) {
             Iterator<Loader.Batch> it = l.epoch(0, 0);
             while (it.hasNext()) {
                 Loader.Batch b = it.next();

@@ -33,7 +33,8 @@ public record DataSplit(List<String> classes, List<Sample> train, List<Sample> v
                 }
             }
         }
-        if (val != null) return new DataSplit(folder.classes, folder.samples, ImageFolder.scan(val, folder.classes).samples, null);
+        if (val != null)
+            return new DataSplit(folder.classes, folder.samples, ImageFolder.scan(val, folder.classes).samples, null);
         List<List<Sample>> split = ImageFolder.split(folder.samples, folder.classes.size(), valFraction, seed);
         return new DataSplit(folder.classes, split.get(0), split.get(1), null);
     }

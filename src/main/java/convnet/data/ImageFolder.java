@@ -36,7 +36,11 @@ public final class ImageFolder {
         }
         List<String> found = new ArrayList<>();
         try (Stream<Path> dirs = Files.list(root)) {
-            dirs.filter(Files::isDirectory).map(p -> p.getFileName().toString()).filter(n -> !n.startsWith(".")).sorted().forEach(found::add);
+            dirs.filter(Files::isDirectory)
+                    .map(p -> p.getFileName().toString())
+                    .filter(n -> !n.startsWith("."))
+                    .sorted()
+                    .forEach(found::add);
         } catch (IOException e) {
             throw new UserException("cannot list dataset folder " + root + ": " + e.getMessage());
         }
@@ -48,7 +52,8 @@ public final class ImageFolder {
         for (String name : found) {
             int label = names.indexOf(name);
             if (label < 0) {
-                throw new UserException(root.resolve(name) + ": class '" + name + "' is not among the training classes " + names);
+                throw new UserException(
+                        root.resolve(name) + ": class '" + name + "' is not among the training classes " + names);
             }
             List<Path> files = listImages(root.resolve(name));
             if (files.isEmpty()) {
@@ -61,7 +66,10 @@ public final class ImageFolder {
 
     static List<Path> listImages(Path dir) {
         try (Stream<Path> files = Files.walk(dir)) {
-            return files.filter(Files::isRegularFile).filter(ImageFolder::looksLikeImage).sorted().toList();
+            return files.filter(Files::isRegularFile)
+                    .filter(ImageFolder::looksLikeImage)
+                    .sorted()
+                    .toList();
         } catch (IOException | java.io.UncheckedIOException e) {
             throw new UserException("cannot list " + dir + ": " + e.getMessage());
         }

@@ -29,7 +29,8 @@ final class ImageHeader {
                         continue;
                     }
                     int len = be16(b, i + 2);
-                    boolean sof = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+                    boolean sof =
+                            marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
                     if (sof) return new long[] {be16(b, i + 7), be16(b, i + 5)};
                     i += 2 + len;
                 }

@@ -35,7 +35,8 @@ public final class Images {
         if (bytes.length == 0) throw new BadImageException(file, "empty file (0 bytes)");
         long[] size = ImageHeader.size(bytes);
         if (size != null && size[0] * size[1] > MAX_PIXELS) {
-            throw new BadImageException(file, "header claims " + size[0] + "×" + size[1] + " pixels, more than the limit of " + MAX_PIXELS);
+            throw new BadImageException(
+                    file, "header claims " + size[0] + "×" + size[1] + " pixels, more than the limit of " + MAX_PIXELS);
         }
         if (isJpeg(bytes) && !endsWithEoi(bytes)) {
             throw new BadImageException(file, "truncated JPEG (no end-of-image marker)");
@@ -74,8 +75,16 @@ public final class Images {
         if ((b[0] & 0xff) == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G') return "png";
         if (b[0] == 'G' && b[1] == 'I' && b[2] == 'F' && b[3] == '8') return "gif";
         if (b[0] == 'B' && b[1] == 'M') return "bmp";
-        if ((b[0] == 'I' && b[1] == 'I' && b[2] == 42 && b[3] == 0) || (b[0] == 'M' && b[1] == 'M' && b[2] == 0 && b[3] == 42)) return "tiff";
-        if (b[0] == 'R' && b[1] == 'I' && b[2] == 'F' && b[3] == 'F' && b[8] == 'W' && b[9] == 'E' && b[10] == 'B' && b[11] == 'P') return "webp";
+        if ((b[0] == 'I' && b[1] == 'I' && b[2] == 42 && b[3] == 0)
+                || (b[0] == 'M' && b[1] == 'M' && b[2] == 0 && b[3] == 42)) return "tiff";
+        if (b[0] == 'R'
+                && b[1] == 'I'
+                && b[2] == 'F'
+                && b[3] == 'F'
+                && b[8] == 'W'
+                && b[9] == 'E'
+                && b[10] == 'B'
+                && b[11] == 'P') return "webp";
         return null;
     }
 

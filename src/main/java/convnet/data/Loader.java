@@ -29,13 +29,17 @@ public final class Loader implements AutoCloseable {
     /** A batch: {@code images} holds {@code size} images of 3 × h × w floats, channel first. */
     public record Batch(float[] images, long[] labels, int size, int height, int width, int skipped) {}
 
-    public enum OnBadImage { ERROR, SKIP }
+    public enum OnBadImage {
+        ERROR,
+        SKIP
+    }
 
     /**
      * How batches are cut: {@code shuffle} the order each epoch (a permutation fixed by seed and epoch),
      * {@code dropLast} leave out a last incomplete batch, {@code workers} decoding threads.
      */
-    public record Options(int batchSize, boolean shuffle, boolean dropLast, long seed, int workers, OnBadImage onBadImage) {
+    public record Options(
+            int batchSize, boolean shuffle, boolean dropLast, long seed, int workers, OnBadImage onBadImage) {
         /** For training: shuffled, incomplete last batch dropped. */
         public static Options training(int batchSize, long seed, int workers, OnBadImage onBad) {
             return new Options(batchSize, true, true, seed, workers, onBad);
@@ -85,7 +89,8 @@ public final class Loader implements AutoCloseable {
      */
     public Loader shard(int shard, int shards) {
         if (batchSize % shards != 0) {
-            throw new convnet.UserException("data.batch_size " + batchSize + " must be divisible by the number of processes (" + shards + ")");
+            throw new convnet.UserException(
+                    "data.batch_size " + batchSize + " must be divisible by the number of processes (" + shards + ")");
         }
         this.shard = shard;
         this.shards = shards;

@@ -40,33 +40,51 @@ import org.bytedeco.opencv.opencv_core.Mat;
  * atomically; the same input and options give byte-identical output.
  */
 public final class Preprocess {
-    public enum Mode { CENTER_CROP, SMALLER_SIDE, STRETCH }
+    public enum Mode {
+        CENTER_CROP,
+        SMALLER_SIDE,
+        STRETCH
+    }
 
     /**
      * @param labelPattern a regex whose first group is the label taken from a folder name
      *                     ({@code ^\d+\.(.+)$} turns Caltech-256's {@code 001.ak47} into {@code ak47}); folders it does not match keep their name
      */
-    public record Options(double valFraction, int size, Mode mode, long seed, String labelPattern, int threads, int jpegQuality) {}
+    public record Options(
+            double valFraction, int size, Mode mode, long seed, String labelPattern, int threads, int jpegQuality) {}
 
-    public record Report(int classes, int train, int val, List<String[]> skipped, double seconds, double[] mean, double[] std,
-                         List<String[]> duplicates) {}
+    public record Report(
+            int classes,
+            int train,
+            int val,
+            List<String[]> skipped,
+            double seconds,
+            double[] mean,
+            double[] std,
+            List<String[]> duplicates) {}
 
     private record Item(Path source, String label, int classIndex) {}
 
-    private record Done(Item item, String output, double[] sum, double[] sumSq, long pixels, String error, String sha) {}
+    private record Done(
+            Item item, String output, double[] sum, double[] sumSq, long pixels, String error, String sha) {}
 
     public static Report run(Path src, Path dst, Options o, IntConsumer progress) {
         long t0 = System.nanoTime();
         if (!Files.isDirectory(src)) throw new UserException("source folder not found: " + src);
-        if (src.toAbsolutePath().normalize().equals(dst.toAbsolutePath().normalize())) throw new UserException("destination must differ from the source");
+        if (src.toAbsolutePath().normalize().equals(dst.toAbsolutePath().normalize()))
+            throw new UserException("destination must differ from the source");
         Pattern pattern = Pattern.compile(o.labelPattern());
         List<Path> dirs;
         try (Stream<Path> s = Files.list(src)) {
-            dirs = s.filter(Files::isDirectory).filter(p -> !p.getFileName().toString().startsWith(".")).sorted().toList();
+            dirs = s.filter(Files::isDirectory)
+                    .filter(p -> !p.getFileName().toString().startsWith("."))
+                    .sorted()
+                    .toList();
         } catch (IOException e) {
             throw new UserException("cannot list " + src + ": " + e.getMessage());
         }
-        if (dirs.isEmpty()) throw new UserException(src + ": no class folders found (expected one sub-folder of images per class)");
+        if (dirs.isEmpty())
+            throw new UserException(src + ": no class folders found (expected one sub-folder of images per class)");
         Map<String, List<Path>> byLabel = new java.util.TreeMap<>();
         List<String[]> skipped = new ArrayList<>();
         for (Path d : dirs) {
@@ -81,7 +99,10 @@ public final class Preprocess {
         for (int c = 0; c < labels.size(); c++) {
             List<Path> files = byLabel.get(labels.get(c));
             files.sort(Comparator.naturalOrder());
-            if (files.isEmpty()) skipped.add(new String[] {src.relativize(src.resolve(labels.get(c))).toString(), "class folder holds no images"});
+            if (files.isEmpty())
+                skipped.add(new String[] {
+                    src.relativize(src.resolve(labels.get(c))).toString(), "class folder holds no images"
+                });
             for (Path f : files) all.add(new Sample(f, c));
         }
         List<List<Sample>> split = ImageFolder.split(all, labels.size(), o.valFraction(), o.seed());
@@ -127,8 +148,11 @@ public final class Preprocess {
             if (d.sha == null) continue;
             Done first = firstByHash.putIfAbsent(d.sha, d);
             if (first != null) {
-                duplicates.add(new String[] {src.relativize(d.item.source).toString(), src.relativize(first.item.source).toString(),
-                        d.item.label.equals(first.item.label) ? "same class" : "different classes"});
+                duplicates.add(new String[] {
+                    src.relativize(d.item.source).toString(),
+                    src.relativize(first.item.source).toString(),
+                    d.item.label.equals(first.item.label) ? "same class" : "different classes"
+                });
             }
         }
         for (Done d : results) { // input order: sorted by class, then file — deterministic
@@ -137,7 +161,11 @@ public final class Preprocess {
                 continue;
             }
             boolean isVal = valFiles.contains(d.item.source);
-            (isVal ? val : train).append(csv(d.output)).append(',').append(csv(d.item.label)).append('\n');
+            (isVal ? val : train)
+                    .append(csv(d.output))
+                    .append(',')
+                    .append(csv(d.item.label))
+                    .append('\n');
             if (isVal) {
                 nVal++;
             } else {
@@ -156,10 +184,12 @@ public final class Preprocess {
             std[c] = Math.sqrt(Math.max(0, sq[c] / pixels - mean[c] * mean[c]));
         }
         StringBuilder cats = new StringBuilder("id,label\n");
-        for (int c = 0; c < labels.size(); c++) cats.append(c).append(',').append(csv(labels.get(c))).append('\n');
+        for (int c = 0; c < labels.size(); c++)
+            cats.append(c).append(',').append(csv(labels.get(c))).append('\n');
         StringBuilder skip = new StringBuilder("file,reason\n");
         skipped.sort(Comparator.comparing(a -> a[0]));
-        for (String[] s : skipped) skip.append(csv(s[0])).append(',').append(csv(s[1])).append('\n');
+        for (String[] s : skipped)
+            skip.append(csv(s[0])).append(',').append(csv(s[1])).append('\n');
         try {
             for (Done d : results) {
                 if (d.output == null) continue;
@@ -177,7 +207,13 @@ public final class Preprocess {
         AtomicFiles.writeString(dst.resolve("categories.csv"), cats.toString());
         AtomicFiles.writeString(dst.resolve("skipped.csv"), skip.toString());
         StringBuilder dup = new StringBuilder("file,duplicate_of,classes\n");
-        for (String[] d : duplicates) dup.append(csv(d[0])).append(',').append(csv(d[1])).append(',').append(d[2]).append('\n');
+        for (String[] d : duplicates)
+            dup.append(csv(d[0]))
+                    .append(',')
+                    .append(csv(d[1]))
+                    .append(',')
+                    .append(d[2])
+                    .append('\n');
         AtomicFiles.writeString(dst.resolve("duplicates.csv"), dup.toString());
         Map<String, Object> rgb = new LinkedHashMap<>();
         rgb.put("mean", round(mean, 1.0 / 255));
@@ -187,7 +223,11 @@ public final class Preprocess {
         rgb.put("train_images", nTrain);
         rgb.put("pixels", pixels);
         try {
-            AtomicFiles.writeString(dst.resolve("rgb_mean.json"), new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(rgb) + "\n");
+            AtomicFiles.writeString(
+                    dst.resolve("rgb_mean.json"),
+                    new ObjectMapper()
+                                    .enable(SerializationFeature.INDENT_OUTPUT)
+                                    .writeValueAsString(rgb) + "\n");
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
@@ -240,7 +280,8 @@ public final class Preprocess {
                 if (n == 0) {
                     skipped.add(new String[] {f.toString(), "empty file (0 bytes)"});
                 } else if (Images.sniff(java.util.Arrays.copyOf(head, n)) == null) {
-                    if (ImageFolder.looksLikeImage(f)) skipped.add(new String[] {f.toString(), "named like an image but its content is not one"});
+                    if (ImageFolder.looksLikeImage(f))
+                        skipped.add(new String[] {f.toString(), "named like an image but its content is not one"});
                 } else {
                     out.add(f);
                 }
@@ -276,12 +317,15 @@ public final class Preprocess {
             } catch (IOException e) {
                 throw new BadImageException(it.source, "cannot read: " + e.getMessage());
             }
-            sha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+            sha = java.util.HexFormat.of()
+                    .formatHex(
+                            java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
             Mat img = Images.decode(it.source, bytes);
             Mat out = switch (o.mode()) {
                 case STRETCH -> Ops.resizeTo(img, o.size(), o.size());
                 case SMALLER_SIDE -> new Ops.Resize(o.size(), 0, 0).apply(img, null);
-                case CENTER_CROP -> new Ops.CenterCrop(o.size()).apply(new Ops.Resize(o.size(), 0, 0).apply(img, null), null);
+                case CENTER_CROP ->
+                    new Ops.CenterCrop(o.size()).apply(new Ops.Resize(o.size(), 0, 0).apply(img, null), null);
             };
             if (!out.isContinuous()) out = out.clone();
             int h = out.rows(), w = out.cols();
@@ -296,7 +340,8 @@ public final class Preprocess {
                 }
             }
             BytePointer buf = new BytePointer();
-            if (!imencode(".jpg", out, buf, new org.bytedeco.javacpp.IntPointer(IMWRITE_JPEG_QUALITY, o.jpegQuality()))) {
+            if (!imencode(
+                    ".jpg", out, buf, new org.bytedeco.javacpp.IntPointer(IMWRITE_JPEG_QUALITY, o.jpegQuality()))) {
                 throw new BadImageException(it.source, "could not be encoded as JPEG");
             }
             byte[] jpeg = new byte[(int) buf.limit()];

@@ -16,7 +16,8 @@ public final class ProcessedDir {
     public final List<Sample> train, val;
     public final float[] mean, std;
 
-    private ProcessedDir(Path dir, List<String> classes, List<Sample> train, List<Sample> val, float[] mean, float[] std) {
+    private ProcessedDir(
+            Path dir, List<String> classes, List<Sample> train, List<Sample> val, float[] mean, float[] std) {
         this.dir = dir;
         this.classes = classes;
         this.train = train;
@@ -33,7 +34,8 @@ public final class ProcessedDir {
         List<String> classes = new ArrayList<>();
         List<String[]> cats = readCsv(dir.resolve("categories.csv"), 2);
         for (int i = 0; i < cats.size(); i++) {
-            if (!cats.get(i)[0].equals(String.valueOf(i))) throw new UserException(dir.resolve("categories.csv") + " line " + (i + 2) + ": expected id " + i);
+            if (!cats.get(i)[0].equals(String.valueOf(i)))
+                throw new UserException(dir.resolve("categories.csv") + " line " + (i + 2) + ": expected id " + i);
             classes.add(cats.get(i)[1]);
         }
         List<Sample> train = samples(dir, "train.csv", classes);
@@ -53,8 +55,13 @@ public final class ProcessedDir {
     }
 
     private static float[] three(JsonNode n, Path file) {
-        if (!n.isArray() || n.size() != 3) throw new UserException(file + ": expected mean and std as three numbers each");
-        return new float[] {(float) n.get(0).asDouble(), (float) n.get(1).asDouble(), (float) n.get(2).asDouble()};
+        if (!n.isArray() || n.size() != 3)
+            throw new UserException(file + ": expected mean and std as three numbers each");
+        return new float[] {
+            (float) n.get(0).asDouble(),
+            (float) n.get(1).asDouble(),
+            (float) n.get(2).asDouble()
+        };
     }
 
     private static List<Sample> samples(Path dir, String name, List<String> classes) {
@@ -62,7 +69,9 @@ public final class ProcessedDir {
         List<String[]> rows = readCsv(dir.resolve(name), 2);
         for (int i = 0; i < rows.size(); i++) {
             int label = classes.indexOf(rows.get(i)[1]);
-            if (label < 0) throw new UserException(dir.resolve(name) + " line " + (i + 2) + ": class '" + rows.get(i)[1] + "' is not in categories.csv");
+            if (label < 0)
+                throw new UserException(dir.resolve(name) + " line " + (i + 2) + ": class '" + rows.get(i)[1]
+                        + "' is not in categories.csv");
             out.add(new Sample(dir.resolve(rows.get(i)[0]), label));
         }
         return out;
@@ -104,7 +113,9 @@ public final class ProcessedDir {
                 }
             }
             f.add(cur.toString());
-            if (f.size() != columns) throw new UserException(file + " line " + (i + 1) + ": expected " + columns + " columns, found " + f.size());
+            if (f.size() != columns)
+                throw new UserException(
+                        file + " line " + (i + 1) + ": expected " + columns + " columns, found " + f.size());
             out.add(f.toArray(new String[0]));
         }
         return out;

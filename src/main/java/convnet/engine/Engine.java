@@ -31,7 +31,8 @@ public final class Engine {
                 Loader.cacheResources("/org/bytedeco/openblas/" + platform + "/");
                 Loader.cacheResources("/org/bytedeco/pytorch/" + platform + "/");
             } catch (java.io.IOException e) {
-                throw new IllegalStateException("cannot unpack the libtorch natives into the JavaCPP cache: " + e.getMessage(), e);
+                throw new IllegalStateException(
+                        "cannot unpack the libtorch natives into the JavaCPP cache: " + e.getMessage(), e);
             }
             Loader.load(org.bytedeco.openblas.global.openblas_nolapack.class);
             org.bytedeco.openblas.global.openblas_nolapack.blas_set_num_threads(1);

@@ -11,7 +11,9 @@ import org.bytedeco.pytorch.global.torch;
  * cleared when the outermost region ends, so a cast copy never outlives an optimizer step.
  */
 public enum Precision {
-    FP32("32", null), BF16_MIXED("bf16-mixed", torch.ScalarType.BFloat16), FP16_MIXED("16-mixed", torch.ScalarType.Half);
+    FP32("32", null),
+    BF16_MIXED("bf16-mixed", torch.ScalarType.BFloat16),
+    FP16_MIXED("16-mixed", torch.ScalarType.Half);
 
     public final String word;
     private final torch.ScalarType dtype;

@@ -14,7 +14,8 @@ public final class Tensors {
         long n = 1;
         for (long d : shape) n *= d;
         if (n != data.length) {
-            throw new IllegalArgumentException("shape " + java.util.Arrays.toString(shape) + " needs " + n + " values, got " + data.length);
+            throw new IllegalArgumentException(
+                    "shape " + java.util.Arrays.toString(shape) + " needs " + n + " values, got " + data.length);
         }
         Tensor t = torch.empty(shape);
         t.data_ptr_float().put(data);
@@ -23,7 +24,8 @@ public final class Tensors {
 
     /** An int64 CPU tensor holding a copy of {@code data}. */
     public static Tensor fromLongs(long[] data) {
-        Tensor t = torch.empty(new long[] {data.length}, new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Long), null);
+        Tensor t = torch.empty(
+                new long[] {data.length}, new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Long), null);
         new LongPointer(t.data_ptr()).put(data);
         return t;
     }

@@ -3,10 +3,10 @@ package convnet.eval;
 import convnet.data.BadImageException;
 import convnet.data.Images;
 import convnet.engine.Engine;
+import convnet.engine.Precision;
 import convnet.engine.Scoped;
 import convnet.engine.Tensors;
 import convnet.model.Net;
-import convnet.engine.Precision;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -66,7 +66,14 @@ public final class Classifier {
             String[] errors = new String[chunk.size()];
             for (int i = 0; i < chunk.size(); i++) {
                 try (PointerScope scope = new PointerScope()) {
-                    bundle.evalTransforms().run(Images.decode(chunk.get(i)), new Random(0), bundle.mean(), bundle.std(), images, ok.size() * per);
+                    bundle.evalTransforms()
+                            .run(
+                                    Images.decode(chunk.get(i)),
+                                    new Random(0),
+                                    bundle.mean(),
+                                    bundle.std(),
+                                    images,
+                                    ok.size() * per);
                     ok.add(i);
                 } catch (BadImageException e) {
                     errors[i] = e.reason;
@@ -92,18 +99,18 @@ public final class Classifier {
     /** Softmax posteriors of a network for normalised channel-first images. */
     public record Raw(Net net, int s, Precision precision) {
         public float[][] probabilities(float[] images, int n) {
-        if (n == 0) return new float[0][];
-        return Scoped.call(() -> {
-            try (NoGradGuard g = new NoGradGuard()) {
-                Tensor x = Tensors.fromFloats(images, n, 3, s, s);
-                Tensor logits = precision.forward(() -> net.forward(x)).to(torch.ScalarType.Float);
-                float[] p = Tensors.toFloats(torch.softmax(logits, 1));
-                int c = p.length / n;
-                float[][] rows = new float[n][];
-                for (int i = 0; i < n; i++) rows[i] = java.util.Arrays.copyOfRange(p, i * c, (i + 1) * c);
-                return rows;
-            }
-        });
+            if (n == 0) return new float[0][];
+            return Scoped.call(() -> {
+                try (NoGradGuard g = new NoGradGuard()) {
+                    Tensor x = Tensors.fromFloats(images, n, 3, s, s);
+                    Tensor logits = precision.forward(() -> net.forward(x)).to(torch.ScalarType.Float);
+                    float[] p = Tensors.toFloats(torch.softmax(logits, 1));
+                    int c = p.length / n;
+                    float[][] rows = new float[n][];
+                    for (int i = 0; i < n; i++) rows[i] = java.util.Arrays.copyOfRange(p, i * c, (i + 1) * c);
+                    return rows;
+                }
+            });
         }
     }
 

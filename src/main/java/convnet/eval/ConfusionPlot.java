@@ -32,7 +32,8 @@ public final class ConfusionPlot {
                 g.fillRect(margin + j * cell, margin + i * cell, cell, cell);
                 if (cell >= 24 && confusion[i][j] > 0) {
                     g.setColor(f > 0.5 ? Color.WHITE : Color.BLACK);
-                    g.drawString(String.valueOf(confusion[i][j]), margin + j * cell + 3, margin + i * cell + cell / 2 + 4);
+                    g.drawString(
+                            String.valueOf(confusion[i][j]), margin + j * cell + 3, margin + i * cell + cell / 2 + 4);
                 }
             }
             g.setColor(Color.BLACK);

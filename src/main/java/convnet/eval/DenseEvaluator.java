@@ -24,9 +24,16 @@ public final class DenseEvaluator {
 
     public DenseEvaluator(Net net) {
         this.net = net;
-        Seq.Entry pool = net.entries().stream().filter(e -> e.name().equals("avgpool")).findFirst().orElse(null);
-        Seq.Entry classifier = net.entries().stream().filter(e -> e.name().equals("classifier")).findFirst().orElse(null);
-        boolean fixed = pool != null && classifier != null && pool.layer() instanceof Layers.AdaptiveAvgPool a && a.size() > 1;
+        Seq.Entry pool = net.entries().stream()
+                .filter(e -> e.name().equals("avgpool"))
+                .findFirst()
+                .orElse(null);
+        Seq.Entry classifier = net.entries().stream()
+                .filter(e -> e.name().equals("classifier"))
+                .findFirst()
+                .orElse(null);
+        boolean fixed =
+                pool != null && classifier != null && pool.layer() instanceof Layers.AdaptiveAvgPool a && a.size() > 1;
         this.converted = fixed;
         if (!fixed) return;
         int k = ((Layers.AdaptiveAvgPool) pool.layer()).size();
@@ -38,7 +45,8 @@ public final class DenseEvaluator {
                 int in = (int) (lin.in / ((long) kernel * kernel));
                 Tensor w = lin.weight.reshape(lin.out, in, kernel, kernel);
                 Tensor b = lin.bias;
-                head.add(x -> torch.conv2d(x, w, new TensorOptional(b), new long[] {1, 1}, new long[] {0, 0}, new long[] {1, 1}, 1));
+                head.add(x -> torch.conv2d(
+                        x, w, new TensorOptional(b), new long[] {1, 1}, new long[] {0, 0}, new long[] {1, 1}, 1));
                 first = false;
             } else if (l.describe().startsWith("Dropout")) {
                 continue; // evaluation: dropout is the identity

@@ -30,6 +30,7 @@ public final class Evaluation {
      * {@code CHUNK} images, fewer when they are large (decoded pixels held at once stay near {@code CHUNK_PIXELS}).
      */
     static final int CHUNK = 32;
+
     static final long CHUNK_PIXELS = 32L * 1024 * 1024;
 
     /** Metrics of {@code models} (fused when several; their classes must agree) on {@code samples}. */
@@ -37,13 +38,19 @@ public final class Evaluation {
         ModelBundle first = models.get(0).bundle();
         for (Model m : models) {
             if (!m.bundle().classes().equals(first.classes())) {
-                throw new UserException("cannot fuse " + models.get(0).name() + " and " + m.name() + ": their classes differ");
+                throw new UserException(
+                        "cannot fuse " + models.get(0).name() + " and " + m.name() + ": their classes differ");
             }
         }
         Predictions p;
         if (method.isPlain() && models.size() == 1) {
             int workers = Math.max(1, Runtime.getRuntime().availableProcessors());
-            try (Loader loader = new Loader(samples, first.evalTransforms(), first.mean(), first.std(), Loader.Options.evaluation(64, workers, Loader.OnBadImage.ERROR))) {
+            try (Loader loader = new Loader(
+                    samples,
+                    first.evalTransforms(),
+                    first.mean(),
+                    first.std(),
+                    Loader.Options.evaluation(64, workers, Loader.OnBadImage.ERROR))) {
                 p = Evaluator.run(models.get(0).net(), loader, precision);
             }
         } else {
@@ -56,12 +63,19 @@ public final class Evaluation {
      * The test-time method the options ask for: {@code scales} (or, with {@code multiScale}, the paper's
      * {S-32, S, S+32} around the bundle's training scale S), {@code crops} per side, dense, flip.
      */
-    public static TestTime method(ModelBundle bundle, List<Integer> scales, boolean multiScale, boolean dense, int crops, boolean flip) {
+    public static TestTime method(
+            ModelBundle bundle, List<Integer> scales, boolean multiScale, boolean dense, int crops, boolean flip) {
         int s0 = trainingScale(bundle);
         // the paper's {S-32, S, S+32}; for small training scales the same spread in proportion
-        List<Integer> qs = scales != null ? scales : !multiScale ? List.of()
-                : s0 > 128 ? List.of(s0 - 32, s0, s0 + 32) : List.of(Math.round(s0 * 7 / 8f), s0, Math.round(s0 * 9 / 8f));
-        for (int q : qs) if (q < 8 || q > 8192) throw new UserException("--scales: each scale must be in [8, 8192], got " + q);
+        List<Integer> qs = scales != null
+                ? scales
+                : !multiScale
+                        ? List.of()
+                        : s0 > 128
+                                ? List.of(s0 - 32, s0, s0 + 32)
+                                : List.of(Math.round(s0 * 7 / 8f), s0, Math.round(s0 * 9 / 8f));
+        for (int q : qs)
+            if (q < 8 || q > 8192) throw new UserException("--scales: each scale must be in [8, 8192], got " + q);
         if (crops < 0 || crops > 10) throw new UserException("--crops must be in [0, 10], got " + crops);
         return new TestTime(qs, dense, crops, flip);
     }
@@ -88,7 +102,8 @@ public final class Evaluation {
 
     private static Predictions perImage(List<Model> models, List<Sample> samples, TestTime tt, Precision prec) {
         int n = samples.size(), c = models.get(0).bundle().classes().size();
-        List<DenseEvaluator> dense = models.stream().map(m -> new DenseEvaluator(m.net())).toList();
+        List<DenseEvaluator> dense =
+                models.stream().map(m -> new DenseEvaluator(m.net())).toList();
         float[][] probs = new float[n][];
         int[] labels = new int[n];
         double loss = 0;
@@ -104,7 +119,8 @@ public final class Evaluation {
                 for (int i = from; i < to; i++) probs[i] = new float[c];
                 for (int k = 0; k < models.size(); k++) {
                     float[][] p = posteriors(models.get(k), dense.get(k), imgs, tt, prec);
-                    for (int i = from; i < to; i++) for (int j = 0; j < c; j++) probs[i][j] += p[i - from][j] / models.size();
+                    for (int i = from; i < to; i++)
+                        for (int j = 0; j < c; j++) probs[i][j] += p[i - from][j] / models.size();
                 }
             }
             for (int i = from; i < to; i++) {
@@ -120,7 +136,8 @@ public final class Evaluation {
         if (!tt.isPlain()) return tt.posteriors(m.net(), dense, imgs, b.imageSize(), b.mean(), b.std(), prec);
         int size = b.imageSize(), plane = 3 * size * size;
         float[] px = new float[imgs.size() * plane];
-        for (int i = 0; i < imgs.size(); i++) b.evalTransforms().run(imgs.get(i), new Random(0), b.mean(), b.std(), px, i * plane);
+        for (int i = 0; i < imgs.size(); i++)
+            b.evalTransforms().run(imgs.get(i), new Random(0), b.mean(), b.std(), px, i * plane);
         return new Classifier.Raw(m.net(), size, prec).probabilities(px, imgs.size());
     }
 }

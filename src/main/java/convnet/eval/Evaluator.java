@@ -1,10 +1,10 @@
 package convnet.eval;
 
 import convnet.data.Loader;
+import convnet.engine.Precision;
 import convnet.engine.Scoped;
 import convnet.engine.Tensors;
 import convnet.model.Net;
-import convnet.engine.Precision;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;

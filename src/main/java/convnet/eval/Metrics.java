@@ -24,6 +24,12 @@ public record Metrics(int count, double top1, double top5, double loss, double[]
             for (long v : confusion[c]) total += v;
             perClass[c] = total == 0 ? Double.NaN : (double) confusion[c][c] / total;
         }
-        return new Metrics(n, n == 0 ? Double.NaN : (double) hit1 / n, n == 0 ? Double.NaN : (double) hit5 / n, p.meanLoss(), perClass, confusion);
+        return new Metrics(
+                n,
+                n == 0 ? Double.NaN : (double) hit1 / n,
+                n == 0 ? Double.NaN : (double) hit5 / n,
+                p.meanLoss(),
+                perClass,
+                confusion);
     }
 }

@@ -6,12 +6,12 @@ import convnet.UserException;
 import convnet.config.ConfigNode;
 import convnet.config.Yamls;
 import convnet.data.transform.Pipeline;
+import convnet.io.AtomicFiles;
+import convnet.io.Dirs;
 import convnet.model.Arch;
 import convnet.model.ModelSpec;
 import convnet.model.Models;
 import convnet.model.Net;
-import convnet.io.AtomicFiles;
-import convnet.io.Dirs;
 import convnet.weights.Safetensors;
 import convnet.weights.StateDict;
 import java.io.IOException;
@@ -26,7 +26,8 @@ import java.util.Map;
  * (torchvision-style names) and {@code model.json} (architecture, class names, input size,
  * normalisation and evaluation transforms).
  */
-public record ModelBundle(ModelSpec spec, List<String> classes, int imageSize, float[] mean, float[] std, Pipeline evalTransforms) {
+public record ModelBundle(
+        ModelSpec spec, List<String> classes, int imageSize, float[] mean, float[] std, Pipeline evalTransforms) {
     public static final String FORMAT = "convnet-model/1";
     private static final String DESCRIPTION = "model.json", WEIGHTS = "weights.safetensors";
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -60,7 +61,8 @@ public record ModelBundle(ModelSpec spec, List<String> classes, int imageSize, f
         try (java.util.stream.Stream<Path> s = Files.list(dir)) {
             for (Path p : s.toList()) {
                 String n = p.getFileName().toString();
-                for (String own : new String[] {DESCRIPTION, WEIGHTS}) if (n.equals(own) || n.startsWith("." + own + ".") && n.endsWith(".tmp")) Files.delete(p);
+                for (String own : new String[] {DESCRIPTION, WEIGHTS})
+                    if (n.equals(own) || n.startsWith("." + own + ".") && n.endsWith(".tmp")) Files.delete(p);
             }
         }
         Dirs.deleteIfEmpty(dir);
@@ -74,22 +76,34 @@ public record ModelBundle(ModelSpec spec, List<String> classes, int imageSize, f
     @SuppressWarnings("unchecked")
     public static ModelBundle read(Path dir) {
         Path json = dir.resolve(DESCRIPTION);
-        if (!Files.isRegularFile(json)) throw new UserException("no model bundle at " + dir + " (expected " + json + ")");
+        if (!Files.isRegularFile(json))
+            throw new UserException("no model bundle at " + dir + " (expected " + json + ")");
         Map<String, Object> m;
         try {
             m = JSON.readValue(json.toFile(), Map.class);
         } catch (IOException e) {
             throw new UserException(json + ": damaged model description: " + e.getMessage());
         }
-        if (!FORMAT.equals(m.get("format"))) throw new UserException(json + ": not a " + FORMAT + " file (format: " + m.get("format") + ")");
+        if (!FORMAT.equals(m.get("format")))
+            throw new UserException(json + ": not a " + FORMAT + " file (format: " + m.get("format") + ")");
         ConfigNode root = Yamls.node(m, json.toString());
         ConfigNode model = root.get("model");
         String name = model.get("name").asChoice(Models.names());
         Arch arch = Models.preset(name).withOverrides(model.get("options"));
         List<String> classes = (List<String>) m.get("classes");
         int size = root.integer("image_size", 224, 8, 4096);
-        ModelSpec spec = new ModelSpec(name, arch, classes.size(), model.get("init").string("conv", "kaiming"), model.get("init").string("linear", "normal"));
-        return new ModelBundle(spec, classes, size, f(root.numbers("mean", null, 0, 1)), f(root.numbers("std", null, 1e-9, 10)),
+        ModelSpec spec = new ModelSpec(
+                name,
+                arch,
+                classes.size(),
+                model.get("init").string("conv", "kaiming"),
+                model.get("init").string("linear", "normal"));
+        return new ModelBundle(
+                spec,
+                classes,
+                size,
+                f(root.numbers("mean", null, 0, 1)),
+                f(root.numbers("std", null, 1e-9, 10)),
                 Pipeline.fromConfig(root.get("eval_transforms"), size));
     }
 

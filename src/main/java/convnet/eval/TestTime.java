@@ -2,10 +2,10 @@ package convnet.eval;
 
 import convnet.data.Images;
 import convnet.data.transform.Ops;
+import convnet.engine.Precision;
 import convnet.engine.Scoped;
 import convnet.engine.Tensors;
 import convnet.model.Net;
-import convnet.engine.Precision;
 import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
@@ -40,7 +40,8 @@ public record TestTime(List<Integer> scales, boolean dense, int grid, boolean fl
     }
 
     /** Averaged posteriors for one decoded BGR image. Runs in its own scope. */
-    public float[] posteriors(Net net, DenseEvaluator denseEval, Mat bgr, int cropSize, float[] mean, float[] std, Precision precision) {
+    public float[] posteriors(
+            Net net, DenseEvaluator denseEval, Mat bgr, int cropSize, float[] mean, float[] std, Precision precision) {
         return posteriors(net, denseEval, List.of(bgr), cropSize, mean, std, precision)[0];
     }
 
@@ -53,7 +54,14 @@ public record TestTime(List<Integer> scales, boolean dense, int grid, boolean fl
      * converted to pixels as they are cut, so memory holds one batch and one image's crops at a time;
      * dense views (image-sized) run per image and scale, with their mirror images. Runs in its own scope.
      */
-    public float[][] posteriors(Net net, DenseEvaluator denseEval, List<Mat> images, int cropSize, float[] mean, float[] std, Precision precision) {
+    public float[][] posteriors(
+            Net net,
+            DenseEvaluator denseEval,
+            List<Mat> images,
+            int cropSize,
+            float[] mean,
+            float[] std,
+            Precision precision) {
         List<Integer> qs = scales.isEmpty() ? List.of(cropSize) : scales;
         return Scoped.call(() -> {
             try (NoGradGuard g = new NoGradGuard()) {
@@ -72,7 +80,8 @@ public record TestTime(List<Integer> scales, boolean dense, int grid, boolean fl
                                 int h = scaled.rows(), w = scaled.cols();
                                 float[] px = new float[3 * h * w];
                                 Images.toChw(scaled, mean, std, px, 0);
-                                for (float[] row : forward(net, denseEval, px, 1, h, w, precision)) add(sums, views, i, row);
+                                for (float[] row : forward(net, denseEval, px, 1, h, w, precision))
+                                    add(sums, views, i, row);
                                 continue;
                             }
                             List<Mat> crops = new ArrayList<>();
@@ -80,8 +89,12 @@ public record TestTime(List<Integer> scales, boolean dense, int grid, boolean fl
                                 int w = scaled.cols(), h = scaled.rows(), s = Math.min(cropSize, Math.min(w, h));
                                 for (int gy = 0; gy < grid; gy++) {
                                     for (int gx = 0; gx < grid; gx++) {
-                                        int x = grid == 1 ? (w - s) / 2 : (w - s) * gx / (grid - 1), y = grid == 1 ? (h - s) / 2 : (h - s) * gy / (grid - 1);
-                                        crops.add(Ops.resizeTo(new Mat(scaled, new org.bytedeco.opencv.opencv_core.Rect(x, y, s, s)), cropSize, cropSize));
+                                        int x = grid == 1 ? (w - s) / 2 : (w - s) * gx / (grid - 1),
+                                                y = grid == 1 ? (h - s) / 2 : (h - s) * gy / (grid - 1);
+                                        crops.add(Ops.resizeTo(
+                                                new Mat(scaled, new org.bytedeco.opencv.opencv_core.Rect(x, y, s, s)),
+                                                cropSize,
+                                                cropSize));
                                     }
                                 }
                             } else {
@@ -106,7 +119,15 @@ public record TestTime(List<Integer> scales, boolean dense, int grid, boolean fl
     }
 
     /** Runs {@code count} pending crops (and their mirrors) and adds each posterior to its image's sum. */
-    private void flush(Net net, float[] batch, int count, int[] owner, int size, Precision precision, float[][] sums, int[] views) {
+    private void flush(
+            Net net,
+            float[] batch,
+            int count,
+            int[] owner,
+            int size,
+            Precision precision,
+            float[][] sums,
+            int[] views) {
         float[][] p = forward(net, null, batch, count, size, size, precision);
         for (int v = 0; v < count; v++) {
             add(sums, views, owner[v], p[v]);
@@ -125,7 +146,9 @@ public record TestTime(List<Integer> scales, boolean dense, int grid, boolean fl
         int values = n * 3 * h * w; // a last, partly filled batch uses the front of the buffer
         Tensor x = Tensors.fromFloats(px.length == values ? px : java.util.Arrays.copyOf(px, values), n, 3, h, w);
         Tensor in = flip ? torch.cat(new org.bytedeco.pytorch.TensorVector(x, torch.flip(x, 3)), 0) : x;
-        Tensor logits = precision.forward(() -> denseEval != null ? denseEval.logits(in) : net.forward(in)).to(torch.ScalarType.Float);
+        Tensor logits = precision
+                .forward(() -> denseEval != null ? denseEval.logits(in) : net.forward(in))
+                .to(torch.ScalarType.Float);
         float[] p = Tensors.toFloats(torch.softmax(logits, 1));
         int rows = (int) in.size(0), c = p.length / rows;
         float[][] out = new float[rows][c];

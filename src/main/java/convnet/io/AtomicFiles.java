@@ -30,7 +30,8 @@ public final class AtomicFiles {
             moveAtomically(tmp, target);
             tmp = null;
         } catch (IOException e) {
-            throw new UserException("cannot write " + target + ": " + e.getMessage() + " (the previous version, if any, is intact)");
+            throw new UserException(
+                    "cannot write " + target + ": " + e.getMessage() + " (the previous version, if any, is intact)");
         } finally {
             if (tmp != null) {
                 try {

@@ -43,13 +43,20 @@ public final class Layers {
 
         @Override
         public Tensor forward(Tensor x) {
-            return torch.conv2d(x, weight, bias == null ? new TensorOptional() : new TensorOptional(bias),
-                    new long[] {stride, stride}, new long[] {padding, padding}, new long[] {1, 1}, 1);
+            return torch.conv2d(
+                    x,
+                    weight,
+                    bias == null ? new TensorOptional() : new TensorOptional(bias),
+                    new long[] {stride, stride},
+                    new long[] {padding, padding},
+                    new long[] {1, 1},
+                    1);
         }
 
         @Override
         public String describe() {
-            return "Conv2d(" + in + "→" + out + ", " + kernel + "×" + kernel + (stride != 1 ? ", stride " + stride : "") + ")";
+            return "Conv2d(" + in + "→" + out + ", " + kernel + "×" + kernel + (stride != 1 ? ", stride " + stride : "")
+                    + ")";
         }
     }
 
@@ -88,7 +95,8 @@ public final class Layers {
             this.bias = param(this, "bias", torch.zeros(channels));
             this.runningMean = buffer(this, "running_mean", torch.zeros(channels));
             this.runningVar = buffer(this, "running_var", torch.ones(channels));
-            this.numBatchesTracked = register_buffer("num_batches_tracked",
+            this.numBatchesTracked = register_buffer(
+                    "num_batches_tracked",
                     torch.zeros(new long[] {}, new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Long)));
         }
 
@@ -100,8 +108,16 @@ public final class Layers {
                     numBatchesTracked.add_(new org.bytedeco.pytorch.Scalar(1L));
                 }
             }
-            return torch.batch_norm(x, new TensorOptional(weight), new TensorOptional(bias),
-                    new TensorOptional(runningMean), new TensorOptional(runningVar), training, MOMENTUM, EPS, true);
+            return torch.batch_norm(
+                    x,
+                    new TensorOptional(weight),
+                    new TensorOptional(bias),
+                    new TensorOptional(runningMean),
+                    new TensorOptional(runningVar),
+                    training,
+                    MOMENTUM,
+                    EPS,
+                    true);
         }
 
         @Override
@@ -117,7 +133,8 @@ public final class Layers {
 
         public PReLU(int channels) {
             this.channels = channels;
-            this.weight = param(this, "weight", torch.full(new long[] {channels}, new org.bytedeco.pytorch.Scalar(0.25f)));
+            this.weight =
+                    param(this, "weight", torch.full(new long[] {channels}, new org.bytedeco.pytorch.Scalar(0.25f)));
         }
 
         @Override
@@ -150,8 +167,13 @@ public final class Layers {
         return new Layer() {
             @Override
             public Tensor forward(Tensor x) {
-                return torch.max_pool2d(x, new long[] {kernel, kernel}, new long[] {stride, stride},
-                        new long[] {padding, padding}, new long[] {1, 1}, false);
+                return torch.max_pool2d(
+                        x,
+                        new long[] {kernel, kernel},
+                        new long[] {stride, stride},
+                        new long[] {padding, padding},
+                        new long[] {1, 1},
+                        false);
             }
 
             @Override

@@ -52,8 +52,11 @@ public final class PreActResNet {
                 }
                 if (st.isEmpty()) throw n.get("stages").error("expected at least one stage");
             }
-            return new Options(n.choice("block", block, "basic", "bottleneck"), n.choice("stem", stem, "cifar", "imagenet"),
-                    n.integer("stem_channels", stemChannels, 1, 1 << 16), st);
+            return new Options(
+                    n.choice("block", block, "basic", "bottleneck"),
+                    n.choice("stem", stem, "cifar", "imagenet"),
+                    n.integer("stem_channels", stemChannels, 1, 1 << 16),
+                    st);
         }
 
         @Override
@@ -73,7 +76,10 @@ public final class PreActResNet {
                 Seq layer = net.add("layer" + (s + 1), new Seq());
                 for (int u = 0; u < stage.units; u++) {
                     int stride = (u == 0 && s > 0) ? 2 : 1;
-                    layer.add(block.equals("bottleneck") ? new Bottleneck(in, stage.channels, stride) : new Basic(in, stage.channels, stride));
+                    layer.add(
+                            block.equals("bottleneck")
+                                    ? new Bottleneck(in, stage.channels, stride)
+                                    : new Basic(in, stage.channels, stride));
                     in = stage.channels;
                 }
             }
@@ -95,7 +101,9 @@ public final class PreActResNet {
             this.in = in;
             this.out = out;
             this.stride = stride;
-            this.shortcut = (stride != 1 || in != out) ? register_module("shortcut", new Layers.Conv2d(in, out, 1, stride, 0, false)) : null;
+            this.shortcut = (stride != 1 || in != out)
+                    ? register_module("shortcut", new Layers.Conv2d(in, out, 1, stride, 0, false))
+                    : null;
         }
 
         abstract Tensor residual(Tensor preActivated);
@@ -135,7 +143,8 @@ public final class PreActResNet {
 
         @Override
         public String describe() {
-            return "PreActBasic(" + in + "→" + out + (stride != 1 ? ", stride " + stride : "") + (shortcut != null ? ", projection" : "") + ")";
+            return "PreActBasic(" + in + "→" + out + (stride != 1 ? ", stride " + stride : "")
+                    + (shortcut != null ? ", projection" : "") + ")";
         }
     }
 
@@ -169,7 +178,8 @@ public final class PreActResNet {
 
         @Override
         public String describe() {
-            return "PreActBottleneck(" + in + "→" + out + (stride != 1 ? ", stride " + stride : "") + (shortcut != null ? ", projection" : "") + ")";
+            return "PreActBottleneck(" + in + "→" + out + (stride != 1 ? ", stride " + stride : "")
+                    + (shortcut != null ? ", projection" : "") + ")";
         }
     }
 }

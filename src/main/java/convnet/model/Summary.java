@@ -40,7 +40,8 @@ public final class Summary {
         } finally {
             net.train(wasTraining);
         }
-        return new Summary(rows, net.parameterCount(), net.trainableParameterCount(), new long[] {1, channels, height, width});
+        return new Summary(
+                rows, net.parameterCount(), net.trainableParameterCount(), new long[] {1, channels, height, width});
     }
 
     private static Tensor walk(Seq seq, String prefix, Tensor x, List<Row> rows) {
@@ -67,20 +68,24 @@ public final class Summary {
     public String format() {
         StringBuilder sb = new StringBuilder();
         String line = "-".repeat(86) + "\n";
-        sb.append(line).append(String.format("%-26s %-32s %-16s %10s%n", "Layer", "Type", "Output shape", "Param #")).append(line.replace('-', '='));
+        sb.append(line)
+                .append(String.format("%-26s %-32s %-16s %10s%n", "Layer", "Type", "Output shape", "Param #"))
+                .append(line.replace('-', '='));
         for (Row r : rows) {
             String shape = Arrays.toString(r.outputShape).replace("[1, ", "[-1, ");
             sb.append(String.format("%-26s %-32s %-16s %,10d%n", r.name, r.layer, shape, r.params));
         }
         sb.append(line.replace('-', '='));
-        sb.append(String.format("Total params: %,d%nTrainable params: %,d%nNon-trainable params: %,d%n",
+        sb.append(String.format(
+                "Total params: %,d%nTrainable params: %,d%nNon-trainable params: %,d%n",
                 totalParams, trainableParams, totalParams - trainableParams));
         sb.append(line);
         double mb = 1024.0 * 1024.0;
         double input = Arrays.stream(inputShape).reduce(1, (a, b) -> a * b) * 4 / mb;
         double activations = activationValues() * 2 * 4 / mb; // forward + backward, float32
         double params = totalParams * 4 / mb;
-        sb.append(String.format("Input size (MB): %.2f%nForward/backward pass size (MB): %.2f%nParams size (MB): %.2f%nEstimated total size (MB): %.2f%n",
+        sb.append(String.format(
+                "Input size (MB): %.2f%nForward/backward pass size (MB): %.2f%nParams size (MB): %.2f%nEstimated total size (MB): %.2f%n",
                 input, activations, params, input + activations + params));
         sb.append(line);
         return sb.toString();

@@ -21,7 +21,10 @@ public final class Vgg {
             "A", new int[] {64, M, 128, M, 256, 256, M, 512, 512, M, 512, 512, M},
             "B", new int[] {64, 64, M, 128, 128, M, 256, 256, M, 512, 512, M, 512, 512, M},
             "D", new int[] {64, 64, M, 128, 128, M, 256, 256, 256, M, 512, 512, 512, M, 512, 512, 512, M},
-            "E", new int[] {64, 64, M, 128, 128, M, 256, 256, 256, 256, M, 512, 512, 512, 512, M, 512, 512, 512, 512, M});
+            "E",
+                    new int[] {
+                        64, 64, M, 128, 128, M, 256, 256, 256, 256, M, 512, 512, 512, 512, M, 512, 512, 512, 512, M
+                    });
 
     /**
      * @param cfg             A, B, D or E
@@ -33,8 +36,16 @@ public final class Vgg {
      * @param classifierWidths hidden widths of the classifier, e.g. [4096, 4096]; empty = one linear layer
      * @param classifierDropout dropout after each hidden classifier layer
      */
-    public record Options(String cfg, boolean batchNorm, boolean bnAfterActivation, String activation,
-                          double poolDropout, String head, int[] classifierWidths, double classifierDropout) implements Arch {
+    public record Options(
+            String cfg,
+            boolean batchNorm,
+            boolean bnAfterActivation,
+            String activation,
+            double poolDropout,
+            String head,
+            int[] classifierWidths,
+            double classifierDropout)
+            implements Arch {
 
         public static Options paper(String cfg, boolean batchNorm) {
             return new Options(cfg, batchNorm, false, "relu", 0, "fixed", new int[] {4096, 4096}, 0.5);
@@ -58,12 +69,24 @@ public final class Vgg {
 
         @Override
         public Options withOverrides(ConfigNode n) {
-            n.requireOnly("cfg", "batch_norm", "bn_position", "activation", "pool_dropout", "head", "classifier_widths", "classifier_dropout");
+            n.requireOnly(
+                    "cfg",
+                    "batch_norm",
+                    "bn_position",
+                    "activation",
+                    "pool_dropout",
+                    "head",
+                    "classifier_widths",
+                    "classifier_dropout");
             return new Options(
                     n.choice("cfg", cfg, "A", "B", "D", "E"),
                     n.bool("batch_norm", batchNorm),
-                    n.choice("bn_position", bnAfterActivation ? "after_activation" : "before_activation",
-                            "before_activation", "after_activation").equals("after_activation"),
+                    n.choice(
+                                    "bn_position",
+                                    bnAfterActivation ? "after_activation" : "before_activation",
+                                    "before_activation",
+                                    "after_activation")
+                            .equals("after_activation"),
                     n.choice("activation", activation, "relu", "prelu"),
                     n.number("pool_dropout", poolDropout, 0, 0.99),
                     n.choice("head", head, "fixed", "gap"),

@@ -18,7 +18,8 @@ public final class Logs {
 
     public static void setVerbose(boolean verbose) {
         root().setLevel(verbose ? Level.DEBUG : Level.INFO);
-        ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("convnet")).setLevel(verbose ? Level.DEBUG : Level.INFO);
+        ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("convnet"))
+                .setLevel(verbose ? Level.DEBUG : Level.INFO);
     }
 
     /** Sets the level ({@code debug}, {@code info}, {@code warn} or {@code error}) of the console and the run's log file. */
@@ -48,7 +49,8 @@ public final class Logs {
     }
 
     /** See {@link #deferredFile()}. */
-    public static final class DeferredFile extends ch.qos.logback.core.AppenderBase<ILoggingEvent> implements AutoCloseable {
+    public static final class DeferredFile extends ch.qos.logback.core.AppenderBase<ILoggingEvent>
+            implements AutoCloseable {
         private final java.util.List<ILoggingEvent> held = new java.util.ArrayList<>();
         private AutoCloseable file;
         private FileAppender<ILoggingEvent> target;

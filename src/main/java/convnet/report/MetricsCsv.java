@@ -53,8 +53,17 @@ public final class MetricsCsv implements TrainListener {
 
     static EpochStats parse(String line) {
         String[] f = line.split(",", -1);
-        return new EpochStats(Integer.parseInt(f[0]), Double.parseDouble(f[1]), Double.parseDouble(f[2]), Double.parseDouble(f[3]), num(f[4]), num(f[5]),
-                num(f[6]), Double.parseDouble(f[7]), Long.parseLong(f[8]), 0);
+        return new EpochStats(
+                Integer.parseInt(f[0]),
+                Double.parseDouble(f[1]),
+                Double.parseDouble(f[2]),
+                Double.parseDouble(f[3]),
+                num(f[4]),
+                num(f[5]),
+                num(f[6]),
+                Double.parseDouble(f[7]),
+                Long.parseLong(f[8]),
+                0);
     }
 
     private static double num(String s) {
@@ -66,8 +75,18 @@ public final class MetricsCsv implements TrainListener {
         rows.add(s);
         StringBuilder sb = new StringBuilder(HEADER).append('\n');
         for (EpochStats r : rows) {
-            sb.append(String.format(Locale.ROOT, "%d,%.6g,%.6f,%.6f,%s,%s,%s,%.2f,%d%n", r.epoch(), r.lr(), r.trainLoss(), r.trainAcc(), fmt(r.valLoss()),
-                    fmt(r.valAcc()), fmt(r.valTop5()), r.seconds(), r.step()));
+            sb.append(String.format(
+                    Locale.ROOT,
+                    "%d,%.6g,%.6f,%.6f,%s,%s,%s,%.2f,%d%n",
+                    r.epoch(),
+                    r.lr(),
+                    r.trainLoss(),
+                    r.trainAcc(),
+                    fmt(r.valLoss()),
+                    fmt(r.valAcc()),
+                    fmt(r.valTop5()),
+                    r.seconds(),
+                    r.step()));
         }
         AtomicFiles.writeString(file, sb.toString());
     }

@@ -32,10 +32,21 @@ public final class Plots implements TrainListener {
     @Override
     public void onEpochEnd(Trainer trainer, EpochStats ignored) {
         List<EpochStats> rows = metrics.rows();
-        write("loss.png", "loss", rows, false, new Series("train", new Color(31, 119, 180), EpochStats::trainLoss),
+        write(
+                "loss.png",
+                "loss",
+                rows,
+                false,
+                new Series("train", new Color(31, 119, 180), EpochStats::trainLoss),
                 new Series("val", new Color(255, 127, 14), EpochStats::valLoss));
-        write("accuracy.png", "accuracy", rows, false, new Series("train", new Color(31, 119, 180), EpochStats::trainAcc),
-                new Series("val", new Color(255, 127, 14), EpochStats::valAcc), new Series("val top-5", new Color(44, 160, 44), EpochStats::valTop5));
+        write(
+                "accuracy.png",
+                "accuracy",
+                rows,
+                false,
+                new Series("train", new Color(31, 119, 180), EpochStats::trainAcc),
+                new Series("val", new Color(255, 127, 14), EpochStats::valAcc),
+                new Series("val top-5", new Color(44, 160, 44), EpochStats::valTop5));
         write("lr.png", "learning rate", rows, true, new Series("lr", new Color(148, 103, 189), EpochStats::lr));
     }
 
@@ -80,7 +91,10 @@ public final class Plots implements TrainListener {
             g.drawLine(left, y, w - right, y);
             double v = hi - (hi - lo) * i / 5;
             g.setColor(Color.DARK_GRAY);
-            g.drawString(log ? String.format(Locale.ROOT, "%.1e", Math.pow(10, v)) : String.format(Locale.ROOT, "%.3f", v), 8, y + 4);
+            g.drawString(
+                    log ? String.format(Locale.ROOT, "%.1e", Math.pow(10, v)) : String.format(Locale.ROOT, "%.3f", v),
+                    8,
+                    y + 4);
             g.setColor(new Color(230, 230, 230));
         }
         g.setColor(Color.DARK_GRAY);
@@ -106,7 +120,8 @@ public final class Plots implements TrainListener {
                 int y = top + (int) ((h - top - bottom) * (hi - v) / (hi - lo));
                 pts.add(new int[] {x, y});
             }
-            for (int i = 1; i < pts.size(); i++) g.drawLine(pts.get(i - 1)[0], pts.get(i - 1)[1], pts.get(i)[0], pts.get(i)[1]);
+            for (int i = 1; i < pts.size(); i++)
+                g.drawLine(pts.get(i - 1)[0], pts.get(i - 1)[1], pts.get(i)[0], pts.get(i)[1]);
             for (int[] p : pts) g.fillOval(p[0] - 3, p[1] - 3, 6, 6);
             g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
             int lx = legendX - 100 * (series.length - 1 - k);

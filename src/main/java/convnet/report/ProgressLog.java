@@ -31,8 +31,18 @@ public final class ProgressLog implements TrainListener {
         double secs = Math.max(1e-9, (now - epochStart) / 1e9);
         int width = 24, filled = (int) ((long) width * batch / batches);
         String bar = "█".repeat(filled) + "·".repeat(width - filled);
-        out.printf("\repoch %d/%d %s %d/%d  %.1f batch/s  loss %.4f  acc %.3f  val_acc %s  lr %.2e   ", epoch + 1, t.epochs, bar, batch, batches,
-                (batch - 1) / secs, loss, acc, Double.isNaN(lastValAcc) ? "-" : String.format("%.3f", lastValAcc), t.currentLr());
+        out.printf(
+                "\repoch %d/%d %s %d/%d  %.1f batch/s  loss %.4f  acc %.3f  val_acc %s  lr %.2e   ",
+                epoch + 1,
+                t.epochs,
+                bar,
+                batch,
+                batches,
+                (batch - 1) / secs,
+                loss,
+                acc,
+                Double.isNaN(lastValAcc) ? "-" : String.format("%.3f", lastValAcc),
+                t.currentLr());
         out.flush();
     }
 
@@ -40,8 +50,17 @@ public final class ProgressLog implements TrainListener {
     public void onEpochEnd(Trainer t, EpochStats s) {
         if (terminal) out.print("\r" + " ".repeat(120) + "\r");
         lastValAcc = s.valAcc();
-        log.info(String.format("epoch %d/%d  train loss %.4f acc %.4f  val loss %s acc %s top5 %s  lr %.3g  %.1fs%s", s.epoch(), t.epochs,
-                s.trainLoss(), s.trainAcc(), fmt(s.valLoss()), fmt(s.valAcc()), fmt(s.valTop5()), s.lr(), s.seconds(),
+        log.info(String.format(
+                "epoch %d/%d  train loss %.4f acc %.4f  val loss %s acc %s top5 %s  lr %.3g  %.1fs%s",
+                s.epoch(),
+                t.epochs,
+                s.trainLoss(),
+                s.trainAcc(),
+                fmt(s.valLoss()),
+                fmt(s.valAcc()),
+                fmt(s.valTop5()),
+                s.lr(),
+                s.seconds(),
                 s.skipped() > 0 ? "  (" + s.skipped() + " bad images skipped)" : ""));
     }
 

@@ -19,9 +19,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.zip.CRC32C;
 import org.bytedeco.javacpp.PointerScope;
 import org.slf4j.LoggerFactory;
-import java.util.zip.CRC32C;
 
 /**
  * TensorBoard event files written directly: TFRecord framing (length, masked CRC-32C of the length,
@@ -63,7 +63,8 @@ public final class TensorBoard implements TrainListener {
         float[] px = new float[3 * size * size];
         for (Sample s : samples.subList(0, Math.min(n, samples.size()))) {
             try (PointerScope scope = new PointerScope()) {
-                transforms.run(Images.decode(s.file()), new Random(0), new float[] {0, 0, 0}, new float[] {1, 1, 1}, px, 0);
+                transforms.run(
+                        Images.decode(s.file()), new Random(0), new float[] {0, 0, 0}, new float[] {1, 1, 1}, px, 0);
                 out.add(Png.encode(Png.fromChw(px, size)));
             } catch (BadImageException e) {
                 LoggerFactory.getLogger(TensorBoard.class).debug("no sample image from {}: {}", e.file, e.reason);
@@ -91,26 +92,42 @@ public final class TensorBoard implements TrainListener {
             String name = scope + "/" + r.name().replace('.', '/');
             String describe = r.layer();
             int paren = describe.indexOf('(');
-            node(g, name, paren > 0 ? describe.substring(0, paren) : describe, prev, r.outputShape(), describe, r.params());
+            node(
+                    g,
+                    name,
+                    paren > 0 ? describe.substring(0, paren) : describe,
+                    prev,
+                    r.outputShape(),
+                    describe,
+                    r.params());
             prev = name;
         }
-        long[] out = summary.rows.isEmpty() ? summary.inputShape : summary.rows.get(summary.rows.size() - 1).outputShape();
+        long[] out = summary.rows.isEmpty()
+                ? summary.inputShape
+                : summary.rows.get(summary.rows.size() - 1).outputShape();
         node(g, "output", "IO Node", prev, out, null, -1);
         message(g, 4, v -> varintField(v, 1, 22)); // versions { producer: 22 }, as PyTorch's writer
         graph = g.toByteArray();
     }
 
-    private static void node(ByteArrayOutputStream g, String name, String op, String input, long[] shape, String describe, long params) {
+    private static void node(
+            ByteArrayOutputStream g, String name, String op, String input, long[] shape, String describe, long params) {
         message(g, 1, n -> {
             string(n, 1, name);
             string(n, 2, op);
             if (input != null) string(n, 3, input);
-            attr(n, "_output_shapes", a -> message(a, 1, list -> message(list, 7, sh -> {
-                for (int i = 0; i < shape.length; i++) {
-                    long size = i == 0 ? -1 : shape[i];
-                    message(sh, 2, dim -> varintField(dim, 1, size));
-                }
-            })));
+            attr(
+                    n,
+                    "_output_shapes",
+                    a -> message(
+                            a,
+                            1,
+                            list -> message(list, 7, sh -> {
+                                for (int i = 0; i < shape.length; i++) {
+                                    long size = i == 0 ? -1 : shape[i];
+                                    message(sh, 2, dim -> varintField(dim, 1, size));
+                                }
+                            })));
             if (describe != null) attr(n, "layer", a -> string(a, 2, describe));
             if (params >= 0) attr(n, "params", a -> varintField(a, 3, params));
         });
@@ -132,15 +149,23 @@ public final class TensorBoard implements TrainListener {
             byte[] png = images.get(i);
             int[] wh = pngSize(png);
             int step = i;
-            record(out, event(startTime, step, b -> message(b, 5, v -> message(v, 1, val -> {
-                string(val, 1, "inputs/" + step);
-                message(val, 4, img -> {
-                    varintField(img, 1, wh[1]);
-                    varintField(img, 2, wh[0]);
-                    varintField(img, 3, 3);
-                    bytesField(img, 4, png);
-                });
-            }))));
+            record(
+                    out,
+                    event(
+                            startTime,
+                            step,
+                            b -> message(
+                                    b,
+                                    5,
+                                    v -> message(v, 1, val -> {
+                                        string(val, 1, "inputs/" + step);
+                                        message(val, 4, img -> {
+                                            varintField(img, 1, wh[1]);
+                                            varintField(img, 2, wh[0]);
+                                            varintField(img, 3, 3);
+                                            bytesField(img, 4, png);
+                                        });
+                                    }))));
         }
         for (EpochStats s : metrics.rows()) {
             double wall = startTime + s.epoch();
@@ -158,10 +183,18 @@ public final class TensorBoard implements TrainListener {
 
     private static void scalar(ByteArrayOutputStream out, double wall, long step, String tag, double value) {
         if (Double.isNaN(value)) return;
-        record(out, event(wall, step, b -> message(b, 5, v -> message(v, 1, val -> {
-            string(val, 1, tag);
-            fixed32Field(val, 2, Float.floatToIntBits((float) value));
-        }))));
+        record(
+                out,
+                event(
+                        wall,
+                        step,
+                        b -> message(
+                                b,
+                                5,
+                                v -> message(v, 1, val -> {
+                                    string(val, 1, tag);
+                                    fixed32Field(val, 2, Float.floatToIntBits((float) value));
+                                }))));
     }
 
     interface Body {

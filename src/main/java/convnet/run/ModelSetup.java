@@ -27,7 +27,10 @@ record ModelSetup(Net net, Optimizer optimizer, double[] lrFactors, Set<String> 
         Set<String> pretrained = Set.of();
         if (m.weights() != null) {
             pretrained = new LinkedHashSet<>(Weights.load(m.weights(), net, m.dropHead()));
-            log.info("initial weights: {} tensors from {}{}", pretrained.size(), m.weights(),
+            log.info(
+                    "initial weights: {} tensors from {}{}",
+                    pretrained.size(),
+                    m.weights(),
                     m.dropHead() ? " (its last layer left out: new head " + Weights.headPrefix(net) + ")" : "");
         }
         Optimizers.Built built = Optimizers.create(config.train().optimizer(), net, pretrained);

@@ -29,11 +29,14 @@ final class ResumeChoice {
             // the first epoch's row is written just before its checkpoint: a run stopped between the two has
             // nothing to lose and starts over; more rows without any checkpoint mean checkpoints were removed
             if (loaded == null && MetricsCsv.rowCount(dir.metrics()) > 1) {
-                throw new UserException(dir.root() + " holds an earlier run without a checkpoint; use --restart to start over");
+                throw new UserException(
+                        dir.root() + " holds an earlier run without a checkpoint; use --restart to start over");
             }
         }
         if (loaded != null && loaded.state().midEpoch() && !midEpochAllowed) {
-            throw new UserException(loaded.path() + " was saved mid-epoch; a data-parallel run resumes only from an epoch's end (--resume PATH of one)");
+            throw new UserException(
+                    loaded.path()
+                            + " was saved mid-epoch; a data-parallel run resumes only from an epoch's end (--resume PATH of one)");
         }
         return loaded;
     }
@@ -43,13 +46,16 @@ final class ResumeChoice {
         if (!Files.isRegularFile(dir.classes())) return;
         List<String> before;
         try {
-            before = Files.readAllLines(dir.classes()).stream().filter(l -> !l.isEmpty()).toList();
+            before = Files.readAllLines(dir.classes()).stream()
+                    .filter(l -> !l.isEmpty())
+                    .toList();
         } catch (IOException e) {
             throw new UserException("cannot read " + dir.classes() + ": " + e.getMessage());
         }
         if (!before.equals(classes)) {
-            throw new UserException("the data's classes " + abbreviate(classes) + " differ from the run's " + abbreviate(before) + " (" + dir.classes()
-                    + "); use --restart to start over, or --run DIR for a new run");
+            throw new UserException(
+                    "the data's classes " + abbreviate(classes) + " differ from the run's " + abbreviate(before) + " ("
+                            + dir.classes() + "); use --restart to start over, or --run DIR for a new run");
         }
     }
 

@@ -29,14 +29,35 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
         }
     }
 
-    public record Data(Path train, Path val, double valSplit, int imageSize, int batchSize, int workers, String onBadImage,
-                       float[] mean, float[] std, Pipeline trainTransforms, Pipeline evalTransforms) {
+    public record Data(
+            Path train,
+            Path val,
+            double valSplit,
+            int imageSize,
+            int batchSize,
+            int workers,
+            String onBadImage,
+            float[] mean,
+            float[] std,
+            Pipeline trainTransforms,
+            Pipeline evalTransforms) {
         public boolean autoNormalize() {
             return mean == null;
         }
 
         public Data withNormalization(float[] mean, float[] std) {
-            return new Data(train, val, valSplit, imageSize, batchSize, workers, onBadImage, mean, std, trainTransforms, evalTransforms);
+            return new Data(
+                    train,
+                    val,
+                    valSplit,
+                    imageSize,
+                    batchSize,
+                    workers,
+                    onBadImage,
+                    mean,
+                    std,
+                    trainTransforms,
+                    evalTransforms);
         }
     }
 
@@ -44,8 +65,20 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
      * {@code keepBest}: how many of the best epoch checkpoints (by {@code bestMetric}; lower is better for
      * losses) stay on disk; {@code logFile} is the log's name inside the run directory.
      */
-    public record Train(int epochs, OptimizerConfig optimizer, ScheduleConfig schedule, String precision, int threads, int checkpointEvery,
-                        double labelSmoothing, int freezeEpochs, boolean channelsLast, int keepBest, String bestMetric, String logFile, String logLevel) {}
+    public record Train(
+            int epochs,
+            OptimizerConfig optimizer,
+            ScheduleConfig schedule,
+            String precision,
+            int threads,
+            int checkpointEvery,
+            double labelSmoothing,
+            int freezeEpochs,
+            boolean channelsLast,
+            int keepBest,
+            String bestMetric,
+            String logFile,
+            String logLevel) {}
 
     public static final List<String> PRECISIONS = List.of("32", "bf16-mixed", "16-mixed");
 
@@ -54,7 +87,9 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
         Section s = new Section(root);
         String name = s.string("name", "run");
         if (!name.matches("[A-Za-z0-9._-]+") || name.matches("\\.+")) {
-            throw root.get("name").error("expected a run name of letters, digits, '.', '_' or '-' (not '.' or '..'), got '" + name + "'");
+            throw root.get("name")
+                    .error("expected a run name of letters, digits, '.', '_' or '-' (not '.' or '..'), got '" + name
+                            + "'");
         }
         long seed = s.longValue("seed", 42, 0, Long.MAX_VALUE);
         Model model = model(s.section("model"), base);
@@ -65,7 +100,8 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
     }
 
     static Model model(Section n, Path base) {
-        if (!n.has("name")) throw n.node().error("'name' is required (one of: " + String.join(", ", Models.names()) + ")");
+        if (!n.has("name"))
+            throw n.node().error("'name' is required (one of: " + String.join(", ", Models.names()) + ")");
         String name = n.choice("name", null, Models.names());
         Arch arch = Models.preset(name);
         if (n.has("options")) arch = arch.withOverrides(n.raw("options"));
@@ -77,7 +113,8 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
     }
 
     static Data data(Section n, Path base) {
-        if (!n.has("train")) throw n.node().error("'train' is required: a folder with one sub-folder of images per class");
+        if (!n.has("train"))
+            throw n.node().error("'train' is required: a folder with one sub-folder of images per class");
         Path train = n.path("train", base), val = n.path("val", base);
         double valSplit = n.number("val_split", 0.2, 0, 0.9);
         int size = n.integer("image_size", 224, 8, 4096);
@@ -85,7 +122,8 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
         int workers = n.integer("workers", Math.max(1, Runtime.getRuntime().availableProcessors()), 1, 256);
         String onBad = n.choice("on_bad_image", "error", "error", "skip");
         float[] mean = null, std = null;
-        if (n.has("mean") && !(!n.raw("mean").isList() && n.raw("mean").asString().equals("auto"))) {
+        if (n.has("mean")
+                && !(!n.raw("mean").isList() && n.raw("mean").asString().equals("auto"))) {
             mean = floats(n.numbers("mean", null, 0, 1));
             if (mean.length != 3) throw n.raw("mean").error("expected three values (R, G, B) in [0, 1], or 'auto'");
             std = floats(n.numbers("std", new double[] {1, 1, 1}, 1e-6, 10));
@@ -94,11 +132,18 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
             n.put("mean", "auto");
             n.raw("std");
         }
-        Pipeline trainT = n.has("train_transforms") ? Pipeline.fromConfig(n.raw("train_transforms"), size)
-                : new Pipeline(List.of(new Ops.RandomResizedCrop(size, 0.08, 1, 3.0 / 4, 4.0 / 3), new Ops.WithProbability(new Ops.HorizontalFlip(), 0.5)), size);
+        Pipeline trainT = n.has("train_transforms")
+                ? Pipeline.fromConfig(n.raw("train_transforms"), size)
+                : new Pipeline(
+                        List.of(
+                                new Ops.RandomResizedCrop(size, 0.08, 1, 3.0 / 4, 4.0 / 3),
+                                new Ops.WithProbability(new Ops.HorizontalFlip(), 0.5)),
+                        size);
         n.put("train_transforms", trainT.toList());
-        Pipeline evalT = n.has("eval_transforms") ? Pipeline.fromConfig(n.raw("eval_transforms"), size)
-                : new Pipeline(List.of(new Ops.Resize((int) Math.round(size / 0.875), 0, 0), new Ops.CenterCrop(size)), size);
+        Pipeline evalT = n.has("eval_transforms")
+                ? Pipeline.fromConfig(n.raw("eval_transforms"), size)
+                : new Pipeline(
+                        List.of(new Ops.Resize((int) Math.round(size / 0.875), 0, 0), new Ops.CenterCrop(size)), size);
         n.put("eval_transforms", evalT.toList());
         return new Data(train, val, valSplit, size, batch, workers, onBad, mean, std, trainT, evalT);
     }
@@ -108,9 +153,19 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
         OptimizerConfig optimizer = optimizer(n.section("optimizer"));
         ScheduleConfig schedule = schedule(n.section("schedule"));
         String precision = n.choice("precision", "32", PRECISIONS);
-        return new Train(epochs, optimizer, schedule, precision, n.integer("threads", 0, 0, 1024), n.integer("checkpoint_every", 0, 0, 100_000),
-                n.number("label_smoothing", 0, 0, 0.99), n.integer("freeze_epochs", 0, 0, 100_000), n.bool("channels_last", true),
-                n.integer("keep_best", 1, 1, 10_000), n.choice("best_metric", Metric.VAL_ACC.word, Metric.words()), logFile(n),
+        return new Train(
+                epochs,
+                optimizer,
+                schedule,
+                precision,
+                n.integer("threads", 0, 0, 1024),
+                n.integer("checkpoint_every", 0, 0, 100_000),
+                n.number("label_smoothing", 0, 0, 0.99),
+                n.integer("freeze_epochs", 0, 0, 100_000),
+                n.bool("channels_last", true),
+                n.integer("keep_best", 1, 1, 10_000),
+                n.choice("best_metric", Metric.VAL_ACC.word, Metric.words()),
+                logFile(n),
                 n.choice("log_level", "info", "debug", "info", "warn", "error"));
     }
 
@@ -122,32 +177,65 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
         double weightDecay = o.number("weight_decay", opt.equals("adamw") ? 0.01 : 5e-4, 0, 1);
         double[] betas = o.numbers("betas", new double[] {0.9, 0.999}, 0, 0.999999);
         if (betas.length != 2) throw o.raw("betas").error("expected [beta1, beta2]");
-        OptimizerConfig c = new OptimizerConfig(opt, lr, momentum, nesterov, weightDecay, betas[0], betas[1], o.bool("decay_norm_and_bias", true),
+        OptimizerConfig c = new OptimizerConfig(
+                opt,
+                lr,
+                momentum,
+                nesterov,
+                weightDecay,
+                betas[0],
+                betas[1],
+                o.bool("decay_norm_and_bias", true),
                 o.number("pretrained_lr_factor", 1, 0, 10));
-        if (c.nesterov() && c.momentum() == 0 && opt.equals("sgd")) throw o.raw("nesterov").error("Nesterov needs momentum > 0");
+        if (c.nesterov() && c.momentum() == 0 && opt.equals("sgd"))
+            throw o.raw("nesterov").error("Nesterov needs momentum > 0");
         return c;
     }
 
     static ScheduleConfig schedule(Section s) {
         String name = s.choice("name", "constant", ScheduleConfig.NAMES);
         int warmup = s.integer("warmup_epochs", 0, 0, 10_000);
-        double etaMin = s.number("eta_min", 0, 0, 10), tMax = s.number("t_max", 0, 0, 1e6), tMult = s.number("t_mult", 1, 1, 100);
+        double etaMin = s.number("eta_min", 0, 0, 10),
+                tMax = s.number("t_max", 0, 0, 1e6),
+                tMult = s.number("t_mult", 1, 1, 100);
         double etaMinLate = s.number("eta_min_late", 0, 0, 10);
-        int etaMinLateEpoch = s.integer("eta_min_late_epoch", 0, 0, 1_000_000), stepSize = s.integer("step_size", 30, 1, 100_000);
+        int etaMinLateEpoch = s.integer("eta_min_late_epoch", 0, 0, 1_000_000),
+                stepSize = s.integer("step_size", 30, 1, 100_000);
         double gamma = s.number("gamma", 0.1, 0, 1);
         int[] milestones = s.integers("milestones", new int[0], 1, 1_000_000);
-        String monitor = s.choice("monitor", Metric.VAL_ACC.word, List.of(Metric.VAL_ACC.word, Metric.VAL_LOSS.word, Metric.TRAIN_LOSS.word));
-        return new ScheduleConfig(name, warmup, etaMin, stepSize, gamma, tMax, tMult, etaMinLate, etaMinLateEpoch, milestones, monitor,
-                s.choice("mode", Metric.of(monitor).lowerIsBetter ? "min" : "max", "max", "min"), s.number("factor", 0.1, 1e-6, 0.999999),
-                s.integer("patience", 10, 0, 100_000), s.number("threshold", 1e-4, 0, 1), s.integer("cooldown", 0, 0, 100_000),
-                s.number("min_lr", 0, 0, 10), s.number("pct_start", 0.3, 0.001, 0.999), s.number("div_factor", 25, 1, 1e6),
+        String monitor = s.choice(
+                "monitor",
+                Metric.VAL_ACC.word,
+                List.of(Metric.VAL_ACC.word, Metric.VAL_LOSS.word, Metric.TRAIN_LOSS.word));
+        return new ScheduleConfig(
+                name,
+                warmup,
+                etaMin,
+                stepSize,
+                gamma,
+                tMax,
+                tMult,
+                etaMinLate,
+                etaMinLateEpoch,
+                milestones,
+                monitor,
+                s.choice("mode", Metric.of(monitor).lowerIsBetter ? "min" : "max", "max", "min"),
+                s.number("factor", 0.1, 1e-6, 0.999999),
+                s.integer("patience", 10, 0, 100_000),
+                s.number("threshold", 1e-4, 0, 1),
+                s.integer("cooldown", 0, 0, 100_000),
+                s.number("min_lr", 0, 0, 10),
+                s.number("pct_start", 0.3, 0.001, 0.999),
+                s.number("div_factor", 25, 1, 1e6),
                 s.number("final_div_factor", 1e4, 1, 1e9));
     }
 
     private static String logFile(Section n) {
         String f = n.string("log_file", "train.log");
         if (!f.matches("[A-Za-z0-9._-]+") || f.equals(".") || f.equals("..")) {
-            throw n.raw("log_file").error("expected a file name inside the run directory (letters, digits, '.', '_' or '-'), got '" + f + "'");
+            throw n.raw("log_file")
+                    .error("expected a file name inside the run directory (letters, digits, '.', '_' or '-'), got '" + f
+                            + "'");
         }
         return f;
     }
@@ -184,7 +272,8 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
     @SuppressWarnings("unchecked")
     private static Map<String, Object> copy(Map<String, Object> m) {
         Map<String, Object> out = new LinkedHashMap<>();
-        for (var e : m.entrySet()) out.put(e.getKey(), e.getValue() instanceof Map<?, ?> sub ? copy((Map<String, Object>) sub) : e.getValue());
+        for (var e : m.entrySet())
+            out.put(e.getKey(), e.getValue() instanceof Map<?, ?> sub ? copy((Map<String, Object>) sub) : e.getValue());
         return out;
     }
 }

@@ -19,8 +19,15 @@ import java.util.stream.Stream;
  * while a run trains in it; {@link #clearForRestart()} removes only what convnet wrote there.
  */
 public final class RunDir {
-    private static final String CONFIG = "config.yaml", CLASSES = "classes.txt", METRICS = "metrics.csv", CHECKPOINTS = "checkpoints",
-            MODEL = "model", TEST = "test", PLOTS = "plots", LOCK = ".lock", EVENTS_PREFIX = "events.out.tfevents.";
+    private static final String CONFIG = "config.yaml",
+            CLASSES = "classes.txt",
+            METRICS = "metrics.csv",
+            CHECKPOINTS = "checkpoints",
+            MODEL = "model",
+            TEST = "test",
+            PLOTS = "plots",
+            LOCK = ".lock",
+            EVENTS_PREFIX = "events.out.tfevents.";
     /** What a run writes at the top of its folder besides its log file: a folder holding only these (or empty) may be trained in. */
     private static final Set<String> OWN = Set.of(CONFIG, CLASSES, METRICS, CHECKPOINTS, MODEL, TEST, PLOTS, LOCK);
 
@@ -80,7 +87,10 @@ public final class RunDir {
     /** The run's TensorBoard event file, if it has one. */
     public Path existingEvents() {
         try (Stream<Path> s = Files.list(root)) {
-            return s.filter(p -> p.getFileName().toString().startsWith(EVENTS_PREFIX)).sorted().findFirst().orElse(null);
+            return s.filter(p -> p.getFileName().toString().startsWith(EVENTS_PREFIX))
+                    .sorted()
+                    .findFirst()
+                    .orElse(null);
         } catch (IOException e) {
             return null;
         }
@@ -101,18 +111,23 @@ public final class RunDir {
      * Reads only.
      */
     public void checkUsable(String logFile) {
-        if (Files.exists(root) && !Files.isDirectory(root)) throw new UserException(root + " is a file, not a run directory");
+        if (Files.exists(root) && !Files.isDirectory(root))
+            throw new UserException(root + " is a file, not a run directory");
         if (!Files.isDirectory(root) || isRun()) return;
         List<String> foreign;
         try (Stream<Path> s = Files.list(root)) {
             foreign = s.map(p -> p.getFileName().toString())
-                    .filter(n -> !OWN.contains(n) && !n.equals(logFile) && !n.startsWith(EVENTS_PREFIX)).sorted().limit(3).toList();
+                    .filter(n -> !OWN.contains(n) && !n.equals(logFile) && !n.startsWith(EVENTS_PREFIX))
+                    .sorted()
+                    .limit(3)
+                    .toList();
         } catch (IOException e) {
             throw new UserException("cannot read run directory " + root + ": " + e.getMessage());
         }
         if (!foreign.isEmpty()) {
-            throw new UserException(root.toAbsolutePath().normalize() + " is not empty and is not a convnet run (it holds " + String.join(", ", foreign)
-                    + "); train into a new or empty folder (--run DIR)");
+            throw new UserException(
+                    root.toAbsolutePath().normalize() + " is not empty and is not a convnet run (it holds "
+                            + String.join(", ", foreign) + "); train into a new or empty folder (--run DIR)");
         }
     }
 
@@ -139,7 +154,8 @@ public final class RunDir {
     public Lock lock() {
         try {
             Files.createDirectories(root);
-            FileChannel channel = FileChannel.open(root.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            FileChannel channel =
+                    FileChannel.open(root.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
             FileLock l;
             try {
                 l = channel.tryLock();

@@ -26,21 +26,39 @@ final class RunListeners {
      * bundle, TensorBoard and plots — in the order they must run: the metrics row is written before the
      * checkpoint, the reports after it.
      */
-    static List<TrainListener> standard(RunDir dir, RunConfig config, TrainingData data, ModelSetup model, Checkpoints.State resumed,
-                                        String resolvedYaml, boolean terminal, boolean savesMidEpoch) {
+    static List<TrainListener> standard(
+            RunDir dir,
+            RunConfig config,
+            TrainingData data,
+            ModelSetup model,
+            Checkpoints.State resumed,
+            String resolvedYaml,
+            boolean terminal,
+            boolean savesMidEpoch) {
         RunConfig.Data d = config.data();
         RunConfig.Train t = config.train();
         MetricsCsv metrics = new MetricsCsv(dir.metrics(), resumed.epoch());
         Path events = dir.existingEvents();
-        TensorBoard tensorboard = new TensorBoard(events != null ? events : dir.newEvents(System.currentTimeMillis() / 1000, TensorBoard.hostName()), metrics);
-        for (byte[] png : TensorBoard.samplePngs(data.train(), d.evalTransforms(), d.imageSize(), 8)) tensorboard.addImage(png);
+        TensorBoard tensorboard = new TensorBoard(
+                events != null ? events : dir.newEvents(System.currentTimeMillis() / 1000, TensorBoard.hostName()),
+                metrics);
+        for (byte[] png : TensorBoard.samplePngs(data.train(), d.evalTransforms(), d.imageSize(), 8))
+            tensorboard.addImage(png);
         Summary summary = Summary.of(model.net(), 3, d.imageSize(), d.imageSize());
         log.debug("model {}:\n{}", config.model().name(), summary.format());
         tensorboard.setGraph(summary, config.model().name());
         Metric best = Metric.of(t.bestMetric());
-        ModelBundle bundle = new ModelBundle(model.net().spec(), data.classes(), d.imageSize(), data.mean(), data.std(), d.evalTransforms());
-        CheckpointSaver saver = new CheckpointSaver(dir.checkpoints().keepBest(t.keepBest(), best).config(resolvedYaml), bundle, dir.model(), best, !data.val().isEmpty(),
-                t.checkpointEvery(), savesMidEpoch, resumed);
+        ModelBundle bundle = new ModelBundle(
+                model.net().spec(), data.classes(), d.imageSize(), data.mean(), data.std(), d.evalTransforms());
+        CheckpointSaver saver = new CheckpointSaver(
+                dir.checkpoints().keepBest(t.keepBest(), best).config(resolvedYaml),
+                bundle,
+                dir.model(),
+                best,
+                !data.val().isEmpty(),
+                t.checkpointEvery(),
+                savesMidEpoch,
+                resumed);
         return List.of(new ProgressLog(terminal), metrics, saver, tensorboard, new Plots(dir.plots(), metrics));
     }
 }

@@ -29,13 +29,27 @@ public final class RunTests {
      * {@code data}: a folder-per-class dataset instead of the validation split (null for the split);
      * the rest choose the test-time method ({@link Evaluation#method}).
      */
-    public record Options(String weights, Path data, Precision precision, List<Integer> scales, boolean multiScale, boolean dense, int crops,
-                          boolean flip) {
+    public record Options(
+            String weights,
+            Path data,
+            Precision precision,
+            List<Integer> scales,
+            boolean multiScale,
+            boolean dense,
+            int crops,
+            boolean flip) {
         public static final Options DEFAULT = new Options("model", null, Precision.FP32, null, false, false, 0, false);
     }
 
     /** What a test found, and where the confusion matrix went. */
-    public record Report(List<Path> runs, List<String> classes, String split, String weights, TestTime method, Metrics metrics, Path outputDir) {}
+    public record Report(
+            List<Path> runs,
+            List<String> classes,
+            String split,
+            String weights,
+            TestTime method,
+            Metrics metrics,
+            Path outputDir) {}
 
     public static Report test(List<Path> runs, Options o) {
         List<Evaluation.Model> models = new ArrayList<>();
@@ -70,11 +84,14 @@ public final class RunTests {
     /** The run's validation images, recomputed from its resolved config. */
     static List<Sample> validationSamples(RunDir run) {
         if (!Files.isRegularFile(run.config())) {
-            throw new UserException(run.root() + ": no config.yaml, so the validation split is unknown; give --data DIR");
+            throw new UserException(
+                    run.root() + ": no config.yaml, so the validation split is unknown; give --data DIR");
         }
         RunConfig rc = RunConfig.from(ConfigNode.load(run.config()), Path.of("").toAbsolutePath());
         List<Sample> samples = TrainingData.validationSamples(rc);
-        if (samples.isEmpty()) throw new UserException(run.root() + ": the run has no validation split (data.val_split is 0); give --data DIR");
+        if (samples.isEmpty())
+            throw new UserException(
+                    run.root() + ": the run has no validation split (data.val_split is 0); give --data DIR");
         return samples;
     }
 }

@@ -14,18 +14,30 @@ import org.slf4j.LoggerFactory;
  * A run's data, checked before anything is written: its classes, the training and validation samples,
  * and the normalisation (given, from {@code rgb_mean.json}, or measured on the training images).
  */
-record TrainingData(List<String> classes, List<Sample> train, List<Sample> val, float[] mean, float[] std, Loader.OnBadImage onBad) {
+record TrainingData(
+        List<String> classes,
+        List<Sample> train,
+        List<Sample> val,
+        float[] mean,
+        float[] std,
+        Loader.OnBadImage onBad) {
     private static final Logger log = LoggerFactory.getLogger(TrainingRun.class);
 
     static TrainingData prepare(RunConfig.Data d, long seed) {
         DataSplit split = DataSplit.of(d.train(), d.val(), d.valSplit(), seed);
         List<String> classes = split.classes();
-        log.info("data: {} classes, {} training and {} validation images", classes.size(), split.train().size(), split.val().size());
+        log.info(
+                "data: {} classes, {} training and {} validation images",
+                classes.size(),
+                split.train().size(),
+                split.val().size());
         if (classes.size() < 2) {
-            throw new UserException(d.train() + ": only one class (" + classes.get(0) + "); a classifier needs at least two class folders");
+            throw new UserException(d.train() + ": only one class (" + classes.get(0)
+                    + "); a classifier needs at least two class folders");
         }
         if (split.train().size() < d.batchSize()) {
-            throw new UserException("data.batch_size " + d.batchSize() + " is larger than the training set (" + split.train().size() + " images)");
+            throw new UserException("data.batch_size " + d.batchSize() + " is larger than the training set ("
+                    + split.train().size() + " images)");
         }
         Loader.OnBadImage onBad = d.onBadImage().equals("skip") ? Loader.OnBadImage.SKIP : Loader.OnBadImage.ERROR;
         float[] mean = d.mean(), std = d.std();
@@ -43,7 +55,16 @@ record TrainingData(List<String> classes, List<Sample> train, List<Sample> val, 
     }
 
     private static String describe(String what, float[] mean, float[] std) {
-        return String.format(Locale.ROOT, "%s: mean %.4f %.4f %.4f, std %.4f %.4f %.4f", what, mean[0], mean[1], mean[2], std[0], std[1], std[2]);
+        return String.format(
+                Locale.ROOT,
+                "%s: mean %.4f %.4f %.4f, std %.4f %.4f %.4f",
+                what,
+                mean[0],
+                mean[1],
+                mean[2],
+                std[0],
+                std[1],
+                std[2]);
     }
 
     /** The validation samples a config's run used (recomputed: the split is a pure function of the config). */
@@ -53,12 +74,22 @@ record TrainingData(List<String> classes, List<Sample> train, List<Sample> val, 
     }
 
     Loader trainLoader(RunConfig.Data d, long seed) {
-        return new Loader(train, d.trainTransforms(), mean, std, Loader.Options.training(d.batchSize(), seed, d.workers(), onBad));
+        return new Loader(
+                train,
+                d.trainTransforms(),
+                mean,
+                std,
+                Loader.Options.training(d.batchSize(), seed, d.workers(), onBad));
     }
 
     /** The validation loader, or null when there are no validation images. */
     Loader valLoader(RunConfig.Data d, long seed) {
         if (val.isEmpty()) return null;
-        return new Loader(val, d.evalTransforms(), mean, std, new Loader.Options(d.batchSize(), false, false, seed, d.workers(), onBad));
+        return new Loader(
+                val,
+                d.evalTransforms(),
+                mean,
+                std,
+                new Loader.Options(d.batchSize(), false, false, seed, d.workers(), onBad));
     }
 }

@@ -36,7 +36,8 @@ public final class TrainingRun implements AutoCloseable {
      * {@code dist}, this process is one of several training together (only rank 0 writes);
      * {@code onDirectoryReady} is called once the run directory is created and locked (e.g. to open the log file there).
      */
-    public record Options(boolean restart, String resumeFrom, boolean terminal, Distributed dist, Consumer<RunDir> onDirectoryReady) {
+    public record Options(
+            boolean restart, String resumeFrom, boolean terminal, Distributed dist, Consumer<RunDir> onDirectoryReady) {
         public static final Options DEFAULT = new Options(false, null, false, null, dir -> {});
     }
 
@@ -47,7 +48,14 @@ public final class TrainingRun implements AutoCloseable {
     private final Loader trainLoader, valLoader;
     private final RunDir.Lock lock;
 
-    private TrainingRun(RunDir dir, RunConfig config, List<String> classes, Trainer trainer, Loader trainLoader, Loader valLoader, RunDir.Lock lock) {
+    private TrainingRun(
+            RunDir dir,
+            RunConfig config,
+            List<String> classes,
+            Trainer trainer,
+            Loader trainLoader,
+            Loader valLoader,
+            RunDir.Lock lock) {
         this.dir = dir;
         this.config = config;
         this.classes = classes;
@@ -84,7 +92,9 @@ public final class TrainingRun implements AutoCloseable {
             if (o.dist() != null) trainLoader.shard(o.dist().rank, o.dist().world);
             Loader valLoader = writer ? data.valLoader(config.data(), config.seed()) : null;
             Trainer trainer = trainer(config, model, trainLoader, valLoader, o.dist(), state);
-            if (writer) RunListeners.standard(dir, resolved, data, model, state, resolvedYaml, o.terminal(), o.dist() == null).forEach(trainer::listen);
+            if (writer)
+                RunListeners.standard(dir, resolved, data, model, state, resolvedYaml, o.terminal(), o.dist() == null)
+                        .forEach(trainer::listen);
             return new TrainingRun(dir, resolved, data.classes(), trainer, trainLoader, valLoader, lock);
         } catch (RuntimeException | Error e) {
             if (lock != null) lock.close(); // a run that could not start leaves its directory free
@@ -92,10 +102,18 @@ public final class TrainingRun implements AutoCloseable {
         }
     }
 
-    private static Trainer trainer(RunConfig config, ModelSetup model, Loader train, Loader val, Distributed dist, Checkpoints.State state) {
+    private static Trainer trainer(
+            RunConfig config, ModelSetup model, Loader train, Loader val, Distributed dist, Checkpoints.State state) {
         RunConfig.Train t = config.train();
-        Trainer trainer = new Trainer(model.net(), model.optimizer(), train, val, Precision.of(t.precision()),
-                new Schedule(t.schedule(), t.optimizer().lr(), t.epochs()), t.epochs(), t.labelSmoothing());
+        Trainer trainer = new Trainer(
+                model.net(),
+                model.optimizer(),
+                train,
+                val,
+                Precision.of(t.precision()),
+                new Schedule(t.schedule(), t.optimizer().lr(), t.epochs()),
+                t.epochs(),
+                t.labelSmoothing());
         trainer.lrFactors(model.lrFactors());
         trainer.seed(config.seed(), Metric.of(t.schedule().monitor()));
         if (dist != null) trainer.distributed(dist);
@@ -112,10 +130,18 @@ public final class TrainingRun implements AutoCloseable {
 
     private static void logResume(Checkpoints.Loaded resumed, String resolvedYaml) {
         List<String> changed = ConfigDiff.changedKeys(Checkpoints.configOf(resumed.path()), resolvedYaml);
-        if (!changed.isEmpty()) log.info("the config differs from the one that made {}: {}", resumed.path().getFileName(), String.join(", ", changed));
+        if (!changed.isEmpty())
+            log.info(
+                    "the config differs from the one that made {}: {}",
+                    resumed.path().getFileName(),
+                    String.join(", ", changed));
         Checkpoints.State s = resumed.state();
-        log.info("resumed from {} ({} epochs{} done, step {})", resumed.path(), s.epoch(),
-                s.midEpoch() ? " and " + s.batch() + " batches of epoch " + (s.epoch() + 1) : "", s.step());
+        log.info(
+                "resumed from {} ({} epochs{} done, step {})",
+                resumed.path(),
+                s.epoch(),
+                s.midEpoch() ? " and " + s.batch() + " batches of epoch " + (s.epoch() + 1) : "",
+                s.step());
     }
 
     public Trainer trainer() {

@@ -1,7 +1,6 @@
 package convnet.train;
 
 import convnet.eval.ModelBundle;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,8 +29,15 @@ public final class CheckpointSaver implements TrainListener {
      * @param savesMidEpoch whether a stop mid-epoch is saved (single-process runs); otherwise the run
      *                      resumes from the last epoch's end
      */
-    public CheckpointSaver(Checkpoints checkpoints, ModelBundle bundle, Path modelDir, Metric metric, boolean hasValidation, int every,
-                           boolean savesMidEpoch, Checkpoints.State resumed) {
+    public CheckpointSaver(
+            Checkpoints checkpoints,
+            ModelBundle bundle,
+            Path modelDir,
+            Metric metric,
+            boolean hasValidation,
+            int every,
+            boolean savesMidEpoch,
+            Checkpoints.State resumed) {
         this.checkpoints = checkpoints;
         this.bundle = bundle;
         this.modelDir = modelDir;
@@ -52,8 +58,20 @@ public final class CheckpointSaver implements TrainListener {
             bestEpoch = s.epoch();
         }
         boolean keep = every > 0 && s.epoch() % every == 0;
-        checkpoints.save(t.net, t.optimizer, new Checkpoints.State(s.epoch(), s.step(), best, bestEpoch, t.schedule.state(), v, null,
-                t.scaler == null ? null : t.scaler.state()), improved, keep);
+        checkpoints.save(
+                t.net,
+                t.optimizer,
+                new Checkpoints.State(
+                        s.epoch(),
+                        s.step(),
+                        best,
+                        bestEpoch,
+                        t.schedule.state(),
+                        v,
+                        null,
+                        t.scaler == null ? null : t.scaler.state()),
+                improved,
+                keep);
         if (improved || !ModelBundle.exists(modelDir)) bundle.save(modelDir, t.net);
     }
 
@@ -63,8 +81,20 @@ public final class CheckpointSaver implements TrainListener {
             log.info("data-parallel run stopped mid-epoch: it resumes from the last epoch's end");
             return;
         }
-        Path p = checkpoints.save(t.net, t.optimizer, new Checkpoints.State(t.epoch(), t.step(), best, bestEpoch, t.schedule.state(), Double.NaN,
-                t.progress(), t.scaler == null ? null : t.scaler.state()), false, false);
+        Path p = checkpoints.save(
+                t.net,
+                t.optimizer,
+                new Checkpoints.State(
+                        t.epoch(),
+                        t.step(),
+                        best,
+                        bestEpoch,
+                        t.schedule.state(),
+                        Double.NaN,
+                        t.progress(),
+                        t.scaler == null ? null : t.scaler.state()),
+                false,
+                false);
         log.info("saved {} (epoch {}, batch {})", p, t.epoch() + 1, t.progress().batch());
     }
 }

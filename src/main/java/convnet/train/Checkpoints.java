@@ -2,9 +2,9 @@ package convnet.train;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import convnet.UserException;
-import convnet.model.Net;
 import convnet.io.AtomicFiles;
 import convnet.io.Dirs;
+import convnet.model.Net;
 import convnet.weights.Safetensors;
 import convnet.weights.StateDict;
 import java.io.IOException;
@@ -16,9 +16,9 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.List;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.bytedeco.pytorch.InputArchive;
@@ -44,8 +44,15 @@ public final class Checkpoints {
      * {@code metric}: this checkpoint's value of the run's best-metric (ranks the kept best checkpoints);
      * {@code scaler}: the fp16 loss scaler's state.
      */
-    public record State(int epoch, long step, double bestMetric, int bestEpoch, double[] schedule, double metric, EpochProgress progress,
-                        double[] scaler) {
+    public record State(
+            int epoch,
+            long step,
+            double bestMetric,
+            int bestEpoch,
+            double[] schedule,
+            double metric,
+            EpochProgress progress,
+            double[] scaler) {
         public State {
             if (progress == null) progress = EpochProgress.START;
         }
@@ -97,7 +104,9 @@ public final class Checkpoints {
 
     /** The folder name of a checkpoint: {@code epoch-NNNN}, or {@code epoch-NNNN-bNNNNNN} mid-epoch (sorts between epochs). */
     static String folderName(State s) {
-        return s.midEpoch() ? String.format("epoch-%04d-b%06d", s.epoch(), s.batch()) : String.format("epoch-%04d", s.epoch());
+        return s.midEpoch()
+                ? String.format("epoch-%04d-b%06d", s.epoch(), s.batch())
+                : String.format("epoch-%04d", s.epoch());
     }
 
     private static final String FOLDER = "epoch-\\d+(-b\\d+)?";
@@ -152,7 +161,8 @@ public final class Checkpoints {
             } catch (IOException ignored) {
                 // leftover temporary folder; removed on the next save
             }
-            throw new UserException("cannot write checkpoint " + target + ": " + e.getMessage() + " (earlier checkpoints are intact)");
+            throw new UserException(
+                    "cannot write checkpoint " + target + ": " + e.getMessage() + " (earlier checkpoints are intact)");
         }
         point("last", name);
         if (best) point("best", name);
@@ -169,7 +179,8 @@ public final class Checkpoints {
     private static double[] numbers(com.fasterxml.jackson.databind.JsonNode array) {
         if (!array.isArray()) return null;
         double[] out = new double[array.size()];
-        for (int i = 0; i < out.length; i++) out[i] = array.get(i).isNull() ? Double.NaN : array.get(i).asDouble();
+        for (int i = 0; i < out.length; i++)
+            out[i] = array.get(i).isNull() ? Double.NaN : array.get(i).asDouble();
         return out;
     }
 
@@ -197,7 +208,9 @@ public final class Checkpoints {
     public Path find(String which) {
         if (which.equals("last") || which.equals("best")) {
             Path p = resolve(which);
-            if (p == null) throw new UserException((dir.getParent() != null ? dir.getParent() : dir) + ": no '" + which + "' checkpoint");
+            if (p == null)
+                throw new UserException(
+                        (dir.getParent() != null ? dir.getParent() : dir) + ": no '" + which + "' checkpoint");
             return p;
         }
         return Path.of(which);
@@ -211,20 +224,35 @@ public final class Checkpoints {
             var s = JSON.readTree(statePath.toFile());
             for (String f : new String[] {"model.safetensors", "optimizer.pt"}) {
                 Path file = ckpt.resolve(f);
-                String want = s.path(f.startsWith("model") ? "model_sha256" : "optimizer_sha256").asText();
-                if (!Files.isRegularFile(file)) throw new UserException(ckpt + ": damaged checkpoint, " + f + " is missing");
-                if (!want.equals(sha256(file))) throw new UserException(ckpt + ": damaged checkpoint, " + f + " does not match its checksum");
+                String want = s.path(f.startsWith("model") ? "model_sha256" : "optimizer_sha256")
+                        .asText();
+                if (!Files.isRegularFile(file))
+                    throw new UserException(ckpt + ": damaged checkpoint, " + f + " is missing");
+                if (!want.equals(sha256(file)))
+                    throw new UserException(ckpt + ": damaged checkpoint, " + f + " does not match its checksum");
             }
-            if (s.has("config_sha256") && !(Files.isRegularFile(ckpt.resolve(CONFIG)) && s.path("config_sha256").asText().equals(sha256(ckpt.resolve(CONFIG))))) {
-                throw new UserException(ckpt + ": damaged checkpoint, config.yaml is missing or does not match its checksum");
+            if (s.has("config_sha256")
+                    && !(Files.isRegularFile(ckpt.resolve(CONFIG))
+                            && s.path("config_sha256").asText().equals(sha256(ckpt.resolve(CONFIG))))) {
+                throw new UserException(
+                        ckpt + ": damaged checkpoint, config.yaml is missing or does not match its checksum");
             }
-            double best = s.path("best_metric").isNumber() ? s.path("best_metric").asDouble() : Double.NaN;
+            double best =
+                    s.path("best_metric").isNumber() ? s.path("best_metric").asDouble() : Double.NaN;
             double metric = s.path("metric").isNumber() ? s.path("metric").asDouble() : Double.NaN;
             int batch = s.path("batch").asInt(0);
             double[] partial = numbers(s.path("partial"));
-            if (batch < 0 || batch > 0 && (partial == null || partial.length != 5)) throw new UserException(statePath + ": damaged checkpoint state (mid-epoch position)");
-            return new State(s.path("epoch").asInt(), s.path("step").asLong(), best, s.path("best_epoch").asInt(), numbers(s.path("schedule")), metric,
-                    batch > 0 ? EpochProgress.of(batch, partial) : null, numbers(s.path("scaler")));
+            if (batch < 0 || batch > 0 && (partial == null || partial.length != 5))
+                throw new UserException(statePath + ": damaged checkpoint state (mid-epoch position)");
+            return new State(
+                    s.path("epoch").asInt(),
+                    s.path("step").asLong(),
+                    best,
+                    s.path("best_epoch").asInt(),
+                    numbers(s.path("schedule")),
+                    metric,
+                    batch > 0 ? EpochProgress.of(batch, partial) : null,
+                    numbers(s.path("scaler")));
         } catch (IOException e) {
             throw new UserException(statePath + ": damaged checkpoint state: " + e.getMessage());
         }
@@ -246,7 +274,10 @@ public final class Checkpoints {
     /** Checkpoint folders, newest first. */
     List<Path> folders() {
         try (Stream<Path> s = Files.list(dir)) {
-            return s.filter(Files::isDirectory).filter(p -> p.getFileName().toString().matches(FOLDER)).sorted(Comparator.reverseOrder()).toList();
+            return s.filter(Files::isDirectory)
+                    .filter(p -> p.getFileName().toString().matches(FOLDER))
+                    .sorted(Comparator.reverseOrder())
+                    .toList();
         } catch (IOException e) {
             return List.of();
         }
@@ -282,13 +313,16 @@ public final class Checkpoints {
                 if (!problems.isEmpty()) log.warn("resuming from the older checkpoint {} instead", c.getFileName());
                 return loaded;
             } catch (RuntimeException e) {
-                String why = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
+                String why = e.getMessage() == null
+                        ? e.toString()
+                        : e.getMessage().lines().findFirst().orElse("");
                 problems.add(c.getFileName() + ": " + why);
                 log.warn("checkpoint {} is not usable: {}", c.getFileName(), why);
             }
         }
         if (candidates.isEmpty()) return null;
-        throw new UserException("no usable checkpoint in " + dir + " (" + String.join("; ", problems) + "); use --restart to start over");
+        throw new UserException("no usable checkpoint in " + dir + " (" + String.join("; ", problems)
+                + "); use --restart to start over");
     }
 
     /** Whether the folder holds any checkpoint, usable or not. */
@@ -305,7 +339,10 @@ public final class Checkpoints {
         try (Stream<Path> s = Files.list(dir)) {
             for (Path p : s.toList()) {
                 String n = p.getFileName().toString();
-                if (n.matches(FOLDER) || n.matches("\\." + FOLDER + "\\.tmp") || n.matches("(last|best)\\.json") || n.matches("\\.(last|best)\\.json\\..*\\.tmp")) {
+                if (n.matches(FOLDER)
+                        || n.matches("\\." + FOLDER + "\\.tmp")
+                        || n.matches("(last|best)\\.json")
+                        || n.matches("\\.(last|best)\\.json\\..*\\.tmp")) {
                     Dirs.deleteTree(p);
                 }
             }
@@ -326,18 +363,28 @@ public final class Checkpoints {
             try {
                 states.put(p, JSON.readTree(p.resolve("state.json").toFile()));
             } catch (IOException damaged) {
-                states.put(p, JSON.createObjectNode()); // a damaged folder older than the two newest is no use as a fallback
+                states.put(
+                        p,
+                        JSON.createObjectNode()); // a damaged folder older than the two newest is no use as a fallback
             }
         }
         List<Path> ranked = states.entrySet().stream()
-                .filter(e -> e.getValue().path("metric").isNumber() && !e.getValue().has("batch"))
-                .sorted(Comparator.comparingDouble((Map.Entry<Path, com.fasterxml.jackson.databind.JsonNode> e) -> metric.rankKey(e.getValue().path("metric").asDouble()))
+                .filter(e ->
+                        e.getValue().path("metric").isNumber() && !e.getValue().has("batch"))
+                .sorted(Comparator.comparingDouble((Map.Entry<Path, com.fasterxml.jackson.databind.JsonNode> e) ->
+                                metric.rankKey(e.getValue().path("metric").asDouble()))
                         .thenComparing(e -> e.getKey().getFileName().toString()))
-                .map(Map.Entry::getKey).limit(keepBest).toList();
+                .map(Map.Entry::getKey)
+                .limit(keepBest)
+                .toList();
         try {
             for (var e : states.entrySet()) {
                 Path p = e.getKey();
-                if (p.equals(last) || p.equals(best) || newest.contains(p) || ranked.contains(p) || e.getValue().path("keep").asBoolean(false)) continue;
+                if (p.equals(last)
+                        || p.equals(best)
+                        || newest.contains(p)
+                        || ranked.contains(p)
+                        || e.getValue().path("keep").asBoolean(false)) continue;
                 Dirs.deleteTree(p);
             }
         } catch (IOException e) {
@@ -351,7 +398,8 @@ public final class Checkpoints {
             while (in.read(buf) >= 0) {
                 // digesting
             }
-            return HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
+            return HexFormat.of()
+                    .formatHex(((DigestInputStream) in).getMessageDigest().digest());
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }

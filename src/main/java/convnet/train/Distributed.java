@@ -39,8 +39,10 @@ public final class Distributed implements AutoCloseable {
     /** Joins the group; rank 0 serves the store at {@code host:port}. Blocks until all {@code world} processes have joined. */
     public static Distributed join(String host, int port, int rank, int world, long timeoutSeconds) {
         if (world < 2) throw new UserException("--world-size must be at least 2 for distributed training");
-        if (rank < 0 || rank >= world) throw new UserException("--rank must be in [0, " + (world - 1) + "], got " + rank);
-        if (port <= 0 || port > 65535) throw new UserException("the rendezvous port must be in [1, 65535], got " + port);
+        if (rank < 0 || rank >= world)
+            throw new UserException("--rank must be in [0, " + (world - 1) + "], got " + rank);
+        if (port <= 0 || port > 65535)
+            throw new UserException("the rendezvous port must be in [1, 65535], got " + port);
         try {
             TCPStoreOptions o = new TCPStoreOptions();
             o.port((short) port);
@@ -55,8 +57,8 @@ public final class Distributed implements AutoCloseable {
             log.info("rank {} of {} joined the group at {}:{}", rank, world, host, port);
             return new Distributed(rank, world, store, group);
         } catch (RuntimeException e) {
-            throw new UserException("cannot join the training group at " + host + ":" + port + " as rank " + rank + " of " + world + ": "
-                    + e.getMessage().lines().findFirst().orElse(""));
+            throw new UserException("cannot join the training group at " + host + ":" + port + " as rank " + rank
+                    + " of " + world + ": " + e.getMessage().lines().findFirst().orElse(""));
         }
     }
 
@@ -75,8 +77,10 @@ public final class Distributed implements AutoCloseable {
 
     /** Sums a few numbers over the processes (for epoch statistics). */
     public double[] sum(double... values) {
-        Tensor t = org.bytedeco.pytorch.global.torch.empty(new long[] {values.length},
-                new org.bytedeco.pytorch.TensorOptions(org.bytedeco.pytorch.global.torch.ScalarType.Double), null);
+        Tensor t = org.bytedeco.pytorch.global.torch.empty(
+                new long[] {values.length},
+                new org.bytedeco.pytorch.TensorOptions(org.bytedeco.pytorch.global.torch.ScalarType.Double),
+                null);
         new org.bytedeco.javacpp.DoublePointer(t.data_ptr()).put(values);
         group.allreduce(new TensorVector(t))._wait();
         double[] out = new double[values.length];

@@ -1,5 +1,14 @@
 package convnet.train;
 
 /** What one epoch produced; validation fields are NaN when there is no validation set. */
-public record EpochStats(int epoch, double lr, double trainLoss, double trainAcc, double valLoss, double valAcc, double valTop5,
-                         double seconds, long step, int skipped) {}
+public record EpochStats(
+        int epoch,
+        double lr,
+        double trainLoss,
+        double trainAcc,
+        double valLoss,
+        double valAcc,
+        double valTop5,
+        double seconds,
+        long step,
+        int skipped) {}

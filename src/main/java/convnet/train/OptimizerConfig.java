@@ -5,9 +5,18 @@ package convnet.train;
  * BatchNorm/PReLU weights and biases from weight decay; {@code pretrainedLrFactor} scales the rate of
  * layers loaded from initial weights.
  */
-public record OptimizerConfig(String name, double lr, double momentum, boolean nesterov, double weightDecay, double beta1, double beta2,
-                              boolean decayNormAndBias, double pretrainedLrFactor) {
-    public OptimizerConfig(String name, double lr, double momentum, boolean nesterov, double weightDecay, double beta1, double beta2) {
+public record OptimizerConfig(
+        String name,
+        double lr,
+        double momentum,
+        boolean nesterov,
+        double weightDecay,
+        double beta1,
+        double beta2,
+        boolean decayNormAndBias,
+        double pretrainedLrFactor) {
+    public OptimizerConfig(
+            String name, double lr, double momentum, boolean nesterov, double weightDecay, double beta1, double beta2) {
         this(name, lr, momentum, nesterov, weightDecay, beta1, beta2, true, 1);
     }
 }

@@ -98,6 +98,7 @@ public final class Optimizers {
     /** Sets every group's learning rate to {@code lr} times its factor. */
     public static void setLr(Optimizer opt, double lr, double[] factors) {
         OptimizerParamGroupVector groups = opt.param_groups();
-        for (long i = 0; i < groups.size(); i++) groups.get(i).options().set_lr(lr * (i < factors.length ? factors[(int) i] : 1));
+        for (long i = 0; i < groups.size(); i++)
+            groups.get(i).options().set_lr(lr * (i < factors.length ? factors[(int) i] : 1));
     }
 }

@@ -55,7 +55,10 @@ public final class Schedule {
             case "plateau" -> plateauLr;
             case "onecycle" -> {
                 // linear warm-up from base/div to base over pct of the run, cosine down to base/div/final_div
-                double total = Math.max(1e-9, epochs), up = c.pctStart() * total, start = base / c.divFactor(), end = start / c.finalDivFactor();
+                double total = Math.max(1e-9, epochs),
+                        up = c.pctStart() * total,
+                        start = base / c.divFactor(),
+                        end = start / c.finalDivFactor();
                 if (progress < up) yield start + (base - start) * progress / up;
                 double x = Math.min(1, (progress - up) / Math.max(1e-9, total - up));
                 yield end + (base - end) * 0.5 * (1 + Math.cos(Math.PI * x));
@@ -68,7 +71,8 @@ public final class Schedule {
     public void epochEnd(int epoch, double metric) {
         if (!c.name().equals("plateau") || Double.isNaN(metric) || epoch < c.warmupEpochs()) return;
         boolean max = c.mode().equals("max");
-        boolean better = Double.isNaN(best) || (max ? metric > best * (1 + c.threshold()) : metric < best * (1 - c.threshold()));
+        boolean better =
+                Double.isNaN(best) || (max ? metric > best * (1 + c.threshold()) : metric < best * (1 - c.threshold()));
         if (better) {
             best = metric;
             badEpochs = 0;

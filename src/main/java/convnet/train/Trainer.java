@@ -1,8 +1,8 @@
 package convnet.train;
 
-import convnet.engine.Precision;
 import convnet.UserException;
 import convnet.data.Loader;
+import convnet.engine.Precision;
 import convnet.engine.Scoped;
 import convnet.engine.Tensors;
 import convnet.eval.Evaluator;
@@ -36,6 +36,7 @@ public final class Trainer {
 
     /** The next epoch to run (0-based) and the number of optimizer steps taken so far. */
     int epoch;
+
     long step;
     private volatile boolean stopRequested;
     private double currentLr;
@@ -48,10 +49,19 @@ public final class Trainer {
     public final LossScaler scaler;
     /** How far epoch {@link #epoch} has come (non-zero only when a run stopped mid-epoch, or while it runs). */
     private EpochProgress progress = EpochProgress.START;
-    private long epochStart; // System.nanoTime() when the current epoch began (earlier by the seconds it ran before a resume)
 
-    public Trainer(Net net, Optimizer optimizer, Loader train, Loader val, Precision precision, Schedule schedule, int epochs,
-                   double labelSmoothing) {
+    private long epochStart; // System.nanoTime() when the current epoch began (earlier by the seconds it ran before a
+    // resume)
+
+    public Trainer(
+            Net net,
+            Optimizer optimizer,
+            Loader train,
+            Loader val,
+            Precision precision,
+            Schedule schedule,
+            int epochs,
+            double labelSmoothing) {
         this.net = net;
         this.optimizer = optimizer;
         this.train = train;
@@ -167,18 +177,23 @@ public final class Trainer {
     private Tensor smoothedLoss(Tensor logits, Tensor y) {
         Tensor logp = torch.log_softmax(logits, 1);
         Tensor nll = torch.nll_loss(logp, y, new org.bytedeco.pytorch.TensorOptional(), 1, -100);
-        Tensor uniform = logp.mean(new long[] {1}, false, new org.bytedeco.pytorch.ScalarTypeOptional()).mean().neg();
-        return nll.mul(new org.bytedeco.pytorch.Scalar(1 - labelSmoothing)).add(uniform.mul(new org.bytedeco.pytorch.Scalar(labelSmoothing)));
+        Tensor uniform = logp.mean(new long[] {1}, false, new org.bytedeco.pytorch.ScalarTypeOptional())
+                .mean()
+                .neg();
+        return nll.mul(new org.bytedeco.pytorch.Scalar(1 - labelSmoothing))
+                .add(uniform.mul(new org.bytedeco.pytorch.Scalar(labelSmoothing)));
     }
 
     /** Trains epoch after epoch until the last one, or until {@link #requestStop()}. */
     public void fit() {
         for (TrainListener l : listeners) l.onTrainStart(this);
         int batches = train.batchesPerEpoch();
-        if (batches == 0) throw new UserException("the training set (" + train.size() + " images) is smaller than one batch");
+        if (batches == 0)
+            throw new UserException("the training set (" + train.size() + " images) is smaller than one batch");
         while (epoch < epochs && !stopRequested) {
             EpochProgress done = trainEpoch(batches);
-            if (stopRequested && done.batch() < batches) break; // stopped mid-epoch: the listeners have saved where it stood
+            if (stopRequested && done.batch() < batches)
+                break; // stopped mid-epoch: the listeners have saved where it stood
             endEpoch(done);
         }
         for (TrainListener l : listeners) l.onTrainEnd(this);
@@ -197,21 +212,32 @@ public final class Trainer {
             int b = p.batch();
             currentLr = schedule.lr(epoch + (double) b / batches);
             Optimizers.setLr(optimizer, currentLr, lrFactors);
-            // dropout masks depend only on (seed, epoch, batch): a resumed epoch, even one stopped mid-way, repeats exactly
+            // dropout masks depend only on (seed, epoch, batch): a resumed epoch, even one stopped mid-way, repeats
+            // exactly
             torch.manual_seed(seed * 1_000_003L + epoch * 100_003L + b);
-            p = new EpochProgress(b + 1, p.lossSum(), p.correct(), p.seen(), p.skipped() + batch.skipped(), p.seconds());
+            p = new EpochProgress(
+                    b + 1, p.lossSum(), p.correct(), p.seen(), p.skipped() + batch.skipped(), p.seconds());
             if (batch.size() > 0) {
                 double[] r = step(batch);
                 if (!Double.isFinite(r[0])) {
-                    throw new UserException("training diverged: the loss became " + r[0] + " at epoch " + (epoch + 1) + ", batch " + p.batch()
-                            + " (try a lower learning rate); the last good checkpoint is kept");
+                    throw new UserException(
+                            "training diverged: the loss became " + r[0] + " at epoch " + (epoch + 1) + ", batch "
+                                    + p.batch() + " (try a lower learning rate); the last good checkpoint is kept");
                 }
                 step++;
-                p = new EpochProgress(p.batch(), p.lossSum() + r[0] * batch.size(), p.correct() + r[1], p.seen() + batch.size(), p.skipped(), p.seconds());
-                for (TrainListener l : listeners) l.onBatchEnd(this, epoch, p.batch(), batches, p.lossSum() / p.seen(), p.correct() / p.seen());
+                p = new EpochProgress(
+                        p.batch(),
+                        p.lossSum() + r[0] * batch.size(),
+                        p.correct() + r[1],
+                        p.seen() + batch.size(),
+                        p.skipped(),
+                        p.seconds());
+                for (TrainListener l : listeners)
+                    l.onBatchEnd(this, epoch, p.batch(), batches, p.lossSum() / p.seen(), p.correct() / p.seen());
             }
             if (stopRequested && p.batch() < batches) {
-                // stopped mid-epoch (Ctrl-C): the listeners may save where we are; a resume continues from the next batch
+                // stopped mid-epoch (Ctrl-C): the listeners may save where we are; a resume continues from the next
+                // batch
                 boolean trainedHere = p.batch() > progress.batch();
                 progress = withSeconds(p, t0);
                 if (trainedHere) for (TrainListener l : listeners) l.onStop(this);
@@ -222,13 +248,15 @@ public final class Trainer {
     }
 
     private static EpochProgress withSeconds(EpochProgress p, long t0) {
-        return new EpochProgress(p.batch(), p.lossSum(), p.correct(), p.seen(), p.skipped(), (System.nanoTime() - t0) / 1e9);
+        return new EpochProgress(
+                p.batch(), p.lossSum(), p.correct(), p.seen(), p.skipped(), (System.nanoTime() - t0) / 1e9);
     }
 
     /** Validates, steps the schedule and tells the listeners; the epoch counts as done from here. */
     private void endEpoch(EpochProgress p) {
         progress = EpochProgress.START;
-        if (dist != null) p = summedOverProcesses(p); // report the statistics of the whole batch, not this process's shard
+        if (dist != null)
+            p = summedOverProcesses(p); // report the statistics of the whole batch, not this process's shard
         double trainLoss = p.lossSum() / Math.max(1, p.seen()), trainAcc = p.correct() / Math.max(1, p.seen());
         double valLoss = Double.NaN, valAcc = Double.NaN, valTop5 = Double.NaN;
         if (val != null && val.size() > 0) {
@@ -238,7 +266,8 @@ public final class Trainer {
             valTop5 = m.top5();
         }
         double seconds = (System.nanoTime() - epochStart) / 1e9; // validation included
-        EpochStats stats = new EpochStats(epoch + 1, currentLr, trainLoss, trainAcc, valLoss, valAcc, valTop5, seconds, step, p.skipped());
+        EpochStats stats = new EpochStats(
+                epoch + 1, currentLr, trainLoss, trainAcc, valLoss, valAcc, valTop5, seconds, step, p.skipped());
         schedule.epochEnd(epoch, monitor.of(stats));
         epoch++;
         for (TrainListener l : listeners) l.onEpochEnd(this, stats);

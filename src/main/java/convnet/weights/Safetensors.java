@@ -16,7 +16,6 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.bytedeco.javacpp.BytePointer;
-import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
@@ -70,7 +69,8 @@ public final class Safetensors {
         System.arraycopy(head, 0, padded, 0, head.length);
         for (int i = head.length; i < padded.length; i++) padded[i] = ' ';
         AtomicFiles.writeAtomically(file, out -> {
-            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded.length);
+            ByteBuffer len =
+                    ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded.length);
             out.write(len.array());
             out.write(padded);
             for (byte[] b : blobs.values()) out.write(b);
@@ -85,10 +85,13 @@ public final class Safetensors {
         } catch (IOException e) {
             throw new UserException("cannot read weights file " + file + ": " + e.getMessage());
         }
-        if (all.length < 8) throw new UserException(file + ": not a safetensors file (shorter than its 8-byte header length)");
-        long headerLen = ByteBuffer.wrap(all, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        if (all.length < 8)
+            throw new UserException(file + ": not a safetensors file (shorter than its 8-byte header length)");
+        long headerLen =
+                ByteBuffer.wrap(all, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
         if (headerLen <= 0 || headerLen > MAX_HEADER || 8 + headerLen > all.length) {
-            throw new UserException(file + ": not a safetensors file, or truncated (header length " + headerLen + ", file " + all.length + " bytes)");
+            throw new UserException(file + ": not a safetensors file, or truncated (header length " + headerLen
+                    + ", file " + all.length + " bytes)");
         }
         JsonNode header;
         try {
@@ -107,7 +110,8 @@ public final class Safetensors {
                 case "F32", "I32" -> 4;
                 case "I64", "F64" -> 8;
                 case "F16", "BF16" -> 2;
-                default -> throw new UserException(file + ": tensor '" + e.getKey() + "' has unsupported dtype " + dtype);
+                default ->
+                    throw new UserException(file + ": tensor '" + e.getKey() + "' has unsupported dtype " + dtype);
             };
             JsonNode shapeNode = info.path("shape");
             long[] shape = new long[shapeNode.size()];
@@ -116,10 +120,11 @@ public final class Safetensors {
                 shape[i] = shapeNode.get(i).asLong();
                 n *= shape[i];
             }
-            long from = info.path("data_offsets").path(0).asLong(-1), to = info.path("data_offsets").path(1).asLong(-1);
+            long from = info.path("data_offsets").path(0).asLong(-1),
+                    to = info.path("data_offsets").path(1).asLong(-1);
             if (from < 0 || to < from || dataStart + to > all.length || to - from != n * width) {
-                throw new UserException(file + ": tensor '" + e.getKey() + "' has a bad byte range [" + from + ", " + to + ") for "
-                        + n + " values of " + dtype + " (file truncated?)");
+                throw new UserException(file + ": tensor '" + e.getKey() + "' has a bad byte range [" + from + ", " + to
+                        + ") for " + n + " values of " + dtype + " (file truncated?)");
             }
             byte[] data = new byte[(int) (to - from)];
             System.arraycopy(all, (int) (dataStart + from), data, 0, data.length);

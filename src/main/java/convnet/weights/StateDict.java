@@ -7,8 +7,8 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeSet;
-import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.Tensor;
 
@@ -45,8 +45,8 @@ public final class StateDict {
         for (Map.Entry<String, Safetensors.Entry> e : entries.entrySet()) {
             long[] want = Tensors.shape(into.get(e.getKey()));
             if (!Arrays.equals(want, e.getValue().shape())) {
-                throw new UserException(source + ": tensor '" + e.getKey() + "' has shape " + Arrays.toString(e.getValue().shape())
-                        + ", the model expects " + Arrays.toString(want));
+                throw new UserException(source + ": tensor '" + e.getKey() + "' has shape "
+                        + Arrays.toString(e.getValue().shape()) + ", the model expects " + Arrays.toString(want));
             }
         }
         for (Map.Entry<String, Safetensors.Entry> e : entries.entrySet()) {

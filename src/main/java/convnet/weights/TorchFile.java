@@ -33,20 +33,25 @@ public final class TorchFile {
     public static Map<String, Safetensors.Entry> read(Path file) {
         byte[] head = new byte[4];
         try (InputStream in = Files.newInputStream(file)) {
-            if (in.readNBytes(head, 0, 4) < 2) throw new WeightsException(file + ": not a PyTorch weights file (too short)");
+            if (in.readNBytes(head, 0, 4) < 2)
+                throw new WeightsException(file + ": not a PyTorch weights file (too short)");
         } catch (IOException e) {
             throw new UserException("cannot read weights file " + file + ": " + e.getMessage());
         }
         if (head[0] == 'P' && head[1] == 'K') return readZip(file);
         if ((head[0] & 0xff) == 0x80) return readLegacy(file);
-        throw new WeightsException(file + ": not a PyTorch weights file (neither the zip nor the legacy pickle format)");
+        throw new WeightsException(
+                file + ": not a PyTorch weights file (neither the zip nor the legacy pickle format)");
     }
 
     @SuppressWarnings("unchecked")
     private static Map<String, Safetensors.Entry> readZip(Path file) {
         try (ZipFile zip = new ZipFile(file.toFile())) {
-            ZipEntry pkl = zip.stream().filter(e -> e.getName().endsWith("data.pkl")).findFirst()
-                    .orElseThrow(() -> new WeightsException(file + ": zip file without data.pkl — not a torch.save file"));
+            ZipEntry pkl = zip.stream()
+                    .filter(e -> e.getName().endsWith("data.pkl"))
+                    .findFirst()
+                    .orElseThrow(
+                            () -> new WeightsException(file + ": zip file without data.pkl — not a torch.save file"));
             String prefix = pkl.getName().substring(0, pkl.getName().length() - "data.pkl".length());
             byte[] pickle = zip.getInputStream(pkl).readAllBytes();
             Object root = new Unpickler(pickle, 0, file.toString()).load();
@@ -55,7 +60,9 @@ public final class TorchFile {
             for (Unpickler.TensorRef r : refs.values()) {
                 if (storages.containsKey(r.storage().key())) continue;
                 ZipEntry e = zip.getEntry(prefix + "data/" + r.storage().key());
-                if (e == null) throw new WeightsException(file + ": storage " + r.storage().key() + " is missing (truncated file?)");
+                if (e == null)
+                    throw new WeightsException(
+                            file + ": storage " + r.storage().key() + " is missing (truncated file?)");
                 storages.put(r.storage().key(), zip.getInputStream(e).readAllBytes());
             }
             return materialise(refs, storages, file);
@@ -76,10 +83,12 @@ public final class TorchFile {
         String src = file.toString();
         Unpickler magic = new Unpickler(all, 0, src);
         Object m = magic.load();
-        if (!(m instanceof BigInteger b && b.equals(LEGACY_MAGIC))) throw new WeightsException(file + ": not a torch.save file (no magic number)");
+        if (!(m instanceof BigInteger b && b.equals(LEGACY_MAGIC)))
+            throw new WeightsException(file + ": not a torch.save file (no magic number)");
         Unpickler version = new Unpickler(all, magic.position(), src);
         Object v = version.load();
-        if (!(v instanceof Long l && l == 1001L)) throw new WeightsException(file + ": unsupported legacy format version " + v);
+        if (!(v instanceof Long l && l == 1001L))
+            throw new WeightsException(file + ": unsupported legacy format version " + v);
         Unpickler sysInfo = new Unpickler(all, version.position(), src);
         sysInfo.load();
         Unpickler main = new Unpickler(all, sysInfo.position(), src);
@@ -88,7 +97,8 @@ public final class TorchFile {
         Object keys = keysPickle.load();
         if (!(keys instanceof List<?> keyList)) throw new WeightsException(file + ": damaged storage list");
         Map<String, Integer> widthByKey = new LinkedHashMap<>();
-        for (Unpickler.TensorRef r : refs.values()) widthByKey.put(r.storage().key(), width(r.storage().dtype(), file));
+        for (Unpickler.TensorRef r : refs.values())
+            widthByKey.put(r.storage().key(), width(r.storage().dtype(), file));
         ByteBuffer buf = ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN);
         buf.position(keysPickle.position());
         Map<String, byte[]> storages = new LinkedHashMap<>();
@@ -99,7 +109,8 @@ public final class TorchFile {
             Integer w = widthByKey.get(key);
             if (w == null) throw new WeightsException(file + ": storage " + key + " is not used by any tensor");
             long n = numel * w;
-            if (numel < 0 || n > buf.remaining()) throw new WeightsException(file + ": truncated (storage " + key + " needs " + n + " bytes)");
+            if (numel < 0 || n > buf.remaining())
+                throw new WeightsException(file + ": truncated (storage " + key + " needs " + n + " bytes)");
             byte[] data = new byte[(int) n];
             buf.get(data);
             storages.put(key, data);
@@ -108,12 +119,17 @@ public final class TorchFile {
     }
 
     private static Map<String, Unpickler.TensorRef> stateDict(Object root, Path file) {
-        if (root instanceof Map<?, ?> map && map.containsKey("state_dict") && map.get("state_dict") instanceof Map<?, ?> inner) root = inner;
-        if (!(root instanceof Map<?, ?> map)) throw new WeightsException(file + ": the file holds no state dict (a name → tensor mapping)");
+        if (root instanceof Map<?, ?> map
+                && map.containsKey("state_dict")
+                && map.get("state_dict") instanceof Map<?, ?> inner) root = inner;
+        if (!(root instanceof Map<?, ?> map))
+            throw new WeightsException(file + ": the file holds no state dict (a name → tensor mapping)");
         Map<String, Unpickler.TensorRef> out = new LinkedHashMap<>();
         for (Map.Entry<?, ?> e : map.entrySet()) {
             if (e.getValue() instanceof Unpickler.TensorRef t) out.put(String.valueOf(e.getKey()), t);
-            else throw new WeightsException(file + ": entry '" + e.getKey() + "' is not a tensor; expected a plain state dict");
+            else
+                throw new WeightsException(
+                        file + ": entry '" + e.getKey() + "' is not a tensor; expected a plain state dict");
         }
         return out;
     }
@@ -138,13 +154,15 @@ public final class TorchFile {
     }
 
     /** Copies each tensor's elements (by size, stride and offset) out of its storage into contiguous bytes. */
-    private static Map<String, Safetensors.Entry> materialise(Map<String, Unpickler.TensorRef> refs, Map<String, byte[]> storages, Path file) {
+    private static Map<String, Safetensors.Entry> materialise(
+            Map<String, Unpickler.TensorRef> refs, Map<String, byte[]> storages, Path file) {
         Map<String, Safetensors.Entry> out = new LinkedHashMap<>();
         for (Map.Entry<String, Unpickler.TensorRef> e : refs.entrySet()) {
             Unpickler.TensorRef r = e.getValue();
             String dtype = r.storage().dtype();
             if (!List.of("F32", "F64", "F16", "BF16", "I64", "I32").contains(dtype)) {
-                throw new WeightsException(file + ": tensor '" + e.getKey() + "' has dtype " + dtype + ", which convnet does not load");
+                throw new WeightsException(
+                        file + ": tensor '" + e.getKey() + "' has dtype " + dtype + ", which convnet does not load");
             }
             int w = width(dtype, file);
             byte[] storage = storages.get(r.storage().key());
@@ -153,7 +171,8 @@ public final class TorchFile {
             byte[] data = new byte[(int) (n * w)];
             if (contiguous(r)) {
                 if (r.offset() < 0 || (r.offset() + n) * w > storage.length) {
-                    throw new WeightsException(file + ": tensor '" + e.getKey() + "' reaches past its storage (damaged file)");
+                    throw new WeightsException(
+                            file + ": tensor '" + e.getKey() + "' reaches past its storage (damaged file)");
                 }
                 System.arraycopy(storage, (int) (r.offset() * w), data, 0, data.length);
                 out.put(e.getKey(), new Safetensors.Entry(dtype, r.size(), data));
@@ -165,7 +184,8 @@ public final class TorchFile {
                 for (int d = 0; d < idx.length; d++) at += idx[d] * r.stride()[d];
                 long from = at * w;
                 if (from < 0 || from + w > storage.length) {
-                    throw new WeightsException(file + ": tensor '" + e.getKey() + "' reaches past its storage (damaged file)");
+                    throw new WeightsException(
+                            file + ": tensor '" + e.getKey() + "' reaches past its storage (damaged file)");
                 }
                 System.arraycopy(storage, (int) from, data, (int) (i * w), w);
                 for (int d = idx.length - 1; d >= 0; d--) {

@@ -29,9 +29,20 @@ final class Unpickler {
     record Global(String module, String name) {}
 
     static final Set<String> ALLOWED = Set.of(
-            "collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor", "torch._utils._rebuild_parameter",
-            "torch.FloatStorage", "torch.DoubleStorage", "torch.HalfStorage", "torch.BFloat16Storage", "torch.LongStorage",
-            "torch.IntStorage", "torch.ShortStorage", "torch.CharStorage", "torch.ByteStorage", "torch.BoolStorage");
+            "collections.OrderedDict",
+            "torch._utils._rebuild_tensor_v2",
+            "torch._utils._rebuild_tensor",
+            "torch._utils._rebuild_parameter",
+            "torch.FloatStorage",
+            "torch.DoubleStorage",
+            "torch.HalfStorage",
+            "torch.BFloat16Storage",
+            "torch.LongStorage",
+            "torch.IntStorage",
+            "torch.ShortStorage",
+            "torch.CharStorage",
+            "torch.ByteStorage",
+            "torch.BoolStorage");
 
     private static final Object MARK = new Object();
 
@@ -95,7 +106,8 @@ final class Unpickler {
     private Object global(String module, String name) {
         String full = module + "." + name;
         if (!ALLOWED.contains(full)) {
-            throw bad("refusing to load: the file asks to call " + full + ", which a weights file never needs (it could run code); nothing was executed");
+            throw bad("refusing to load: the file asks to call " + full
+                    + ", which a weights file never needs (it could run code); nothing was executed");
         }
         return new Global(module, name);
     }
@@ -209,7 +221,9 @@ final class Unpickler {
                     case 'Q' -> stack.add(persistent(pop())); // BINPERSID
                     case '0' -> pop();
                     case '2' -> stack.add(peek());
-                    default -> throw bad(String.format("unsupported or damaged pickle (opcode 0x%02x at byte %d)", op, in.position() - 1));
+                    default ->
+                        throw bad(String.format(
+                                "unsupported or damaged pickle (opcode 0x%02x at byte %d)", op, in.position() - 1));
                 }
             }
         } catch (java.nio.BufferUnderflowException e) {
@@ -241,7 +255,10 @@ final class Unpickler {
 
     /** ('storage', StorageType, key, location, numel[, view_metadata]) → a storage reference. */
     private Object persistent(Object pid) {
-        if (!(pid instanceof List<?> t) || t.size() < 5 || !"storage".equals(t.get(0)) || !(t.get(1) instanceof Global g)) {
+        if (!(pid instanceof List<?> t)
+                || t.size() < 5
+                || !"storage".equals(t.get(0))
+                || !(t.get(1) instanceof Global g)) {
             throw bad("unsupported persistent id " + pid);
         }
         String dtype = switch (g.name) {

@@ -27,7 +27,8 @@ public final class Weights {
         boolean torch = (head[0] == 'P' && head[1] == 'K') || (head[0] & 0xff) == 0x80;
         if (torch) return TorchFile.read(file);
         if (TorchFile.looksLikeTorch(file)) {
-            throw new WeightsException(file + ": not a PyTorch weights file (neither the zip nor the legacy pickle format)");
+            throw new WeightsException(
+                    file + ": not a PyTorch weights file (neither the zip nor the legacy pickle format)");
         }
         return Safetensors.read(file);
     }

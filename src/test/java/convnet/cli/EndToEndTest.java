@@ -25,6 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 class EndToEndTest {
     @TempDir
     static Path tmp;
+
     static Path data, config, run;
 
     static Out cli(String... args) {
@@ -64,8 +65,15 @@ class EndToEndTest {
     void trainWritesTheWholeRunDirectory() throws Exception {
         Out o = cli("train", config.toString(), "--run", run.toString());
         assertEquals(0, o.code(), o.stderr());
-        for (String f : List.of("config.yaml", "train.log", "metrics.csv", "classes.txt", "model/model.json", "model/weights.safetensors",
-                "checkpoints/last.json", "checkpoints/best.json")) {
+        for (String f : List.of(
+                "config.yaml",
+                "train.log",
+                "metrics.csv",
+                "classes.txt",
+                "model/model.json",
+                "model/weights.safetensors",
+                "checkpoints/last.json",
+                "checkpoints/best.json")) {
             assertTrue(Files.isRegularFile(run.resolve(f)), "missing " + f);
         }
         List<String> rows = Files.readAllLines(run.resolve("metrics.csv"));
@@ -75,13 +83,22 @@ class EndToEndTest {
         String log = Files.readString(run.resolve("train.log"));
         assertTrue(log.contains("epoch 3/3"), log);
         String resolved = Files.readString(run.resolve("config.yaml"));
-        assertTrue(resolved.contains("nesterov: true") && resolved.contains("mean:") && !resolved.contains("auto"), resolved);
-        JsonNode model = new ObjectMapper().readTree(run.resolve("model/model.json").toFile());
+        assertTrue(
+                resolved.contains("nesterov: true") && resolved.contains("mean:") && !resolved.contains("auto"),
+                resolved);
+        JsonNode model =
+                new ObjectMapper().readTree(run.resolve("model/model.json").toFile());
         assertEquals("preact_resnet20_cifar", model.path("model").path("name").asText());
         assertEquals(3, model.path("classes").size());
-        Path last = run.resolve("checkpoints").resolve(new ObjectMapper().readTree(run.resolve("checkpoints/last.json").toFile()).path("dir").asText());
-        for (String f : List.of("model.safetensors", "optimizer.pt", "state.json")) assertTrue(Files.isRegularFile(last.resolve(f)), f);
-        assertFalse(Files.list(run.resolve("checkpoints")).anyMatch(p -> p.getFileName().toString().endsWith(".tmp")));
+        Path last = run.resolve("checkpoints")
+                .resolve(new ObjectMapper()
+                        .readTree(run.resolve("checkpoints/last.json").toFile())
+                        .path("dir")
+                        .asText());
+        for (String f : List.of("model.safetensors", "optimizer.pt", "state.json"))
+            assertTrue(Files.isRegularFile(last.resolve(f)), f);
+        assertFalse(Files.list(run.resolve("checkpoints"))
+                .anyMatch(p -> p.getFileName().toString().endsWith(".tmp")));
     }
 
     @Test
@@ -101,7 +118,8 @@ class EndToEndTest {
         for (JsonNode row : j.path("confusion")) for (JsonNode v : row) total += v.asLong();
         assertEquals(18, total);
         // fusing the run with itself changes nothing; test-time methods run and report themselves
-        JsonNode fused = new ObjectMapper().readTree(cli("test", run.toString(), run.toString(), "--json").stdout());
+        JsonNode fused = new ObjectMapper()
+                .readTree(cli("test", run.toString(), run.toString(), "--json").stdout());
         assertEquals(top1, fused.path("top1").asDouble(), 1e-9);
         Out ttaOut = cli("test", run.toString(), "--multi-scale", "--dense", "--flip", "--json");
         assertEquals(0, ttaOut.code(), ttaOut.stderr());
@@ -110,7 +128,11 @@ class EndToEndTest {
         assertTrue(tta.path("method").asText().contains("dense"), tta.toString());
         assertTrue(Files.isRegularFile(run.resolve("test/confusion.png")));
         // the best epoch's bundle scores what metrics.csv recorded for that epoch
-        double bestVal = Files.readAllLines(run.resolve("metrics.csv")).stream().skip(1).mapToDouble(l -> Double.parseDouble(l.split(",")[5])).max().orElseThrow();
+        double bestVal = Files.readAllLines(run.resolve("metrics.csv")).stream()
+                .skip(1)
+                .mapToDouble(l -> Double.parseDouble(l.split(",")[5]))
+                .max()
+                .orElseThrow();
         assertEquals(bestVal, top1, 1e-6);
     }
 
@@ -127,13 +149,16 @@ class EndToEndTest {
         assertEquals(2, preds.size());
         JsonNode top = preds.get(0).path("top");
         assertEquals(2, top.size());
-        assertTrue(List.of("daisy", "sunflower", "tulip").contains(top.get(0).path("label").asText()));
-        assertTrue(top.get(0).path("probability").asDouble() >= top.get(1).path("probability").asDouble());
+        assertTrue(List.of("daisy", "sunflower", "tulip")
+                .contains(top.get(0).path("label").asText()));
+        assertTrue(top.get(0).path("probability").asDouble()
+                >= top.get(1).path("probability").asDouble());
         assertTrue(preds.get(1).has("error"));
         // the Java API gives the same answer
         var guesses = Classifier.load(run.resolve("model")).predict(sunflower, 3);
         assertEquals(top.get(0).path("label").asText(), guesses.get(0).label());
-        assertEquals(1.0, guesses.stream().mapToDouble(Classifier.Guess::probability).sum(), 1e-4);
+        assertEquals(
+                1.0, guesses.stream().mapToDouble(Classifier.Guess::probability).sum(), 1e-4);
     }
 
     @Test
@@ -147,9 +172,12 @@ class EndToEndTest {
         assertTrue(log.contains("resumed from"));
         // each checkpoint carries the config that made it; a resume names what changed since
         assertTrue(log.contains("the config differs from the one that made epoch-0003: train.epochs 3 → 4"), log);
-        assertTrue(Files.readString(run.resolve("checkpoints/epoch-0004/config.yaml")).contains("epochs: 4"));
+        assertTrue(Files.readString(run.resolve("checkpoints/epoch-0004/config.yaml"))
+                .contains("epochs: 4"));
         // TensorBoard: every record's CRCs check out, and val/accuracy has exactly one point per epoch 1..4
-        List<Path> events = Files.list(run).filter(p -> p.getFileName().toString().startsWith("events.out.tfevents.")).toList();
+        List<Path> events = Files.list(run)
+                .filter(p -> p.getFileName().toString().startsWith("events.out.tfevents."))
+                .toList();
         assertEquals(1, events.size());
         List<Long> steps = new java.util.ArrayList<>();
         int images = 0;
@@ -158,7 +186,8 @@ class EndToEndTest {
             String text = convnet.TfRecords.decodeRaw(rec);
             if (text.contains("\"IO Node\"")) graphs.add(text);
             if (text.contains("\"val/accuracy\"")) {
-                java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^2: (\\d+)$").matcher(text);
+                java.util.regex.Matcher m =
+                        java.util.regex.Pattern.compile("(?m)^2: (\\d+)$").matcher(text);
                 assertTrue(m.find(), text);
                 steps.add(Long.parseLong(m.group(1)));
             }
@@ -170,13 +199,17 @@ class EndToEndTest {
         assertEquals(1, graphs.size());
         String graph = graphs.get(0);
         assertTrue(graph.startsWith("1: ") && graph.contains("\n4 {"), graph);
-        convnet.model.Summary summary = convnet.model.Summary.of(convnet.model.Models.spec("preact_resnet20_cifar", 3).build(1), 3, 32, 32);
+        convnet.model.Summary summary = convnet.model.Summary.of(
+                convnet.model.Models.spec("preact_resnet20_cifar", 3).build(1), 3, 32, 32);
         for (convnet.model.Summary.Row r : summary.rows) {
-            assertTrue(graph.contains("1: \"preact_resnet20_cifar/" + r.name().replace('.', '/') + "\""), "graph node for " + r.name());
+            assertTrue(
+                    graph.contains("1: \"preact_resnet20_cifar/" + r.name().replace('.', '/') + "\""),
+                    "graph node for " + r.name());
         }
         assertTrue(graph.contains("1: \"_output_shapes\""), graph);
         for (String plot : List.of("loss.png", "accuracy.png", "lr.png")) {
-            java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(run.resolve("plots").resolve(plot).toFile());
+            java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(
+                    run.resolve("plots").resolve(plot).toFile());
             assertTrue(img.getWidth() > 100, plot);
         }
     }
@@ -184,15 +217,28 @@ class EndToEndTest {
     @Test
     @Order(5)
     void logFileNameAndLevelAreConfigurable() throws Exception {
-        Out o = cli("train", config.toString(), "--run", run.toString(), "--set", "train.epochs=5", "--set", "train.log_file=more.log",
-                "--set", "train.log_level=debug");
+        Out o = cli(
+                "train",
+                config.toString(),
+                "--run",
+                run.toString(),
+                "--set",
+                "train.epochs=5",
+                "--set",
+                "train.log_file=more.log",
+                "--set",
+                "train.log_level=debug");
         assertEquals(0, o.code(), o.stderr());
         String log = Files.readString(run.resolve("more.log"));
         assertTrue(log.contains(" DEBUG ") && log.contains("Total params") && log.contains("epoch 5/5"), log);
-        assertFalse(Files.readString(run.resolve("train.log")).contains("epoch 5/5"), "the old log file is left as it was");
+        assertFalse(
+                Files.readString(run.resolve("train.log")).contains("epoch 5/5"), "the old log file is left as it was");
         Out bad = cli("train", config.toString(), "--run", run.toString(), "--set", "train.log_file=../escape.log");
         assertEquals(2, bad.code());
-        assertTrue(bad.stderr().contains("train.log_file") && bad.stderr().contains("a file name inside the run directory"), bad.stderr());
+        assertTrue(
+                bad.stderr().contains("train.log_file")
+                        && bad.stderr().contains("a file name inside the run directory"),
+                bad.stderr());
     }
 
     @Test
@@ -203,14 +249,23 @@ class EndToEndTest {
         assertEquals(2, o.code());
         assertEquals(1, o.stderr().strip().lines().count(), o.stderr());
         int line = Files.readAllLines(bad).indexOf("  epohcs: 3") + 1;
-        assertTrue(o.stderr().contains("bad.yaml line " + line + ":") && o.stderr().contains("train.epohcs"), o.stderr());
+        assertTrue(
+                o.stderr().contains("bad.yaml line " + line + ":") && o.stderr().contains("train.epohcs"), o.stderr());
     }
 
     @Test
     void missingDatasetFolderIsOneLineAndExitCode2() {
-        Out o = cli("train", config.toString(), "--run", tmp.resolve("missing").toString(), "--set", "data.train=/no/such/folder");
+        Out o = cli(
+                "train",
+                config.toString(),
+                "--run",
+                tmp.resolve("missing").toString(),
+                "--set",
+                "data.train=/no/such/folder");
         assertEquals(2, o.code());
-        assertTrue(o.stderr().lines().anyMatch(l -> l.startsWith("error: dataset folder not found: /no/such/folder")), o.stderr());
+        assertTrue(
+                o.stderr().lines().anyMatch(l -> l.startsWith("error: dataset folder not found: /no/such/folder")),
+                o.stderr());
         assertFalse(o.stderr().contains("\tat "), "no stack trace without --verbose");
     }
 

@@ -67,7 +67,11 @@ class BadImagesTest {
         Path src = tmp.resolve("src");
         TestData.subset("caltech101-10", src, 6, "dolphin", "lotus");
         Map<String, String> expected = makeBad(src.resolve("dolphin"));
-        Preprocess.Report r = Preprocess.run(src, tmp.resolve("out"), new Preprocess.Options(0.2, 32, Preprocess.Mode.STRETCH, 1, "^(.+)$", 2, 90), n -> {});
+        Preprocess.Report r = Preprocess.run(
+                src,
+                tmp.resolve("out"),
+                new Preprocess.Options(0.2, 32, Preprocess.Mode.STRETCH, 1, "^(.+)$", 2, 90),
+                n -> {});
         Map<String, String> reasons = new TreeMap<>();
         for (String[] s : r.skipped()) reasons.put(Path.of(s[0]).getFileName().toString(), s[1]);
         assertEquals(expected.keySet(), reasons.keySet(), "the 16-bit PNG is converted, not skipped: " + reasons);
@@ -84,7 +88,8 @@ class BadImagesTest {
         Map<String, String> expected = makeBad(tmp.resolve("bad"));
         List<Sample> samples = new ArrayList<>();
         samples.add(new Sample(TestData.datasets().resolve("caltech101-10/lotus/image_0001.jpg"), 0));
-        for (String name : expected.keySet()) samples.add(new Sample(tmp.resolve("bad").resolve(name), 0));
+        for (String name : expected.keySet())
+            samples.add(new Sample(tmp.resolve("bad").resolve(name), 0));
         samples.add(new Sample(tmp.resolve("bad/sixteen.png"), 0));
         Pipeline p = new Pipeline(List.of(new Ops.Resize(0, 32, 32)), 32);
         float[] m = {0, 0, 0}, s = {1, 1, 1};

@@ -30,7 +30,8 @@ class PreprocessTest {
     }
 
     static Preprocess.Report run(Path dst, Preprocess.Mode mode, int size) {
-        return Preprocess.run(CALTECH, dst, new Preprocess.Options(0.2, size, mode, 42, "^\\d+\\.(.+)$", 2, 95), n -> {});
+        return Preprocess.run(
+                CALTECH, dst, new Preprocess.Options(0.2, size, mode, 42, "^\\d+\\.(.+)$", 2, 95), n -> {});
     }
 
     static int countImages() throws Exception {
@@ -45,7 +46,8 @@ class PreprocessTest {
         assertEquals(10, r.classes());
         assertEquals(countImages(), r.train() + r.val());
         assertTrue(r.skipped().isEmpty(), r.skipped().toString());
-        List<String[]> train = ProcessedDir.readCsv(dst.resolve("train.csv"), 2), val = ProcessedDir.readCsv(dst.resolve("val.csv"), 2);
+        List<String[]> train = ProcessedDir.readCsv(dst.resolve("train.csv"), 2),
+                val = ProcessedDir.readCsv(dst.resolve("val.csv"), 2);
         Map<String, int[]> perClass = new HashMap<>();
         for (String[] row : train) perClass.computeIfAbsent(row[1], k -> new int[2])[0]++;
         for (String[] row : val) perClass.computeIfAbsent(row[1], k -> new int[2])[1]++;
@@ -62,7 +64,8 @@ class PreprocessTest {
             assertEquals(96, Math.min(o.getWidth(), o.getHeight()), row[0]);
             double aspectIn = (double) s.getWidth() / s.getHeight(), aspectOut = (double) o.getWidth() / o.getHeight();
             assertEquals(aspectIn, aspectOut, 0.02 * aspectIn + 1.0 / 96, "aspect ratio of " + row[0]);
-            if (Math.abs(aspectIn - 1) > 0.05) assertEquals(s.getWidth() > s.getHeight(), o.getWidth() > o.getHeight(), "orientation of " + row[0]);
+            if (Math.abs(aspectIn - 1) > 0.05)
+                assertEquals(s.getWidth() > s.getHeight(), o.getWidth() > o.getHeight(), "orientation of " + row[0]);
             if (s.getHeight() > s.getWidth()) portraits++;
             if (s.getRaster().getNumBands() == 1) {
                 grayscaleSources++;
@@ -100,7 +103,8 @@ class PreprocessTest {
                     }
                 }
             }
-            JsonNode j = new ObjectMapper().readTree(out.resolve("rgb_mean.json").toFile());
+            JsonNode j =
+                    new ObjectMapper().readTree(out.resolve("rgb_mean.json").toFile());
             for (int c = 0; c < 3; c++) {
                 // the mean is taken before JPEG encoding; ImageIO reads the re-decoded JPEG: allow 1 level
                 assertEquals(sum[c] / n, j.path("mean_255").get(c).asDouble(), 1.0, mode + " channel " + c);
@@ -113,10 +117,16 @@ class PreprocessTest {
         run(dst.resolve("a"), Preprocess.Mode.CENTER_CROP, 48);
         run(dst.resolve("b"), Preprocess.Mode.CENTER_CROP, 48);
         for (String f : List.of("train.csv", "val.csv", "categories.csv", "rgb_mean.json", "skipped.csv")) {
-            assertArrayEquals(Files.readAllBytes(dst.resolve("a").resolve(f)), Files.readAllBytes(dst.resolve("b").resolve(f)), f);
+            assertArrayEquals(
+                    Files.readAllBytes(dst.resolve("a").resolve(f)),
+                    Files.readAllBytes(dst.resolve("b").resolve(f)),
+                    f);
         }
         for (String[] row : ProcessedDir.readCsv(dst.resolve("a/train.csv"), 2)) {
-            assertArrayEquals(Files.readAllBytes(dst.resolve("a").resolve(row[0])), Files.readAllBytes(dst.resolve("b").resolve(row[0])), row[0]);
+            assertArrayEquals(
+                    Files.readAllBytes(dst.resolve("a").resolve(row[0])),
+                    Files.readAllBytes(dst.resolve("b").resolve(row[0])),
+                    row[0]);
         }
     }
 
@@ -127,7 +137,12 @@ class PreprocessTest {
         Files.move(src.resolve("tmp/dolphin"), src.resolve("001.dolphin"));
         Files.move(src.resolve("tmp/lotus"), src.resolve("002.lotus"));
         Files.delete(src.resolve("tmp"));
-        Preprocess.run(src, tmp.resolve("out"), new Preprocess.Options(0.2, 32, Preprocess.Mode.STRETCH, 1, "^\\d+\\.(.+)$", 2, 90), n -> {});
-        assertEquals(List.of("id,label", "0,dolphin", "1,lotus"), Files.readAllLines(tmp.resolve("out/categories.csv")));
+        Preprocess.run(
+                src,
+                tmp.resolve("out"),
+                new Preprocess.Options(0.2, 32, Preprocess.Mode.STRETCH, 1, "^\\d+\\.(.+)$", 2, 90),
+                n -> {});
+        assertEquals(
+                List.of("id,label", "0,dolphin", "1,lotus"), Files.readAllLines(tmp.resolve("out/categories.csv")));
     }
 }

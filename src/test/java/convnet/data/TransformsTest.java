@@ -69,7 +69,8 @@ class TransformsTest {
             // squeeze the contrast first so equalisation has something to undo
             Mat dull = new Mat();
             img.convertTo(dull, img.type(), 0.3, 90);
-            double before = histogramSpread(pixels(dull)), after = histogramSpread(pixels(new Ops.Equalize().apply(dull, new Random(0))));
+            double before = histogramSpread(pixels(dull)),
+                    after = histogramSpread(pixels(new Ops.Equalize().apply(dull, new Random(0))));
             assertTrue(after > 2 * before, "value spread " + before + " → " + after);
             assertTrue(maxCdfGap(pixels(new Ops.Equalize().apply(dull, new Random(0)))) < maxCdfGap(pixels(dull)));
         }
@@ -127,7 +128,10 @@ class TransformsTest {
                 """, "t.yaml");
         Pipeline p = Pipeline.fromConfig(n.get("ops"), 32);
         assertEquals(5, p.ops.size());
-        Pipeline again = Pipeline.fromConfig(convnet.config.Yamls.node(java.util.Map.of("ops", p.toList()), "x").get("ops"), 32);
+        Pipeline again = Pipeline.fromConfig(
+                convnet.config.Yamls.node(java.util.Map.of("ops", p.toList()), "x")
+                        .get("ops"),
+                32);
         assertEquals(p.toList(), again.toList());
     }
 
@@ -135,13 +139,18 @@ class TransformsTest {
     void sameSeedSameBatchesWhateverTheThreadCount() {
         ImageFolder f = ImageFolder.scan(TestData.datasets().resolve("flowers5-128"), null);
         List<Sample> some = f.samples.subList(0, 40);
-        Pipeline p = new Pipeline(List.of(new Ops.RandomResizedCrop(24, 0.3, 1, 0.75, 1.33), new Ops.WithProbability(new Ops.HorizontalFlip(), 0.5),
-                new Ops.ShiftScaleRotate(0.05, 0.1, 15)), 24);
+        Pipeline p = new Pipeline(
+                List.of(
+                        new Ops.RandomResizedCrop(24, 0.3, 1, 0.75, 1.33),
+                        new Ops.WithProbability(new Ops.HorizontalFlip(), 0.5),
+                        new Ops.ShiftScaleRotate(0.05, 0.1, 15)),
+                24);
         float[] m = {0.5f, 0.5f, 0.5f}, s = {0.25f, 0.25f, 0.25f};
         float[] a, b, c;
         long[] la, lc;
         try (Loader one = new Loader(some, p, m, s, new Loader.Options(8, true, false, 9, 1, Loader.OnBadImage.ERROR));
-             Loader two = new Loader(some, p, m, s, new Loader.Options(8, true, false, 9, 2, Loader.OnBadImage.ERROR))) {
+                Loader two =
+                        new Loader(some, p, m, s, new Loader.Options(8, true, false, 9, 2, Loader.OnBadImage.ERROR))) {
             Iterator<Loader.Batch> x = one.epoch(3, 0), y = two.epoch(3, 0), z = two.epoch(4, 0);
             Loader.Batch bx = x.next(), bz = z.next();
             a = bx.images();
@@ -151,6 +160,8 @@ class TransformsTest {
             lc = bz.labels();
         }
         assertArrayEquals(a, b, "same seed and epoch, 1 vs 2 threads");
-        assertFalse(java.util.Arrays.equals(a, c) && java.util.Arrays.equals(la, lc), "another epoch gives another order or augmentation");
+        assertFalse(
+                java.util.Arrays.equals(a, c) && java.util.Arrays.equals(la, lc),
+                "another epoch gives another order or augmentation");
     }
 }

@@ -10,15 +10,14 @@ import convnet.TestData;
 import convnet.data.Images;
 import convnet.data.transform.Ops;
 import convnet.engine.Engine;
+import convnet.engine.Precision;
 import convnet.engine.Scoped;
 import convnet.engine.Tensors;
 import convnet.model.ModelSpec;
 import convnet.model.Models;
 import convnet.model.Net;
 import convnet.model.Vgg;
-import convnet.engine.Precision;
 import convnet.weights.Weights;
-import java.nio.file.Path;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.opencv.global.opencv_core;
@@ -36,7 +35,13 @@ class TestTimeTest {
     @BeforeAll
     static void setUp() {
         Engine.start(2);
-        vgg = new ModelSpec("vgg11_bn", new Vgg.Options("A", true, false, "relu", 0, "fixed", new int[] {64, 64}, 0.5), 5, "kaiming", "normal").build(0);
+        vgg = new ModelSpec(
+                        "vgg11_bn",
+                        new Vgg.Options("A", true, false, "relu", 0, "fixed", new int[] {64, 64}, 0.5),
+                        5,
+                        "kaiming",
+                        "normal")
+                .build(0);
         Weights.load(TestData.SHARED.resolve("fixtures/weights/vgg11_bn-head64.pth"), vgg, false);
         vgg.eval();
     }
@@ -49,7 +54,11 @@ class TestTimeTest {
         float[][] out = Scoped.call(() -> {
             try (NoGradGuard g = new NoGradGuard()) {
                 var x = Tensors.fromFloats(input.data, input.shape);
-                return new float[][] {Tensors.toFloats(vgg.forward(x)), Tensors.toFloats(dense.logits(x)), Tensors.toFloats(dense.scoreMap(x))};
+                return new float[][] {
+                    Tensors.toFloats(vgg.forward(x)),
+                    Tensors.toFloats(dense.logits(x)),
+                    Tensors.toFloats(dense.scoreMap(x))
+                };
             }
         });
         double diff = 0;
@@ -68,27 +77,35 @@ class TestTimeTest {
         });
         // features: 256/32 = 8, 384/32 = 12; a 7×7 convolution leaves 2 × 6
         assertArrayEquals(new long[] {1, 5, 2, 6}, shape);
-        assertFalse(new DenseEvaluator(Models.create("preact_resnet20_cifar", 5)).converted(), "a GAP network is already fully convolutional");
+        assertFalse(
+                new DenseEvaluator(Models.create("preact_resnet20_cifar", 5)).converted(),
+                "a GAP network is already fully convolutional");
     }
 
     @Test
     void flipAveragingOfASymmetricImageEqualsThePlainScore() {
         try (PointerScope s = new PointerScope()) {
-            Mat photo = new Ops.Resize(0, 224, 224).apply(Images.decode(TestData.datasets().resolve("caltech101-10/yin_yang/image_0001.jpg")), null);
+            Mat photo = new Ops.Resize(0, 224, 224)
+                    .apply(Images.decode(TestData.datasets().resolve("caltech101-10/yin_yang/image_0001.jpg")), null);
             Mat left = new Mat(photo, new Rect(0, 0, 112, 224)).clone();
             Mat symmetric = new Mat();
             opencv_core.hconcat(new MatVector(left, new Ops.HorizontalFlip().apply(left, null)), symmetric);
             float[] mean = {0.5f, 0.5f, 0.5f}, std = {0.25f, 0.25f, 0.25f};
             DenseEvaluator dense = new DenseEvaluator(vgg);
-            float[] plain = new TestTime(List.of(), false, 0, false).posteriors(vgg, dense, symmetric, 224, mean, std, Precision.FP32);
-            float[] flipped = new TestTime(List.of(), false, 0, true).posteriors(vgg, dense, symmetric, 224, mean, std, Precision.FP32);
+            float[] plain = new TestTime(List.of(), false, 0, false)
+                    .posteriors(vgg, dense, symmetric, 224, mean, std, Precision.FP32);
+            float[] flipped = new TestTime(List.of(), false, 0, true)
+                    .posteriors(vgg, dense, symmetric, 224, mean, std, Precision.FP32);
             assertArrayEquals(plain, flipped, 1e-5f);
             // and on an ordinary photo the flip does change the answer
-            float[] p = new TestTime(List.of(), false, 0, false).posteriors(vgg, dense, photo, 224, mean, std, Precision.FP32);
-            float[] f = new TestTime(List.of(), false, 0, true).posteriors(vgg, dense, photo, 224, mean, std, Precision.FP32);
+            float[] p = new TestTime(List.of(), false, 0, false)
+                    .posteriors(vgg, dense, photo, 224, mean, std, Precision.FP32);
+            float[] f = new TestTime(List.of(), false, 0, true)
+                    .posteriors(vgg, dense, photo, 224, mean, std, Precision.FP32);
             assertFalse(java.util.Arrays.equals(p, f));
             // multi-scale dense and multi-crop views give proper distributions
-            for (TestTime tt : List.of(new TestTime(List.of(224, 256, 288), true, 0, true), new TestTime(List.of(256), false, 3, true))) {
+            for (TestTime tt : List.of(
+                    new TestTime(List.of(224, 256, 288), true, 0, true), new TestTime(List.of(256), false, 3, true))) {
                 float sum = 0;
                 for (float v : tt.posteriors(vgg, dense, photo, 224, mean, std, Precision.FP32)) sum += v;
                 assertEquals(1f, sum, 1e-4f, tt.describe());

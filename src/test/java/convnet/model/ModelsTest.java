@@ -22,8 +22,13 @@ class ModelsTest {
 
     @ParameterizedTest
     @CsvSource({
-        "vgg11, 132863336", "vgg13, 133047848", "vgg16, 138357544", "vgg19, 143667240",
-        "vgg11_bn, 132868840", "vgg16_bn, 138365992"})
+        "vgg11, 132863336",
+        "vgg13, 133047848",
+        "vgg16, 138357544",
+        "vgg19, 143667240",
+        "vgg11_bn, 132868840",
+        "vgg16_bn, 138365992"
+    })
     void vggParameterCountsEqualTorchvision(String name, long expected) {
         Net net = Models.create(name, 1000);
         assertEquals(expected, net.parameterCount());
@@ -47,7 +52,10 @@ class ModelsTest {
         Net vgg = Models.create("vgg11_bn", 7);
         assertArrayEquals(new long[] {2, 7}, outputShape(vgg, 224));
         Summary s = Summary.of(vgg, 3, 224, 224);
-        Summary.Row lastPool = s.rows.stream().filter(r -> r.name().startsWith("features.")).reduce((a, b) -> b).orElseThrow();
+        Summary.Row lastPool = s.rows.stream()
+                .filter(r -> r.name().startsWith("features."))
+                .reduce((a, b) -> b)
+                .orElseThrow();
         assertArrayEquals(new long[] {1, 512, 7, 7}, lastPool.outputShape());
         assertArrayEquals(new long[] {2, 10}, outputShape(Models.create("vgg11_bn_gap", 10), 32));
         assertArrayEquals(new long[] {2, 10}, outputShape(Models.create("preact_resnet20_cifar", 10), 32));
@@ -67,7 +75,9 @@ class ModelsTest {
     void summaryRowsAddUpToTotal() {
         Net net = Models.create("preact_resnet20_cifar", 10);
         Summary s = Summary.of(net, 3, 32, 32);
-        assertEquals(net.parameterCount(), s.rows.stream().mapToLong(Summary.Row::params).sum());
+        assertEquals(
+                net.parameterCount(),
+                s.rows.stream().mapToLong(Summary.Row::params).sum());
         assertTrue(s.format().contains("Total params: " + String.format("%,d", net.parameterCount())));
     }
 }

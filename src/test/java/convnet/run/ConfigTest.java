@@ -1,13 +1,12 @@
 package convnet.run;
 
-import convnet.config.ConfigNode;
-import convnet.config.Yamls;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import convnet.UserException;
+import convnet.config.ConfigNode;
+import convnet.config.Yamls;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
@@ -50,9 +49,16 @@ class ConfigTest {
     @Test
     void wrongTypeAndRange() {
         UserException e = assertThrows(UserException.class, () -> read(GOOD.replace("epochs: 3", "epochs: many")));
-        assertTrue(e.getMessage().contains("'train.epochs'") && e.getMessage().contains("whole number") && e.getMessage().contains("line 8"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("'train.epochs'")
+                        && e.getMessage().contains("whole number")
+                        && e.getMessage().contains("line 8"),
+                e.getMessage());
         e = assertThrows(UserException.class, () -> read(GOOD.replace("lr: 0.1", "lr: -0.1")));
-        assertTrue(e.getMessage().contains("'train.optimizer.lr'") && e.getMessage().contains("-0.1"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("'train.optimizer.lr'")
+                        && e.getMessage().contains("-0.1"),
+                e.getMessage());
         e = assertThrows(UserException.class, () -> read(GOOD.replace("preact_resnet20_cifar", "resnet9000")));
         assertTrue(e.getMessage().contains("'model.name'") && e.getMessage().contains("vgg16"), e.getMessage());
     }
@@ -77,8 +83,13 @@ class ConfigTest {
     void badYamlAndBadTransform() {
         UserException e = assertThrows(UserException.class, () -> read("name: [unclosed"));
         assertTrue(e.getMessage().startsWith("test.yaml"), e.getMessage());
-        e = assertThrows(UserException.class,
-                () -> read(GOOD.replace("image_size: 32", "image_size: 32\n  train_transforms:\n    - {op: spin, p: 1}")));
-        assertTrue(e.getMessage().contains("data.train_transforms[0].op") && e.getMessage().contains("random_crop"), e.getMessage());
+        e = assertThrows(
+                UserException.class,
+                () -> read(
+                        GOOD.replace("image_size: 32", "image_size: 32\n  train_transforms:\n    - {op: spin, p: 1}")));
+        assertTrue(
+                e.getMessage().contains("data.train_transforms[0].op")
+                        && e.getMessage().contains("random_crop"),
+                e.getMessage());
     }
 }

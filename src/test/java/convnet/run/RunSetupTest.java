@@ -23,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 class RunSetupTest {
     @TempDir
     static Path shared;
+
     static Path flowers2, flowers2Other, oneClass;
 
     @BeforeAll
@@ -34,8 +35,10 @@ class RunSetupTest {
 
     static Path config(Path dir, String name) throws Exception {
         Path cfg = dir.resolve(name + ".yaml");
-        Files.writeString(cfg, "name: " + name + "\nseed: 5\nmodel: {name: preact_resnet20_cifar}\ndata: {train: " + flowers2
-                + ", image_size: 32, batch_size: 4, mean: [0.5, 0.5, 0.5], std: [0.2, 0.2, 0.2]}\ntrain: {epochs: 1}\n");
+        Files.writeString(
+                cfg,
+                "name: " + name + "\nseed: 5\nmodel: {name: preact_resnet20_cifar}\ndata: {train: " + flowers2
+                        + ", image_size: 32, batch_size: 4, mean: [0.5, 0.5, 0.5], std: [0.2, 0.2, 0.2]}\ntrain: {epochs: 1}\n");
         return cfg;
     }
 
@@ -45,7 +48,10 @@ class RunSetupTest {
         try (Stream<Path> s = Files.walk(dir)) {
             for (Path p : s.filter(Files::isRegularFile).toList()) {
                 if (p.getFileName().toString().endsWith(".log")) continue; // the log may say what was refused
-                out.put(dir.relativize(p).toString(), java.util.Arrays.toString(java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(p))));
+                out.put(
+                        dir.relativize(p).toString(),
+                        java.util.Arrays.toString(java.security.MessageDigest.getInstance("SHA-256")
+                                .digest(Files.readAllBytes(p))));
             }
         }
         return out;
@@ -63,7 +69,8 @@ class RunSetupTest {
         Path run = tmp.resolve("run");
         Cli.Out o = Cli.run("train", config(tmp, "r").toString(), "--run", run.toString(), "--threads", "2");
         assertEquals(0, o.code(), o.stderr());
-        assertTrue(Files.isDirectory(run.resolve("checkpoints/epoch-0001")) && Files.isRegularFile(run.resolve("model/model.json")));
+        assertTrue(Files.isDirectory(run.resolve("checkpoints/epoch-0001"))
+                && Files.isRegularFile(run.resolve("model/model.json")));
         return run;
     }
 
@@ -72,9 +79,13 @@ class RunSetupTest {
         Path run = trained(tmp);
         String cfg = tmp.resolve("r.yaml").toString();
         Map<String, String> before = snapshot(run);
-        assertTrue(refused("train", cfg, "--run", run.toString(), "--restart", "--set", "data.batch_size=64").stderr().contains("larger than the training set"));
+        assertTrue(refused("train", cfg, "--run", run.toString(), "--restart", "--set", "data.batch_size=64")
+                .stderr()
+                .contains("larger than the training set"));
         assertEquals(before, snapshot(run));
-        assertTrue(refused("train", cfg, "--run", run.toString(), "--restart", "--set", "data.train=" + oneClass).stderr().contains("only one class"));
+        assertTrue(refused("train", cfg, "--run", run.toString(), "--restart", "--set", "data.train=" + oneClass)
+                .stderr()
+                .contains("only one class"));
         assertEquals(before, snapshot(run));
         assertTrue(Files.exists(run.resolve("metrics.csv")) && Files.exists(run.resolve("checkpoints/last.json")));
     }
@@ -84,7 +95,8 @@ class RunSetupTest {
         Path run = trained(tmp);
         Files.writeString(run.resolve("model/User.java"), "class User {}\n");
         Files.writeString(run.resolve("checkpoints/notes.txt"), "mine\n");
-        Cli.Out o = Cli.run("train", tmp.resolve("r.yaml").toString(), "--run", run.toString(), "--restart", "--threads", "2");
+        Cli.Out o = Cli.run(
+                "train", tmp.resolve("r.yaml").toString(), "--run", run.toString(), "--restart", "--threads", "2");
         assertEquals(0, o.code(), o.stderr());
         assertEquals("class User {}\n", Files.readString(run.resolve("model/User.java")));
         assertEquals("mine\n", Files.readString(run.resolve("checkpoints/notes.txt")));
@@ -96,7 +108,9 @@ class RunSetupTest {
         Files.writeString(project.resolve("model/User.java"), "class User {}\n");
         Files.writeString(project.resolve("pom.xml"), "<project/>\n");
         Map<String, String> before = snapshot(project);
-        assertTrue(refused("train", tmp.resolve("r.yaml").toString(), "--run", project.toString(), "--restart").stderr().contains("not a convnet run"));
+        assertTrue(refused("train", tmp.resolve("r.yaml").toString(), "--run", project.toString(), "--restart")
+                .stderr()
+                .contains("not a convnet run"));
         assertEquals(before, snapshot(project));
         assertFalse(Files.exists(project.resolve(".lock")));
 
@@ -128,7 +142,11 @@ class RunSetupTest {
         int split = TrainingData.validationSamples(rc).size();
         convnet.config.ConfigNode other = convnet.config.ConfigNode.load(Path.of(cfg));
         other.set("data.val_split=0.5");
-        assertTrue(split != TrainingData.validationSamples(RunConfig.from(other, tmp)).size(), "the two splits differ, so the check means something");
+        assertTrue(
+                split
+                        != TrainingData.validationSamples(RunConfig.from(other, tmp))
+                                .size(),
+                "the two splits differ, so the check means something");
         assertTrue(t.stdout().contains("\"images\" : " + split + ","), t.stdout());
         assertArrayEquals(Files.readAllBytes(run.resolve("classes.txt")), "daisy\nrose\n".getBytes());
     }

@@ -20,14 +20,16 @@ import org.junit.jupiter.api.io.TempDir;
 /** Two processes on 127.0.0.1 with Gloo end with the weights of one process trained on the combined batch. */
 class DistributedTest {
     static Process train(Path config, Path run, String... extra) throws Exception {
-        Path log = run.resolveSibling(run.getFileName() + "-" + String.join("", extra).replaceAll("[^a-z0-9]", "") + ".out");
+        Path log = run.resolveSibling(
+                run.getFileName() + "-" + String.join("", extra).replaceAll("[^a-z0-9]", "") + ".out");
         List<String> args = new ArrayList<>(List.of("--threads", "1"));
         args.addAll(List.of(extra));
         return convnet.Cli.trainProcess(config, run, log, args.toArray(new String[0]));
     }
 
     static float[] weights(Path run, int epochs) throws Exception {
-        Map<String, Safetensors.Entry> e = Safetensors.read(run.resolve(String.format("checkpoints/epoch-%04d/model.safetensors", epochs)));
+        Map<String, Safetensors.Entry> e =
+                Safetensors.read(run.resolve(String.format("checkpoints/epoch-%04d/model.safetensors", epochs)));
         List<Float> all = new ArrayList<>();
         for (Safetensors.Entry t : e.values()) {
             if (!t.dtype().equals("F32")) continue;
@@ -100,7 +102,8 @@ class DistributedTest {
         List<String> rows = Files.readAllLines(tmp.resolve("single/metrics.csv"));
         List<String> rowsMulti = Files.readAllLines(tmp.resolve("multi/metrics.csv"));
         assertEquals(rows.size(), rowsMulti.size());
-        double lossSingle = Double.parseDouble(rows.get(epochs).split(",")[2]), lossMulti = Double.parseDouble(rowsMulti.get(epochs).split(",")[2]);
+        double lossSingle = Double.parseDouble(rows.get(epochs).split(",")[2]),
+                lossMulti = Double.parseDouble(rowsMulti.get(epochs).split(",")[2]);
         assertEquals(lossSingle, lossMulti, tolerance * 10, "the reported training loss is the whole batch's");
         assertTrue(!rows.get(1).split(",")[2].equals(rows.get(epochs).split(",")[2]), "the loss changed over training");
     }

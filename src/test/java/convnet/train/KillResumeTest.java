@@ -1,12 +1,11 @@
 package convnet.train;
 
-import convnet.run.TrainingRun;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import convnet.TestData;
+import convnet.run.TrainingRun;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,7 +27,10 @@ class KillResumeTest {
     }
 
     static byte[] finalWeights(Path run) throws Exception {
-        String dir = new com.fasterxml.jackson.databind.ObjectMapper().readTree(run.resolve("checkpoints/last.json").toFile()).path("dir").asText();
+        String dir = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(run.resolve("checkpoints/last.json").toFile())
+                .path("dir")
+                .asText();
         assertEquals(String.format("epoch-%04d", EPOCHS), dir);
         return Files.readAllBytes(run.resolve("checkpoints").resolve(dir).resolve("model.safetensors"));
     }
@@ -61,23 +63,29 @@ class KillResumeTest {
         assertEquals(0, resume.exitValue(), Files.readString(tmp.resolve("killed.out")));
         assertTrue(kills > 0, "the run finished before it could be killed; nothing was tested");
 
-        assertArrayEquals(finalWeights(straight), finalWeights(killed), "final weights differ after " + kills + " kills");
+        assertArrayEquals(
+                finalWeights(straight), finalWeights(killed), "final weights differ after " + kills + " kills");
         List<String> rows = Files.readAllLines(killed.resolve("metrics.csv"));
         assertEquals(EPOCHS + 1, rows.size(), rows.toString());
         for (int e = 1; e <= EPOCHS; e++) assertTrue(rows.get(e).startsWith(e + ","), rows.toString());
         List<String> a = Files.readAllLines(straight.resolve("metrics.csv")), b = rows;
         for (int e = 1; e <= EPOCHS; e++) {
             // same losses and accuracies, epoch by epoch (seconds differ)
-            assertEquals(String.join(",", List.of(a.get(e).split(",")).subList(0, 7)), String.join(",", List.of(b.get(e).split(",")).subList(0, 7)));
+            assertEquals(
+                    String.join(",", List.of(a.get(e).split(",")).subList(0, 7)),
+                    String.join(",", List.of(b.get(e).split(",")).subList(0, 7)));
         }
         assertTrue(new File(killed.toFile(), "model/model.json").isFile());
         // TensorBoard: exactly one val/accuracy point per epoch after all the kills
         Path events;
         try (var s = Files.list(killed)) {
-            events = s.filter(f -> f.getFileName().toString().startsWith("events.out.tfevents.")).findFirst().orElseThrow();
+            events = s.filter(f -> f.getFileName().toString().startsWith("events.out.tfevents."))
+                    .findFirst()
+                    .orElseThrow();
         }
         int points = 0;
-        for (byte[] rec : convnet.TfRecords.read(events)) if (convnet.TfRecords.decodeRaw(rec).contains("\"val/accuracy\"")) points++;
+        for (byte[] rec : convnet.TfRecords.read(events))
+            if (convnet.TfRecords.decodeRaw(rec).contains("\"val/accuracy\"")) points++;
         assertEquals(EPOCHS, points);
     }
 
@@ -106,11 +114,16 @@ class KillResumeTest {
     }
 
     static String lastDir(Path run) throws Exception {
-        return new com.fasterxml.jackson.databind.ObjectMapper().readTree(run.resolve("checkpoints/last.json").toFile()).path("dir").asText();
+        return new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(run.resolve("checkpoints/last.json").toFile())
+                .path("dir")
+                .asText();
     }
 
     static List<String> lossColumns(Path run) throws Exception {
-        return Files.readAllLines(run.resolve("metrics.csv")).stream().map(l -> String.join(",", List.of(l.split(",")).subList(0, 7))).toList();
+        return Files.readAllLines(run.resolve("metrics.csv")).stream()
+                .map(l -> String.join(",", List.of(l.split(",")).subList(0, 7)))
+                .toList();
     }
 
     /** A stop request (what Ctrl-C does) in the middle of an epoch saves that position; the resume carries on from the next batch. */
@@ -119,7 +132,9 @@ class KillResumeTest {
         convnet.engine.Engine.start(2);
         Path data = TestData.subset("flowers5-128", tmp.resolve("data"), 20, "daisy", "rose", "tulip");
         Path yaml = tmp.resolve("c.yaml");
-        Files.writeString(yaml, config(data, 3, 32, 5, "{name: cosine, warmup_epochs: 1}")); // 45 training images: 9 batches an epoch
+        Files.writeString(
+                yaml,
+                config(data, 3, 32, 5, "{name: cosine, warmup_epochs: 1}")); // 45 training images: 9 batches an epoch
         convnet.run.RunConfig rc = convnet.run.RunConfig.from(convnet.config.ConfigNode.load(yaml), tmp);
         Path straight = tmp.resolve("straight"), stopped = tmp.resolve("stopped");
         try (TrainingRun t = TrainingRun.open(rc, straight, TrainingRun.Options.DEFAULT)) {
@@ -140,15 +155,20 @@ class KillResumeTest {
         assertEquals(1, state.epoch());
         assertEquals(4, state.batch());
         assertEquals(9 + 4, state.step());
-        assertEquals(2, Files.readAllLines(stopped.resolve("metrics.csv")).size(), "the unfinished epoch has no row yet");
+        assertEquals(
+                2, Files.readAllLines(stopped.resolve("metrics.csv")).size(), "the unfinished epoch has no row yet");
         try (TrainingRun t = TrainingRun.open(rc, stopped, TrainingRun.Options.DEFAULT)) {
             assertEquals(4, t.trainer().batchInEpoch());
             t.trainer().fit();
         }
         assertEquals("epoch-0003", lastDir(stopped));
-        assertArrayEquals(Files.readAllBytes(straight.resolve("checkpoints/epoch-0003/model.safetensors")),
+        assertArrayEquals(
+                Files.readAllBytes(straight.resolve("checkpoints/epoch-0003/model.safetensors")),
                 Files.readAllBytes(stopped.resolve("checkpoints/epoch-0003/model.safetensors")));
-        assertEquals(lossColumns(straight), lossColumns(stopped), "same losses and accuracies epoch by epoch, the interrupted one included");
+        assertEquals(
+                lossColumns(straight),
+                lossColumns(stopped),
+                "same losses and accuracies epoch by epoch, the interrupted one included");
     }
 
     /** SIGINT to the training process: it saves where it is before exiting, and the resumed run ends bitwise-identical. */
@@ -164,10 +184,16 @@ class KillResumeTest {
 
         Process k = train(config, interrupted);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        while (!Files.exists(interrupted.resolve("checkpoints/last.json")) && k.isAlive() && System.nanoTime() < deadline) Thread.sleep(20);
+        while (!Files.exists(interrupted.resolve("checkpoints/last.json"))
+                && k.isAlive()
+                && System.nanoTime() < deadline) Thread.sleep(20);
         Thread.sleep(new Random().nextInt(400));
         assertTrue(k.isAlive(), "the run finished before it could be interrupted; nothing was tested");
-        assertEquals(0, new ProcessBuilder("kill", "-INT", Long.toString(k.pid())).start().waitFor());
+        assertEquals(
+                0,
+                new ProcessBuilder("kill", "-INT", Long.toString(k.pid()))
+                        .start()
+                        .waitFor());
         assertTrue(k.waitFor(120, TimeUnit.SECONDS), "the process did not exit after SIGINT");
         String out = Files.readString(tmp.resolve("interrupted.out"));
         String last = lastDir(interrupted);
@@ -184,6 +210,7 @@ class KillResumeTest {
 
     static byte[] finalWeights(Path run, int epochs) throws Exception {
         assertEquals(String.format("epoch-%04d", epochs), lastDir(run));
-        return Files.readAllBytes(run.resolve("checkpoints").resolve(lastDir(run)).resolve("model.safetensors"));
+        return Files.readAllBytes(
+                run.resolve("checkpoints").resolve(lastDir(run)).resolve("model.safetensors"));
     }
 }

@@ -1,19 +1,18 @@
 package convnet.train;
 
-import convnet.engine.Precision;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import convnet.TestData;
-import convnet.run.RunConfig;
 import convnet.data.ImageFolder;
 import convnet.data.Loader;
 import convnet.data.transform.Ops;
 import convnet.data.transform.Pipeline;
 import convnet.engine.Engine;
+import convnet.engine.Precision;
+import convnet.model.ModelSpec;
 import convnet.model.Models;
 import convnet.model.Net;
 import convnet.model.Vgg;
-import convnet.model.ModelSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -30,30 +29,57 @@ class TrainingTest {
     static void data() {
         Engine.start(2);
         ImageFolder f = ImageFolder.scan(TestData.datasets().resolve("flowers5-128"), null);
-        List<convnet.data.Sample> some = ImageFolder.split(f.samples, f.classes.size(), 0.99, 3).get(1).subList(0, 16);
+        List<convnet.data.Sample> some =
+                ImageFolder.split(f.samples, f.classes.size(), 0.99, 3).get(1).subList(0, 16);
         batch32 = first(some, 32);
         batch64 = first(some, 64);
     }
 
     static Loader.Batch first(List<convnet.data.Sample> samples, int size) {
         Pipeline p = new Pipeline(List.of(new Ops.Resize(size, 0, 0), new Ops.CenterCrop(size)), size);
-        try (Loader l = new Loader(samples, p, new float[] {0.5f, 0.5f, 0.5f}, new float[] {0.25f, 0.25f, 0.25f}, Loader.Options.evaluation(samples.size(), 2, Loader.OnBadImage.ERROR))) {
+        try (Loader l = new Loader(
+                samples,
+                p,
+                new float[] {0.5f, 0.5f, 0.5f},
+                new float[] {0.25f, 0.25f, 0.25f},
+                Loader.Options.evaluation(samples.size(), 2, Loader.OnBadImage.ERROR))) {
             return l.epoch(0, 0).next();
         }
     }
 
     static Trainer trainer(Net net, String optimizer, double lr) {
         OptimizerConfig o = new OptimizerConfig(optimizer, lr, 0.9, optimizer.equals("sgd"), 0, 0.9, 0.999);
-        return new Trainer(net, Optimizers.create(o, net), null, null, Precision.FP32,
-                new Schedule(new ScheduleConfig("constant", 0, 0, 1, 1), lr, 1), 1, 0);
+        return new Trainer(
+                net,
+                Optimizers.create(o, net),
+                null,
+                null,
+                Precision.FP32,
+                new Schedule(new ScheduleConfig("constant", 0, 0, 1, 1), lr, 1),
+                1,
+                0);
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"vgg_bn_small", "vgg_prelu_after", "preact_resnet20_cifar", "preact_resnet20"})
     void fewStepsLowerTheLossOnARealBatch(String which) {
         Net net = switch (which) {
-            case "vgg_bn_small" -> new ModelSpec("vgg11_bn", new Vgg.Options("A", true, false, "relu", 0, "gap", new int[] {64}, 0), 5, "kaiming", "normal").build(1);
-            case "vgg_prelu_after" -> new ModelSpec("vgg13_caltech", new Vgg.Options("B", true, true, "prelu", 0.0, "fixed", new int[] {32, 32}, 0.0), 5, "xavier", "xavier").build(1);
+            case "vgg_bn_small" ->
+                new ModelSpec(
+                                "vgg11_bn",
+                                new Vgg.Options("A", true, false, "relu", 0, "gap", new int[] {64}, 0),
+                                5,
+                                "kaiming",
+                                "normal")
+                        .build(1);
+            case "vgg_prelu_after" ->
+                new ModelSpec(
+                                "vgg13_caltech",
+                                new Vgg.Options("B", true, true, "prelu", 0.0, "fixed", new int[] {32, 32}, 0.0),
+                                5,
+                                "xavier",
+                                "xavier")
+                        .build(1);
             default -> Models.spec(which, 5).build(1);
         };
         Loader.Batch b = which.equals("preact_resnet20") || which.equals("vgg_prelu_after") ? batch64 : batch32;
@@ -67,8 +93,15 @@ class TrainingTest {
     @Test
     void bf16MixedTrainsToo() {
         Net net = Models.spec("preact_resnet20_cifar", 5).build(1);
-        Trainer t = new Trainer(net, Optimizers.create(new OptimizerConfig("sgd", 0.02, 0.9, true, 0, 0.9, 0.999), net), null, null,
-                Precision.BF16_MIXED, new Schedule(new ScheduleConfig("constant", 0, 0, 1, 1), 0.02, 1), 1, 0);
+        Trainer t = new Trainer(
+                net,
+                Optimizers.create(new OptimizerConfig("sgd", 0.02, 0.9, true, 0, 0.9, 0.999), net),
+                null,
+                null,
+                Precision.BF16_MIXED,
+                new Schedule(new ScheduleConfig("constant", 0, 0, 1, 1), 0.02, 1),
+                1,
+                0);
         double first = t.step(batch32)[0], last = first;
         for (int i = 0; i < 8; i++) last = t.step(batch32)[0];
         assertTrue(last < first * 0.8, "loss " + first + " → " + last);
@@ -77,7 +110,8 @@ class TrainingTest {
     static float[] allWeights(Net net) {
         var params = net.parameters();
         List<Float> values = new java.util.ArrayList<>();
-        for (long i = 0; i < params.size(); i++) for (float f : convnet.engine.Tensors.toFloats(params.get(i).contiguous())) values.add(f);
+        for (long i = 0; i < params.size(); i++)
+            for (float f : convnet.engine.Tensors.toFloats(params.get(i).contiguous())) values.add(f);
         float[] a = new float[values.size()];
         for (int i = 0; i < a.length; i++) a[i] = values.get(i);
         return a;
@@ -87,8 +121,15 @@ class TrainingTest {
     @Test
     void fp16MixedScalesTheLossAndSkipsOverflowedSteps() {
         Net net = Models.spec("preact_resnet20_cifar", 5).build(1);
-        Trainer t = new Trainer(net, Optimizers.create(new OptimizerConfig("sgd", 0.02, 0.9, true, 0, 0.9, 0.999), net), null, null,
-                Precision.FP16_MIXED, new Schedule(new ScheduleConfig("constant", 0, 0, 1, 1), 0.02, 1), 1, 0);
+        Trainer t = new Trainer(
+                net,
+                Optimizers.create(new OptimizerConfig("sgd", 0.02, 0.9, true, 0, 0.9, 0.999), net),
+                null,
+                null,
+                Precision.FP16_MIXED,
+                new Schedule(new ScheduleConfig("constant", 0, 0, 1, 1), 0.02, 1),
+                1,
+                0);
         net.train(true);
         org.junit.jupiter.api.Assertions.assertNotNull(t.scaler);
         float[] before = allWeights(net);
@@ -97,13 +138,15 @@ class TrainingTest {
         assertTrue(Double.isFinite(loss), "the reported loss is the unscaled one: " + loss);
         org.junit.jupiter.api.Assertions.assertEquals(1, t.scaler.skipped());
         org.junit.jupiter.api.Assertions.assertEquals(5e38, t.scaler.scale(), 1e30);
-        org.junit.jupiter.api.Assertions.assertArrayEquals(before, allWeights(net), "a skipped step leaves the weights as they were");
+        org.junit.jupiter.api.Assertions.assertArrayEquals(
+                before, allWeights(net), "a skipped step leaves the weights as they were");
 
         t.scaler.restore(new double[] {LossScaler.INITIAL_SCALE, 0, 0});
         double first = t.step(batch32)[0], last = first;
         for (int i = 0; i < 8; i++) last = t.step(batch32)[0];
         assertTrue(last < first * 0.8, "loss " + first + " → " + last);
-        org.junit.jupiter.api.Assertions.assertEquals(LossScaler.INITIAL_SCALE, t.scaler.scale(), "no overflow at the initial scale on this batch");
+        org.junit.jupiter.api.Assertions.assertEquals(
+                LossScaler.INITIAL_SCALE, t.scaler.scale(), "no overflow at the initial scale on this batch");
     }
 
     /** Guards the per-step PointerScope discipline: 300 steps, resident memory within 10% after warm-up. */

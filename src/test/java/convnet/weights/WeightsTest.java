@@ -36,8 +36,13 @@ class WeightsTest {
     }
 
     static Net head64(boolean bn, int classes) {
-        return new ModelSpec(bn ? "vgg11_bn" : "vgg11", new Vgg.Options("A", bn, false, "relu", 0, "fixed", new int[] {64, 64}, 0.5), classes,
-                "kaiming", "normal").build(7);
+        return new ModelSpec(
+                        bn ? "vgg11_bn" : "vgg11",
+                        new Vgg.Options("A", bn, false, "relu", 0, "fixed", new int[] {64, 64}, 0.5),
+                        classes,
+                        "kaiming",
+                        "normal")
+                .build(7);
     }
 
     static float[] logits(Net net, Npy input) {
@@ -72,7 +77,8 @@ class WeightsTest {
     void legacyFormatVggReproducesTorchvisionLogits() throws Exception {
         Net net = head64(false, 5);
         Weights.load(FIX.resolve("vgg11-head64-legacy.pth"), net, false);
-        double diff = maxAbsDiff(logits(net, Npy.read(FIX.resolve("input.npy"))), Npy.read(FIX.resolve("vgg11-head64.logits.npy")).data);
+        double diff = maxAbsDiff(
+                logits(net, Npy.read(FIX.resolve("input.npy"))), Npy.read(FIX.resolve("vgg11-head64.logits.npy")).data);
         assertTrue(diff < 1e-4, "max |diff| " + diff);
     }
 
@@ -91,7 +97,8 @@ class WeightsTest {
             byte[] all = Files.readAllBytes(FIX.resolve(name));
             Path cut = tmp.resolve("cut-" + name);
             Files.write(cut, Arrays.copyOf(all, all.length / 2));
-            UserException e = assertThrows(UserException.class, () -> Weights.load(cut, head64(name.contains("_bn"), 5), false));
+            UserException e =
+                    assertThrows(UserException.class, () -> Weights.load(cut, head64(name.contains("_bn"), 5), false));
             assertTrue(e.getMessage().startsWith(cut.toString()), e.getMessage());
             assertTrue(e.getMessage().matches("(?s).*(truncated|damaged).*"), e.getMessage());
         }
@@ -100,8 +107,12 @@ class WeightsTest {
     @Test
     void shapeMismatchNamesTheTensor() {
         Net wide = head64(true, 3);
-        UserException e = assertThrows(UserException.class, () -> Weights.load(FIX.resolve("vgg11_bn-head64.pth"), wide, false));
-        assertTrue(e.getMessage().contains("classifier.6.weight") && e.getMessage().contains("[5, 64]") && e.getMessage().contains("[3, 64]"),
+        UserException e =
+                assertThrows(UserException.class, () -> Weights.load(FIX.resolve("vgg11_bn-head64.pth"), wide, false));
+        assertTrue(
+                e.getMessage().contains("classifier.6.weight")
+                        && e.getMessage().contains("[5, 64]")
+                        && e.getMessage().contains("[3, 64]"),
                 e.getMessage());
     }
 
@@ -115,7 +126,9 @@ class WeightsTest {
         assertArrayEquals(headBefore, Tensors.toFloats(StateDict.of(net).get("classifier.6.weight")));
         Net reference = head64(true, 5);
         Weights.load(FIX.resolve("vgg11_bn-head64.pth"), reference, false);
-        assertArrayEquals(Tensors.toFloats(StateDict.of(reference).get("features.0.weight")), Tensors.toFloats(StateDict.of(net).get("features.0.weight")));
+        assertArrayEquals(
+                Tensors.toFloats(StateDict.of(reference).get("features.0.weight")),
+                Tensors.toFloats(StateDict.of(net).get("features.0.weight")));
     }
 
     @Test

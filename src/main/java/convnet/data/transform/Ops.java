@@ -102,7 +102,8 @@ public final class Ops {
         public Mat apply(Mat img, Random rng) {
             if (padding > 0) {
                 Mat padded = new Mat();
-                copyMakeBorder(img, padded, padding, padding, padding, padding, BORDER_CONSTANT, new Scalar(0, 0, 0, 0));
+                copyMakeBorder(
+                        img, padded, padding, padding, padding, padding, BORDER_CONSTANT, new Scalar(0, 0, 0, 0));
                 img = padded;
             }
             if (img.cols() < size || img.rows() < size) img = Resize.shorterSide(img, size);
@@ -120,7 +121,8 @@ public final class Ops {
     }
 
     /** A random area fraction and aspect ratio, resized to {@code size × size} (Inception-style). */
-    public record RandomResizedCrop(int size, double minScale, double maxScale, double minRatio, double maxRatio) implements Transform {
+    public record RandomResizedCrop(int size, double minScale, double maxScale, double minRatio, double maxRatio)
+            implements Transform {
         public Mat apply(Mat img, Random rng) {
             int w = img.cols(), h = img.rows();
             double area = (double) w * h;
@@ -139,7 +141,14 @@ public final class Ops {
         }
 
         public Map<String, Object> toMap() {
-            return map("random_resized_crop", "size", size, "scale", List.of(minScale, maxScale), "ratio", List.of(minRatio, maxRatio));
+            return map(
+                    "random_resized_crop",
+                    "size",
+                    size,
+                    "scale",
+                    List.of(minScale, maxScale),
+                    "ratio",
+                    List.of(minRatio, maxRatio));
         }
 
         public int outputSize() {

@@ -13,8 +13,17 @@ import org.bytedeco.opencv.opencv_core.Mat;
  * normalised by mean and std into channel-first floats.
  */
 public final class Pipeline {
-    public static final List<String> OPS = List.of("resize", "scale_jitter", "center_crop", "random_crop", "random_resized_crop",
-            "hflip", "shift_scale_rotate", "brightness_contrast", "equalize", "one_of");
+    public static final List<String> OPS = List.of(
+            "resize",
+            "scale_jitter",
+            "center_crop",
+            "random_crop",
+            "random_resized_crop",
+            "hflip",
+            "shift_scale_rotate",
+            "brightness_contrast",
+            "equalize",
+            "one_of");
 
     public final List<Transform> ops;
     public final int size;
@@ -45,13 +54,15 @@ public final class Pipeline {
     }
 
     static Transform op(ConfigNode n) {
-        if (!n.isMapping() || !n.has("op")) throw n.error("expected an op such as {op: hflip, p: 0.5} (ops: " + String.join(", ", OPS) + ")");
+        if (!n.isMapping() || !n.has("op"))
+            throw n.error("expected an op such as {op: hflip, p: 0.5} (ops: " + String.join(", ", OPS) + ")");
         String op = n.get("op").asChoice(OPS);
         Transform t = switch (op) {
             case "resize" -> {
                 n.requireOnly("op", "p", "size", "height", "width");
                 if (n.has("size")) yield new Ops.Resize(n.integer("size", 0, 1, 1 << 15), 0, 0);
-                if (!n.has("height") || !n.has("width")) throw n.error("resize needs 'size' (shorter side) or 'height' and 'width'");
+                if (!n.has("height") || !n.has("width"))
+                    throw n.error("resize needs 'size' (shorter side) or 'height' and 'width'");
                 yield new Ops.Resize(0, n.integer("height", 0, 1, 1 << 15), n.integer("width", 0, 1, 1 << 15));
             }
             case "scale_jitter" -> {
@@ -71,8 +82,10 @@ public final class Pipeline {
                 n.requireOnly("op", "p", "size", "scale", "ratio");
                 double[] scale = n.numbers("scale", new double[] {0.08, 1.0}, 0.0001, 1);
                 double[] ratio = n.numbers("ratio", new double[] {3.0 / 4, 4.0 / 3}, 0.01, 100);
-                if (scale.length != 2 || scale[0] > scale[1]) throw n.get("scale").error("expected [min, max] with min <= max");
-                if (ratio.length != 2 || ratio[0] > ratio[1]) throw n.get("ratio").error("expected [min, max] with min <= max");
+                if (scale.length != 2 || scale[0] > scale[1])
+                    throw n.get("scale").error("expected [min, max] with min <= max");
+                if (ratio.length != 2 || ratio[0] > ratio[1])
+                    throw n.get("ratio").error("expected [min, max] with min <= max");
                 yield new Ops.RandomResizedCrop(required(n, "size"), scale[0], scale[1], ratio[0], ratio[1]);
             }
             case "hflip" -> {
@@ -81,7 +94,10 @@ public final class Pipeline {
             }
             case "shift_scale_rotate" -> {
                 n.requireOnly("op", "p", "shift", "scale", "rotate");
-                yield new Ops.ShiftScaleRotate(n.number("shift", 0.0625, 0, 1), n.number("scale", 0.1, 0, 0.99), n.number("rotate", 45, 0, 180));
+                yield new Ops.ShiftScaleRotate(
+                        n.number("shift", 0.0625, 0, 1),
+                        n.number("scale", 0.1, 0, 0.99),
+                        n.number("rotate", 45, 0, 180));
             }
             case "brightness_contrast" -> {
                 n.requireOnly("op", "p", "brightness", "contrast");
