@@ -7,6 +7,6 @@ final class Common {
     @Option(names = "--verbose", description = "Debug logging and stack traces on errors.")
     boolean verbose;
 
-    @Option(names = "--threads", description = "Compute threads (default: all cores).")
+    @Option(names = "--threads", description = "Compute threads, 1 to 4 × cores (default 0: one per core).")
     int threads;
 }

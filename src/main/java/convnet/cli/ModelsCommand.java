@@ -1,6 +1,7 @@
 package convnet.cli;
 
 import convnet.engine.Engine;
+import convnet.model.Layers;
 import convnet.model.Models;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -25,7 +26,7 @@ final class ModelsCommand implements Runnable {
         Engine.start(common.threads);
         System.out.printf("%-24s %14s  %s%n", "name", "parameters", "description");
         for (String name : Models.names()) {
-            var net = Models.create(name, classes);
+            var net = Layers.shapesOnly(() -> Models.create(name, classes)); // counts without allocating weights
             long n = net.parameterCount();
             net.close(); // frees the native weights now rather than at some later GC
             System.out.printf("%-24s %,14d  %s%n", name, n, Models.note(name));

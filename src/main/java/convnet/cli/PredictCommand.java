@@ -1,12 +1,12 @@
 package convnet.cli;
 
 import convnet.UserException;
+import convnet.data.ImageFolder;
 import convnet.engine.Engine;
 import convnet.engine.Precision;
 import convnet.eval.Classifier;
 import convnet.report.Logs;
 import convnet.run.RunDir;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,7 +14,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -61,21 +60,32 @@ final class PredictCommand implements java.util.concurrent.Callable<Integer> {
         if (json) Logs.quiet();
         if (topK < 1) throw new UserException("--top-k must be at least 1");
         Path modelDir = RunDir.bundleOf(run);
+        if (batch < 1) throw new UserException("--batch must be at least 1, got " + batch);
+        // folders are searched for images by content, as training does; a file named explicitly must be one
         List<Path> files = new ArrayList<>();
+        List<String[]> skipped = new ArrayList<>();
         for (Path in : inputs) {
-            if (Files.isDirectory(in)) {
-                try (Stream<Path> s = Files.walk(in)) {
-                    s.filter(Files::isRegularFile).sorted().forEach(files::add);
-                } catch (IOException e) {
-                    throw new UserException("cannot list " + in + ": " + e.getMessage());
-                }
-            } else {
-                files.add(in);
-            }
+            if (Files.isDirectory(in)) files.addAll(ImageFolder.findImages(in, skipped, true));
+            else files.add(in);
+        }
+        if (!skipped.isEmpty()) {
+            System.err.printf(
+                    Locale.ROOT,
+                    "skipped %d file%s in the folders that %s not images: %s%n",
+                    skipped.size(),
+                    skipped.size() == 1 ? "" : "s",
+                    skipped.size() == 1 ? "is" : "are",
+                    String.join(
+                                    ", ",
+                                    skipped.stream()
+                                            .limit(5)
+                                            .map(a -> Path.of(a[0]).getFileName() + " (" + a[1] + ")")
+                                            .toList())
+                            + (skipped.size() > 5 ? " and " + (skipped.size() - 5) + " more" : ""));
         }
         Engine.start(common.threads);
         Classifier classifier = Classifier.load(modelDir, Precision.of(precision));
-        List<Classifier.Result> results = classifier.predictAll(files, topK, Math.max(1, batch));
+        List<Classifier.Result> results = classifier.predictAll(files, topK, batch);
         int failed = 0;
         List<Object> docs = new ArrayList<>();
         for (Classifier.Result r : results) {

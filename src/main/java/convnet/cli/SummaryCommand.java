@@ -2,6 +2,7 @@ package convnet.cli;
 
 import convnet.UserException;
 import convnet.engine.Engine;
+import convnet.model.Layers;
 import convnet.model.Models;
 import convnet.model.Net;
 import convnet.model.Summary;
@@ -47,7 +48,7 @@ final class SummaryCommand implements Runnable {
         if (classes < 1) throw new UserException("--classes must be at least 1");
         Engine.start(common.threads);
         Models.preset(model);
-        Net net = Models.create(model, classes);
+        Net net = Layers.uninitialised(() -> Models.create(model, classes)); // shapes without initialising weights
         Summary s;
         try {
             s = Summary.of(net, c, h, w);

@@ -62,10 +62,20 @@ final class TrainCommand implements Runnable {
             description = "Rendezvous served by rank 0; default: $MASTER_ADDR:$MASTER_PORT or 127.0.0.1:29500.")
     String master;
 
-    private Distributed joinGroup() {
+    @Option(
+            names = "--join-timeout",
+            defaultValue = "300",
+            paramLabel = "SECONDS",
+            description =
+                    "How long to wait for the other processes of a data-parallel run (default: ${DEFAULT-VALUE}).")
+    int joinTimeout;
+
+    private Distributed joinGroup(RunConfig rc) {
         int world =
                 worldSize != null ? worldSize : Integer.parseInt(System.getenv().getOrDefault("WORLD_SIZE", "1"));
         if (world <= 1) return null;
+        TrainingRun.checkWorldSize(
+                rc, world); // before waiting for anyone: a refusal on one side would leave the others waiting
         int r = rank != null ? rank : Integer.parseInt(System.getenv().getOrDefault("RANK", "-1"));
         String hostPort = master != null
                 ? master
@@ -79,7 +89,9 @@ final class TrainCommand implements Runnable {
         } catch (NumberFormatException e) {
             throw new convnet.UserException("--master " + hostPort + ": the port is not a number");
         }
-        return Distributed.join(hostPort.substring(0, colon), port, r, world, 600);
+        if (joinTimeout < 1 || joinTimeout > 86_400)
+            throw new convnet.UserException("--join-timeout must be in [1, 86400] seconds, got " + joinTimeout);
+        return Distributed.join(hostPort.substring(0, colon), port, r, world, joinTimeout);
     }
 
     @Override
@@ -89,7 +101,7 @@ final class TrainCommand implements Runnable {
         RunConfig rc = RunConfig.from(node, Path.of("").toAbsolutePath());
         Path runDir = run != null ? run : Path.of("runs", rc.name());
         Engine.start(common.threads > 0 ? common.threads : rc.train().threads());
-        Distributed dist = joinGroup();
+        Distributed dist = joinGroup(rc);
         if (!common.verbose) Logs.setLevel(rc.train().logLevel()); // --verbose wins
         // the log file opens once the run directory is checked and locked; lines logged before are held until then
         try (Logs.DeferredFile logFile = Logs.deferredFile()) {

@@ -67,6 +67,8 @@ public final class ConfigNode {
         }
         try {
             return parse(Files.readString(file), file.toString());
+        } catch (java.nio.charset.MalformedInputException e) {
+            throw new UserException(file + ": not UTF-8 text (save the config as UTF-8)");
         } catch (IOException e) {
             throw new UserException("cannot read config file " + file + ": " + e.getMessage());
         }
@@ -105,10 +107,10 @@ public final class ConfigNode {
                 if (t.getKeyNode() instanceof ScalarNode k && k.getValue().equals(parts[i])) found = t;
             }
             if (last) {
-                NodeTuple tuple = new NodeTuple(
-                        new ScalarNode(
-                                Tag.STR, parts[i], null, null, org.yaml.snakeyaml.DumperOptions.ScalarStyle.PLAIN),
-                        value);
+                ScalarNode keyNode = new ScalarNode(
+                        Tag.STR, parts[i], null, null, org.yaml.snakeyaml.DumperOptions.ScalarStyle.PLAIN);
+                overrides.put(keyNode, "--set " + key); // an unknown key is blamed on --set, not on the file
+                NodeTuple tuple = new NodeTuple(keyNode, value);
                 if (found != null) map.getValue().set(map.getValue().indexOf(found), tuple);
                 else map.getValue().add(tuple);
             } else {
@@ -116,15 +118,10 @@ public final class ConfigNode {
                     MappingNode child = new MappingNode(
                             Tag.MAP, new ArrayList<>(), org.yaml.snakeyaml.DumperOptions.FlowStyle.BLOCK);
                     markOverride(child, "--set " + key);
-                    map.getValue()
-                            .add(new NodeTuple(
-                                    new ScalarNode(
-                                            Tag.STR,
-                                            parts[i],
-                                            null,
-                                            null,
-                                            org.yaml.snakeyaml.DumperOptions.ScalarStyle.PLAIN),
-                                    child));
+                    ScalarNode keyNode = new ScalarNode(
+                            Tag.STR, parts[i], null, null, org.yaml.snakeyaml.DumperOptions.ScalarStyle.PLAIN);
+                    overrides.put(keyNode, "--set " + key);
+                    map.getValue().add(new NodeTuple(keyNode, child));
                     map = child;
                 } else if (found.getValueNode() instanceof MappingNode m) {
                     map = m;
@@ -171,7 +168,17 @@ public final class ConfigNode {
             if (!(t.getKeyNode() instanceof ScalarNode k)) {
                 throw new ConfigNode(t.getKeyNode(), path, source, overrides).error("keys must be plain names");
             }
-            out.put(k.getValue(), t);
+            NodeTuple earlier = out.put(k.getValue(), t);
+            if (earlier != null) {
+                Node first = earlier.getKeyNode();
+                throw new ConfigNode(t.getKeyNode(), child(k.getValue()), source, overrides)
+                        .error("appears twice in one section"
+                                + (first.getStartMark() != null
+                                        ? " (first on line "
+                                                + (first.getStartMark().getLine() + 1) + ")"
+                                        : "")
+                                + "; keep one");
+            }
         }
         return out;
     }

@@ -2,9 +2,11 @@ package convnet.data;
 
 import convnet.UserException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
@@ -73,6 +75,50 @@ public final class ImageFolder {
         } catch (IOException | java.io.UncheckedIOException e) {
             throw new UserException("cannot list " + dir + ": " + e.getMessage());
         }
+    }
+
+    /**
+     * Files below {@code dir} whose content is an image (by magic number), sorted. Unreadable and empty files,
+     * and files named like images whose content is not one, are added to {@code skipped} as {file, reason};
+     * with {@code reportAll}, so are all other files (hidden ones included), as "not an image".
+     */
+    public static List<Path> findImages(Path dir, List<String[]> skipped, boolean reportAll) {
+        List<Path> out = new ArrayList<>();
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path f : s.filter(Files::isRegularFile).sorted().toList()) {
+                boolean hidden = f.getFileName().toString().startsWith(".");
+                if (hidden && !reportAll) continue;
+                String why = notAnImage(f);
+                if (why == null) {
+                    out.add(f);
+                } else if (reportAll || looksLikeImage(f) || !why.equals(NOT_AN_IMAGE)) {
+                    skipped.add(new String[] {
+                        f.toString(),
+                        why.equals(NOT_AN_IMAGE) && looksLikeImage(f)
+                                ? "named like an image but its content is not one"
+                                : why
+                    });
+                }
+            }
+        } catch (IOException | java.io.UncheckedIOException e) {
+            throw new UserException("cannot list " + dir + ": " + e.getMessage());
+        }
+        return out;
+    }
+
+    private static final String NOT_AN_IMAGE = "not an image";
+
+    /** Null if {@code f} starts like an image, else why not. */
+    private static String notAnImage(Path f) {
+        byte[] head = new byte[16];
+        int n;
+        try (InputStream in = Files.newInputStream(f)) {
+            n = in.readNBytes(head, 0, head.length);
+        } catch (IOException e) {
+            return "cannot read: " + e.getMessage();
+        }
+        if (n == 0) return "empty file (0 bytes)";
+        return Images.sniff(Arrays.copyOf(head, n)) == null ? NOT_AN_IMAGE : null;
     }
 
     static boolean looksLikeImage(Path p) {

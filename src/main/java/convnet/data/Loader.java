@@ -176,7 +176,12 @@ public final class Loader implements AutoCloseable {
                 Random rng = new Random(((seed * 1_000_003L) ^ (epoch * 0x9E3779B97F4A7C15L)) + index);
                 pipeline.run(Images.decode(sample.file()), rng, mean, std, images, n * per);
                 labels[n++] = sample.label();
-            } catch (BadImageException e) {
+            } catch (BadImageException | OutOfMemoryError error) {
+                BadImageException e = error instanceof BadImageException b
+                        ? b
+                        : new BadImageException(
+                                sample.file(),
+                                "too large to decode and transform in the memory left (" + error.getMessage() + ")");
                 if (onBad == OnBadImage.ERROR) throw e;
                 skipped++;
                 skippedTotal.incrementAndGet();

@@ -9,7 +9,6 @@ import convnet.UserException;
 import convnet.data.transform.Ops;
 import convnet.io.AtomicFiles;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -91,7 +90,7 @@ public final class Preprocess {
             String folder = d.getFileName().toString();
             Matcher m = pattern.matcher(folder);
             String label = m.matches() && m.groupCount() >= 1 ? m.group(1) : folder;
-            List<Path> files = findImages(d, skipped);
+            List<Path> files = ImageFolder.findImages(d, skipped, false);
             byLabel.computeIfAbsent(label, k -> new ArrayList<>()).addAll(files);
         }
         List<String> labels = new ArrayList<>(byLabel.keySet());
@@ -260,36 +259,6 @@ public final class Preprocess {
     static String csv(String s) {
         if (s.contains(",") || s.contains("\"") || s.contains("\n")) return "\"" + s.replace("\"", "\"\"") + "\"";
         return s;
-    }
-
-    /** Files below {@code dir} whose content is an image (by magic number); others are reported as skipped. */
-    static List<Path> findImages(Path dir, List<String[]> skipped) {
-        List<Path> out = new ArrayList<>();
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path f : s.filter(Files::isRegularFile).sorted().toList()) {
-                String name = f.getFileName().toString();
-                if (name.startsWith(".")) continue;
-                byte[] head = new byte[16];
-                int n;
-                try (InputStream in = Files.newInputStream(f)) {
-                    n = in.readNBytes(head, 0, head.length);
-                } catch (IOException e) {
-                    skipped.add(new String[] {f.toString(), "cannot read: " + e.getMessage()});
-                    continue;
-                }
-                if (n == 0) {
-                    skipped.add(new String[] {f.toString(), "empty file (0 bytes)"});
-                } else if (Images.sniff(java.util.Arrays.copyOf(head, n)) == null) {
-                    if (ImageFolder.looksLikeImage(f))
-                        skipped.add(new String[] {f.toString(), "named like an image but its content is not one"});
-                } else {
-                    out.add(f);
-                }
-            }
-        } catch (IOException | java.io.UncheckedIOException e) {
-            throw new UserException("cannot list " + dir + ": " + e.getMessage());
-        }
-        return out;
     }
 
     /** Output paths {@code images/<label>/<stem>.jpg}, made unique when two sources share a stem. */

@@ -25,6 +25,12 @@ public final class Engine {
      * with a different positive count changes the thread count.
      */
     public static synchronized void start(int computeThreads) {
+        int cores = Runtime.getRuntime().availableProcessors(), most = 4 * cores;
+        if (computeThreads < 0 || computeThreads > most) {
+            // far more threads than cores only thrashes (100000 hung at start-up)
+            throw new convnet.UserException("compute threads must be in [0, " + most
+                    + "] (0: one per core; this machine has " + cores + " cores), got " + computeThreads);
+        }
         if (!started) {
             String platform = Loader.getPlatform();
             try {
@@ -39,7 +45,7 @@ public final class Engine {
             Loader.load(torch.class);
             started = true;
         }
-        int wanted = computeThreads > 0 ? computeThreads : Runtime.getRuntime().availableProcessors();
+        int wanted = computeThreads > 0 ? computeThreads : cores;
         if (wanted != threads) {
             torch.set_num_threads(wanted);
             threads = wanted;

@@ -9,6 +9,7 @@ import convnet.data.transform.Pipeline;
 import convnet.io.AtomicFiles;
 import convnet.io.Dirs;
 import convnet.model.Arch;
+import convnet.model.Layers;
 import convnet.model.ModelSpec;
 import convnet.model.Models;
 import convnet.model.Net;
@@ -17,6 +18,7 @@ import convnet.weights.StateDict;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -72,25 +74,37 @@ public record ModelBundle(
         return List.of((double) f[0], (double) f[1], (double) f[2]);
     }
 
-    /** Reads {@code dir/model.json}; the network is built by {@link #loadNet}. */
+    /**
+     * Reads {@code dir/model.json}; the network is built by {@link #loadNet}. A missing or mistyped key is an
+     * error that names the file, the key and what was expected.
+     */
     @SuppressWarnings("unchecked")
     public static ModelBundle read(Path dir) {
         Path json = dir.resolve(DESCRIPTION);
         if (!Files.isRegularFile(json))
             throw new UserException("no model bundle at " + dir + " (expected " + json + ")");
-        Map<String, Object> m;
+        ConfigNode root;
         try {
-            m = JSON.readValue(json.toFile(), Map.class);
+            root = ConfigNode.parse(
+                    Files.readString(json), json.toString()); // JSON is YAML: errors get the file's own lines
+        } catch (UserException notYaml) { // e.g. tabs, which JSON allows
+            try {
+                root = Yamls.node(JSON.readValue(json.toFile(), Map.class), json.toString());
+            } catch (IOException e) {
+                throw new UserException(json + ": damaged model description: " + e.getMessage());
+            }
         } catch (IOException e) {
-            throw new UserException(json + ": damaged model description: " + e.getMessage());
+            throw new UserException("cannot read " + json + ": " + e.getMessage());
         }
-        if (!FORMAT.equals(m.get("format")))
-            throw new UserException(json + ": not a " + FORMAT + " file (format: " + m.get("format") + ")");
-        ConfigNode root = Yamls.node(m, json.toString());
-        ConfigNode model = root.get("model");
-        String name = model.get("name").asChoice(Models.names());
+        String format = root.has("format") ? root.get("format").asString() : null;
+        if (!FORMAT.equals(format))
+            throw new UserException(json + ": not a " + FORMAT + " file (format: " + format + ")");
+        ConfigNode model = required(root, "model");
+        String name = required(model, "name").asChoice(Models.names());
         Arch arch = Models.preset(name).withOverrides(model.get("options"));
-        List<String> classes = (List<String>) m.get("classes");
+        List<String> classes = new ArrayList<>();
+        for (ConfigNode c : required(root, "classes").asList()) classes.add(c.asString());
+        if (classes.size() < 2) throw root.get("classes").error("expected the names of at least two classes");
         int size = root.integer("image_size", 224, 8, 4096);
         ModelSpec spec = new ModelSpec(
                 name,
@@ -102,9 +116,20 @@ public record ModelBundle(
                 spec,
                 classes,
                 size,
-                f(root.numbers("mean", null, 0, 1)),
-                f(root.numbers("std", null, 1e-9, 10)),
-                Pipeline.fromConfig(root.get("eval_transforms"), size));
+                rgb(root, "mean", 0, 1),
+                rgb(root, "std", 1e-9, 10),
+                Pipeline.fromConfig(required(root, "eval_transforms"), size));
+    }
+
+    private static ConfigNode required(ConfigNode n, String key) {
+        if (!n.has(key)) throw n.error("has no '" + key + "' (required)");
+        return n.get(key);
+    }
+
+    private static float[] rgb(ConfigNode root, String key, double min, double max) {
+        double[] v = required(root, key).isList() ? root.numbers(key, null, min, max) : null;
+        if (v == null || v.length != 3) throw root.get(key).error("expected three numbers (R, G, B)");
+        return f(v);
     }
 
     private static float[] f(double[] d) {
@@ -113,7 +138,8 @@ public record ModelBundle(
 
     /** Builds the network and loads the bundle's weights into it (eval mode). Call outside a PointerScope. */
     public Net loadNet(Path dir) {
-        Net net = spec.build(0);
+        Net net =
+                Layers.uninitialised(() -> spec.build(0)); // every tensor is overwritten from the file: no init needed
         Safetensors.load(dir.resolve(WEIGHTS), StateDict.of(net));
         net.eval();
         return net;

@@ -18,6 +18,7 @@ public final class Init {
     public static final String[] LINEAR = {"normal", "xavier", "kaiming"};
 
     public static void apply(Net net, String conv, String linear) {
+        if (Layers.making() != Layers.Making.NORMAL) return; // shapes only, or weights to be overwritten anyway
         try (NoGradGuard g = new NoGradGuard()) {
             StringTensorDict params = net.named_parameters(true);
             for (long i = 0; i < params.size(); i++) {

@@ -13,6 +13,66 @@ import org.bytedeco.pytorch.global.torch;
 public final class Layers {
     private Layers() {}
 
+    /** How new layers make their tensors: normally, on the meta device, or allocated but left uninitialised. */
+    enum Making {
+        NORMAL,
+        SHAPES_ONLY,
+        UNINITIALISED
+    }
+
+    private static final ThreadLocal<Making> MAKING = ThreadLocal.withInitial(() -> Making.NORMAL);
+
+    static Making making() {
+        return MAKING.get();
+    }
+
+    private static <T> T with(Making m, java.util.function.Supplier<T> build) {
+        Making was = MAKING.get();
+        MAKING.set(m);
+        try {
+            return build.get();
+        } finally {
+            MAKING.set(was);
+        }
+    }
+
+    /**
+     * Runs {@code build} with every layer's tensors on libtorch's meta device: the network has its layers,
+     * shapes and parameter counts, but no weight takes memory or time (for {@code models}). It cannot run:
+     * libtorch's C++ build lacks meta kernels for convolution, ReLU and BatchNorm.
+     */
+    public static <T> T shapesOnly(java.util.function.Supplier<T> build) {
+        return with(Making.SHAPES_ONLY, build);
+    }
+
+    /**
+     * Runs {@code build} with the weights allocated but not initialised: a forward pass gives correct output
+     * shapes, and pages that are never written cost no resident memory (for {@code summary}).
+     */
+    public static <T> T uninitialised(java.util.function.Supplier<T> build) {
+        return with(Making.UNINITIALISED, build);
+    }
+
+    /** Options for a new tensor of a layer: on the meta device inside {@link #shapesOnly}. */
+    static org.bytedeco.pytorch.TensorOptions options(torch.ScalarType type) {
+        org.bytedeco.pytorch.TensorOptions o = new org.bytedeco.pytorch.TensorOptions(type);
+        if (MAKING.get() == Making.SHAPES_ONLY)
+            o = o.device(new org.bytedeco.pytorch.DeviceOptional(new org.bytedeco.pytorch.Device("meta")));
+        return o;
+    }
+
+    static Tensor empty(long... shape) {
+        return torch.empty(shape, options(torch.ScalarType.Float), new org.bytedeco.pytorch.MemoryFormatOptional());
+    }
+
+    static Tensor zeros(long... shape) {
+        return torch.zeros(shape, options(torch.ScalarType.Float));
+    }
+
+    static Tensor ones(long... shape) {
+        return torch.ones(shape, options(torch.ScalarType.Float));
+    }
+
     // register_parameter/register_buffer return a reference into the module's table, which moves when
     // the table grows; keep our own handle to the same tensor instead.
     static Tensor param(Module owner, String name, Tensor t) {
@@ -37,8 +97,8 @@ public final class Layers {
             this.kernel = kernel;
             this.stride = stride;
             this.padding = padding;
-            this.weight = param(this, "weight", torch.empty(out, in, kernel, kernel));
-            this.bias = bias ? param(this, "bias", torch.zeros(out)) : null;
+            this.weight = param(this, "weight", empty(out, in, kernel, kernel));
+            this.bias = bias ? param(this, "bias", zeros(out)) : null;
         }
 
         @Override
@@ -68,8 +128,8 @@ public final class Layers {
         public Linear(int in, int out) {
             this.in = in;
             this.out = out;
-            this.weight = param(this, "weight", torch.empty(out, in));
-            this.bias = param(this, "bias", torch.zeros(out));
+            this.weight = param(this, "weight", empty(out, in));
+            this.bias = param(this, "bias", zeros(out));
         }
 
         @Override
@@ -91,13 +151,12 @@ public final class Layers {
 
         public BatchNorm2d(int channels) {
             this.channels = channels;
-            this.weight = param(this, "weight", torch.ones(channels));
-            this.bias = param(this, "bias", torch.zeros(channels));
-            this.runningMean = buffer(this, "running_mean", torch.zeros(channels));
-            this.runningVar = buffer(this, "running_var", torch.ones(channels));
-            this.numBatchesTracked = register_buffer(
-                    "num_batches_tracked",
-                    torch.zeros(new long[] {}, new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Long)));
+            this.weight = param(this, "weight", ones(channels));
+            this.bias = param(this, "bias", zeros(channels));
+            this.runningMean = buffer(this, "running_mean", zeros(channels));
+            this.runningVar = buffer(this, "running_var", ones(channels));
+            this.numBatchesTracked =
+                    register_buffer("num_batches_tracked", torch.zeros(new long[] {}, options(torch.ScalarType.Long)));
         }
 
         @Override
@@ -133,8 +192,13 @@ public final class Layers {
 
         public PReLU(int channels) {
             this.channels = channels;
-            this.weight =
-                    param(this, "weight", torch.full(new long[] {channels}, new org.bytedeco.pytorch.Scalar(0.25f)));
+            this.weight = param(
+                    this,
+                    "weight",
+                    torch.full(
+                            new long[] {channels},
+                            new org.bytedeco.pytorch.Scalar(0.25f),
+                            options(torch.ScalarType.Float)));
         }
 
         @Override

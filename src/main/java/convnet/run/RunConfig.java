@@ -126,7 +126,9 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
                 && !(!n.raw("mean").isList() && n.raw("mean").asString().equals("auto"))) {
             mean = floats(n.numbers("mean", null, 0, 1));
             if (mean.length != 3) throw n.raw("mean").error("expected three values (R, G, B) in [0, 1], or 'auto'");
-            std = floats(n.numbers("std", new double[] {1, 1, 1}, 1e-6, 10));
+            if (!n.has("std"))
+                throw n.raw("mean").error("is given without 'std'; give both (three values each), or mean: auto");
+            std = floats(n.numbers("std", null, 1e-6, 10));
             if (std.length != 3) throw n.raw("std").error("expected three values (R, G, B)");
         } else {
             n.put("mean", "auto");
@@ -203,6 +205,11 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
                 stepSize = s.integer("step_size", 30, 1, 100_000);
         double gamma = s.number("gamma", 0.1, 0, 1);
         int[] milestones = s.integers("milestones", new int[0], 1, 1_000_000);
+        for (int i = 1; i < milestones.length; i++) {
+            if (milestones[i] <= milestones[i - 1])
+                throw s.raw("milestones")
+                        .error("expected epochs in increasing order, got " + java.util.Arrays.toString(milestones));
+        }
         String monitor = s.choice(
                 "monitor",
                 Metric.VAL_ACC.word,
@@ -232,6 +239,11 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
 
     private static String logFile(Section n) {
         String f = n.string("log_file", "train.log");
+        if (RunDir.isReserved(f)) {
+            throw n.raw("log_file")
+                    .error("'" + f
+                            + "' is a name the run directory uses for something else; choose another, e.g. train.log");
+        }
         if (!f.matches("[A-Za-z0-9._-]+") || f.equals(".") || f.equals("..")) {
             throw n.raw("log_file")
                     .error("expected a file name inside the run directory (letters, digits, '.', '_' or '-'), got '" + f

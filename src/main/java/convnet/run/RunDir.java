@@ -33,6 +33,11 @@ public final class RunDir {
 
     private final Path root;
 
+    /** Whether {@code name} is one the run directory uses itself (so no log file may take it). */
+    public static boolean isReserved(String name) {
+        return OWN.contains(name) || name.startsWith(EVENTS_PREFIX);
+    }
+
     public RunDir(Path root) {
         this.root = root;
     }

@@ -1,5 +1,6 @@
 package convnet.run;
 
+import convnet.UserException;
 import convnet.config.ConfigDiff;
 import convnet.config.Yamls;
 import convnet.data.Loader;
@@ -99,6 +100,15 @@ public final class TrainingRun implements AutoCloseable {
         } catch (RuntimeException | Error e) {
             if (lock != null) lock.close(); // a run that could not start leaves its directory free
             throw e;
+        }
+    }
+
+    /** Refuses a data-parallel run whose batch does not divide among its {@code world} processes. */
+    public static void checkWorldSize(RunConfig config, int world) {
+        int batch = config.data().batchSize();
+        if (batch % world != 0) {
+            throw new UserException(
+                    "data.batch_size " + batch + " must be divisible by the number of processes (" + world + ")");
         }
     }
 

@@ -43,6 +43,15 @@ public final class Distributed implements AutoCloseable {
             throw new UserException("--rank must be in [0, " + (world - 1) + "], got " + rank);
         if (port <= 0 || port > 65535)
             throw new UserException("the rendezvous port must be in [1, 65535], got " + port);
+        log.info(
+                "rank {} of {}: waiting up to {} s at {}:{} for the other {} process{} to join",
+                rank,
+                world,
+                timeoutSeconds,
+                host,
+                port,
+                world - 1,
+                world == 2 ? "" : "es");
         try {
             TCPStoreOptions o = new TCPStoreOptions();
             o.port((short) port);
@@ -57,8 +66,15 @@ public final class Distributed implements AutoCloseable {
             log.info("rank {} of {} joined the group at {}:{}", rank, world, host, port);
             return new Distributed(rank, world, store, group);
         } catch (RuntimeException e) {
+            String why = String.valueOf(e.getMessage()).lines().findFirst().orElse("");
+            if (why.contains("timeout") || why.contains("timed out")) {
+                throw new UserException(
+                        "rank " + rank + " of " + world + ": the other processes did not join at " + host + ":" + port
+                                + " within " + timeoutSeconds + " s; start all " + world + " (ranks 0.." + (world - 1)
+                                + ") with the same --master, or raise --join-timeout");
+            }
             throw new UserException("cannot join the training group at " + host + ":" + port + " as rank " + rank
-                    + " of " + world + ": " + e.getMessage().lines().findFirst().orElse(""));
+                    + " of " + world + ": " + why);
         }
     }
 

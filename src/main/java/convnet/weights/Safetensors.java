@@ -101,6 +101,7 @@ public final class Safetensors {
         }
         long dataStart = 8 + headerLen;
         Map<String, Entry> out = new LinkedHashMap<>();
+        java.util.TreeMap<Long, long[]> ranges = new java.util.TreeMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             if (e.getKey().equals("__metadata__")) continue;
@@ -115,22 +116,55 @@ public final class Safetensors {
             };
             JsonNode shapeNode = info.path("shape");
             long[] shape = new long[shapeNode.size()];
-            long n = 1;
-            for (int i = 0; i < shape.length; i++) {
-                shape[i] = shapeNode.get(i).asLong();
-                n *= shape[i];
-            }
+            for (int i = 0; i < shape.length; i++) shape[i] = shapeNode.get(i).asLong(-1);
+            long n = elements(file.toString(), e.getKey(), shape, width);
             long from = info.path("data_offsets").path(0).asLong(-1),
                     to = info.path("data_offsets").path(1).asLong(-1);
             if (from < 0 || to < from || dataStart + to > all.length || to - from != n * width) {
                 throw new UserException(file + ": tensor '" + e.getKey() + "' has a bad byte range [" + from + ", " + to
                         + ") for " + n + " values of " + dtype + " (file truncated?)");
             }
+            ranges.put(from, new long[] {to});
             byte[] data = new byte[(int) (to - from)];
             System.arraycopy(all, (int) (dataStart + from), data, 0, data.length);
             out.put(e.getKey(), new Entry(dtype, shape, data));
         }
+        long end = 0;
+        for (var r :
+                ranges.entrySet()) { // tensors may not share bytes: each starts where the one before ended, or later
+            if (r.getKey() < end)
+                throw new UserException(
+                        file + ": damaged safetensors header: tensors' byte ranges overlap at byte " + r.getKey());
+            end = Math.max(end, r.getValue()[0]);
+        }
         return out;
+    }
+
+    /** The largest tensor convnet loads, in bytes (a Java array's limit). */
+    static final long MAX_TENSOR_BYTES = Integer.MAX_VALUE - 8;
+
+    /**
+     * The element count of {@code shape}, checked: every size at least 0, and the tensor no larger than
+     * {@link #MAX_TENSOR_BYTES} at {@code width} bytes per element (a damaged or hostile file may claim anything).
+     */
+    public static long elements(String source, String name, long[] shape, int width) {
+        long n = 1;
+        for (long d : shape) {
+            if (d < 0)
+                throw new WeightsException(source + ": tensor '" + name + "' has a negative size "
+                        + java.util.Arrays.toString(shape) + " (damaged file)");
+            try {
+                n = Math.multiplyExact(n, d);
+            } catch (ArithmeticException overflow) {
+                n = Long.MAX_VALUE;
+            }
+        }
+        if (n > MAX_TENSOR_BYTES / width) {
+            throw new WeightsException(source + ": tensor '" + name + "' claims " + java.util.Arrays.toString(shape)
+                    + " = " + (n == Long.MAX_VALUE ? "over 2^63" : n)
+                    + " elements, more than convnet loads (2 GiB per tensor)");
+        }
+        return n;
     }
 
     /** The tensor of an entry, as float32 or int64. */

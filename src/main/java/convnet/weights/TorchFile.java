@@ -166,8 +166,10 @@ public final class TorchFile {
             }
             int w = width(dtype, file);
             byte[] storage = storages.get(r.storage().key());
-            long n = 1;
-            for (long d : r.size()) n *= d;
+            if (storage == null)
+                throw new WeightsException(
+                        file + ": tensor '" + e.getKey() + "' names a storage the file does not hold (damaged file)");
+            long n = Safetensors.elements(file.toString(), e.getKey(), r.size(), w);
             byte[] data = new byte[(int) (n * w)];
             if (contiguous(r)) {
                 if (r.offset() < 0 || (r.offset() + n) * w > storage.length) {

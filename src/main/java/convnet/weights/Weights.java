@@ -15,22 +15,55 @@ import org.bytedeco.pytorch.Tensor;
 public final class Weights {
     private Weights() {}
 
-    /** Reads a safetensors or torch.save file (told apart by content). Never executes anything from the file. */
-    public static Map<String, Safetensors.Entry> read(Path file) {
+    /** The formats a weights file can be in, told apart by content. */
+    public enum Format {
+        SAFETENSORS,
+        TORCH_ZIP,
+        TORCH_LEGACY,
+        UNKNOWN
+    }
+
+    /**
+     * The format of {@code head}, a file's first bytes (at least 9 of them, fewer for a short file), by checks
+     * that cannot collide: safetensors is an 8-byte little-endian header length no larger than the rest of the
+     * file followed by its JSON's '{'; a torch zip starts with the local-file magic {@code PK\3\4}; a legacy
+     * pickle with the PROTO opcode 0x80 and a protocol number from 2 to 5.
+     */
+    public static Format sniff(byte[] head, int length, long fileSize) {
+        if (length >= 9 && head[8] == '{') {
+            long n = 0;
+            for (int i = 7; i >= 0; i--) n = (n << 8) | (head[i] & 0xff);
+            if (n >= 2 && n <= fileSize - 8) return Format.SAFETENSORS;
+        }
+        if (length >= 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4) return Format.TORCH_ZIP;
+        if (length >= 2 && (head[0] & 0xff) == 0x80 && head[1] >= 2 && head[1] <= 5) return Format.TORCH_LEGACY;
+        return Format.UNKNOWN;
+    }
+
+    /** The format of {@code file}, by its content. */
+    public static Format format(Path file) {
         if (!Files.isRegularFile(file)) throw new UserException("weights file not found: " + file);
-        byte[] head = new byte[2];
+        byte[] head = new byte[9];
         try (InputStream in = Files.newInputStream(file)) {
-            in.readNBytes(head, 0, 2);
+            return sniff(head, in.readNBytes(head, 0, head.length), Files.size(file));
         } catch (IOException e) {
             throw new UserException("cannot read weights file " + file + ": " + e.getMessage());
         }
-        boolean torch = (head[0] == 'P' && head[1] == 'K') || (head[0] & 0xff) == 0x80;
-        if (torch) return TorchFile.read(file);
-        if (TorchFile.looksLikeTorch(file)) {
-            throw new WeightsException(
-                    file + ": not a PyTorch weights file (neither the zip nor the legacy pickle format)");
-        }
-        return Safetensors.read(file);
+    }
+
+    /** Reads a safetensors or torch.save file (told apart by content). Never executes anything from the file. */
+    public static Map<String, Safetensors.Entry> read(Path file) {
+        return switch (format(file)) {
+            case SAFETENSORS -> Safetensors.read(file);
+            case TORCH_ZIP, TORCH_LEGACY -> TorchFile.read(file);
+            case UNKNOWN -> {
+                if (TorchFile.looksLikeTorch(file)) {
+                    throw new WeightsException(
+                            file + ": not a PyTorch weights file (neither the zip nor the legacy pickle format)");
+                }
+                yield Safetensors.read(file); // says what is wrong with it as a safetensors file
+            }
+        };
     }
 
     /**
