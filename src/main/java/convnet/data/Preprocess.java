@@ -69,10 +69,81 @@ public final class Preprocess {
 
     public static Report run(Path src, Path dst, Options o, IntConsumer progress) {
         long t0 = System.nanoTime();
+        checkPaths(src, dst);
+        PreprocessCommit.recover(dst); // an earlier run killed while committing is finished first
+        List<String[]> skipped = new ArrayList<>();
+        Map<String, List<Path>> byLabel = classes(src, Pattern.compile(o.labelPattern()), skipped);
+        List<String> labels = new ArrayList<>(byLabel.keySet());
+        List<Sample> all = new ArrayList<>();
+        for (int c = 0; c < labels.size(); c++) {
+            List<Path> files = byLabel.get(labels.get(c));
+            files.sort(Comparator.naturalOrder());
+            if (files.isEmpty()) skipped.add(new String[] {labels.get(c), "class folder holds no images"});
+            for (Path f : files) all.add(new Sample(f, c));
+        }
+        Set<Path> valFiles = new HashSet<>();
+        for (Sample s :
+                ImageFolder.split(all, labels.size(), o.valFraction(), o.seed()).get(1)) valFiles.add(s.file());
+        List<Item> items = new ArrayList<>();
+        for (Sample s : all) items.add(new Item(s.file(), labels.get(s.label()), s.label()));
+        // the whole output is made in a staging folder, then committed into dst by one rename (PreprocessCommit)
+        Path staging = PreprocessCommit.staging(dst);
+        deleteTree(staging);
+        try {
+            List<Done> results = convertAll(items, staging, outputNames(items), o, progress);
+            Tables t = tables(src, results, valFiles, labels, skipped);
+            if (t.nTrain == 0)
+                throw new UserException(src + ": no usable training images (" + skipped.size() + " skipped)");
+            writeTables(staging, t);
+            PreprocessCommit.commit(staging, dst);
+            return new Report(
+                    labels.size(),
+                    t.nTrain,
+                    t.nVal,
+                    skipped,
+                    (System.nanoTime() - t0) / 1e9,
+                    t.mean,
+                    t.std,
+                    t.duplicates);
+        } finally {
+            deleteTree(staging);
+        }
+    }
+
+    /** Refuses a destination that is the source, inside it (it would be read as a class next time), or holds it. */
+    static void checkPaths(Path src, Path dst) {
         if (!Files.isDirectory(src)) throw new UserException("source folder not found: " + src);
-        if (src.toAbsolutePath().normalize().equals(dst.toAbsolutePath().normalize()))
-            throw new UserException("destination must differ from the source");
-        Pattern pattern = Pattern.compile(o.labelPattern());
+        Path realSrc, realDst;
+        try {
+            realSrc = src.toRealPath();
+            Path existing = dst.toAbsolutePath().normalize(), rest = Path.of("");
+            while (existing != null
+                    && !Files.exists(existing)) { // dst may not exist yet: resolve what does (through symlinks)
+                rest = existing.getFileName().resolve(rest);
+                existing = existing.getParent();
+            }
+            realDst = existing == null
+                    ? dst.toAbsolutePath().normalize()
+                    : existing.toRealPath().resolve(rest).normalize();
+        } catch (IOException e) {
+            throw new UserException("cannot resolve " + src + " or " + dst + ": " + e.getMessage());
+        }
+        if (realDst.equals(realSrc))
+            throw new UserException("the destination " + dst + " is the source folder; choose another");
+        if (realDst.startsWith(realSrc)) {
+            throw new UserException("the destination " + dst + " is inside the source " + src
+                    + " (its images would become a class next time); choose a folder outside it");
+        }
+        if (realSrc.startsWith(realDst))
+            throw new UserException("the source " + src + " is inside the destination " + dst
+                    + ", which preprocess replaces; choose another");
+    }
+
+    /**
+     * Class folders of {@code src} by label (the pattern's first group, else the folder's name), with their
+     * images. Two folders that give the same label are refused, naming both: their images would merge silently.
+     */
+    static Map<String, List<Path>> classes(Path src, Pattern pattern, List<String[]> skipped) {
         List<Path> dirs;
         try (Stream<Path> s = Files.list(src)) {
             dirs = s.filter(Files::isDirectory)
@@ -85,35 +156,25 @@ public final class Preprocess {
         if (dirs.isEmpty())
             throw new UserException(src + ": no class folders found (expected one sub-folder of images per class)");
         Map<String, List<Path>> byLabel = new java.util.TreeMap<>();
-        List<String[]> skipped = new ArrayList<>();
+        Map<String, String> folderOf = new LinkedHashMap<>();
         for (Path d : dirs) {
             String folder = d.getFileName().toString();
             Matcher m = pattern.matcher(folder);
             String label = m.matches() && m.groupCount() >= 1 ? m.group(1) : folder;
-            List<Path> files = ImageFolder.findImages(d, skipped, false);
-            byLabel.computeIfAbsent(label, k -> new ArrayList<>()).addAll(files);
+            String other = folderOf.putIfAbsent(label, folder);
+            if (other != null) {
+                throw new UserException(
+                        src + ": the class folders '" + other + "' and '" + folder + "' both give the class '" + label
+                                + "'; rename one, or keep the prefixes (--label-pattern '^(.+)$')");
+            }
+            byLabel.put(label, new ArrayList<>(ImageFolder.findImages(d, skipped, false)));
         }
-        List<String> labels = new ArrayList<>(byLabel.keySet());
-        List<Sample> all = new ArrayList<>();
-        for (int c = 0; c < labels.size(); c++) {
-            List<Path> files = byLabel.get(labels.get(c));
-            files.sort(Comparator.naturalOrder());
-            if (files.isEmpty())
-                skipped.add(new String[] {
-                    src.relativize(src.resolve(labels.get(c))).toString(), "class folder holds no images"
-                });
-            for (Path f : files) all.add(new Sample(f, c));
-        }
-        List<List<Sample>> split = ImageFolder.split(all, labels.size(), o.valFraction(), o.seed());
-        Set<Path> valFiles = new HashSet<>();
-        for (Sample s : split.get(1)) valFiles.add(s.file());
+        return byLabel;
+    }
 
-        List<Item> items = new ArrayList<>();
-        for (Sample s : all) items.add(new Item(s.file(), labels.get(s.label()), s.label()));
-        Map<Path, String> names = outputNames(items);
-        // images go to a staging folder first and replace earlier outputs only once every one was written
-        Path staging = dst.resolve(".preprocess-staging");
-        deleteTree(staging);
+    /** Converts every image on all threads into {@code staging}; results in input order. */
+    private static List<Done> convertAll(
+            List<Item> items, Path staging, Map<Path, String> names, Options o, IntConsumer progress) {
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, o.threads()));
         AtomicInteger done = new AtomicInteger();
         List<Future<Done>> futures = new ArrayList<>();
@@ -130,30 +191,35 @@ public final class Preprocess {
         } catch (Exception e) {
             pool.shutdownNow();
             awaitQuietly(pool);
-            deleteTree(staging);
             Throwable c = e.getCause() != null ? e.getCause() : e;
             if (c instanceof UserException ue) throw ue;
             throw new IllegalStateException(c);
         } finally {
             pool.shutdownNow();
         }
+        return results;
+    }
+
+    /** The text of the output tables and the training pixels' statistics. */
+    private record Tables(
+            String train,
+            String val,
+            String categories,
+            String skipped,
+            String duplicatesCsv,
+            int nTrain,
+            int nVal,
+            long pixels,
+            double[] mean,
+            double[] std,
+            List<String[]> duplicates) {}
+
+    private static Tables tables(
+            Path src, List<Done> results, Set<Path> valFiles, List<String> labels, List<String[]> skipped) {
         StringBuilder train = new StringBuilder("image,class\n"), val = new StringBuilder("image,class\n");
         double[] sum = new double[3], sq = new double[3];
         long pixels = 0;
         int nTrain = 0, nVal = 0;
-        Map<String, Done> firstByHash = new LinkedHashMap<>();
-        List<String[]> duplicates = new ArrayList<>();
-        for (Done d : results) {
-            if (d.sha == null) continue;
-            Done first = firstByHash.putIfAbsent(d.sha, d);
-            if (first != null) {
-                duplicates.add(new String[] {
-                    src.relativize(d.item.source).toString(),
-                    src.relativize(first.item.source).toString(),
-                    d.item.label.equals(first.item.label) ? "same class" : "different classes"
-                });
-            }
-        }
         for (Done d : results) { // input order: sorted by class, then file — deterministic
             if (d.error != null) {
                 skipped.add(new String[] {src.relativize(d.item.source).toString(), d.error});
@@ -167,16 +233,15 @@ public final class Preprocess {
                     .append('\n');
             if (isVal) {
                 nVal++;
-            } else {
-                nTrain++;
-                for (int c = 0; c < 3; c++) {
-                    sum[c] += d.sum[c];
-                    sq[c] += d.sumSq[c];
-                }
-                pixels += d.pixels;
+                continue;
             }
+            nTrain++;
+            for (int c = 0; c < 3; c++) {
+                sum[c] += d.sum[c];
+                sq[c] += d.sumSq[c];
+            }
+            pixels += d.pixels;
         }
-        if (nTrain == 0) throw new UserException(src + ": no usable training images (" + skipped.size() + " skipped)");
         double[] mean = new double[3], std = new double[3];
         for (int c = 0; c < 3; c++) {
             mean[c] = sum[c] / pixels;
@@ -189,22 +254,7 @@ public final class Preprocess {
         skipped.sort(Comparator.comparing(a -> a[0]));
         for (String[] s : skipped)
             skip.append(csv(s[0])).append(',').append(csv(s[1])).append('\n');
-        try {
-            for (Done d : results) {
-                if (d.output == null) continue;
-                Path target = dst.resolve(d.output);
-                Files.createDirectories(target.getParent());
-                AtomicFiles.moveAtomically(staging.resolve(d.output), target);
-            }
-        } catch (IOException e) {
-            throw new UserException("cannot move the new images into " + dst + ": " + e.getMessage());
-        } finally {
-            deleteTree(staging);
-        }
-        AtomicFiles.writeString(dst.resolve("train.csv"), train.toString());
-        AtomicFiles.writeString(dst.resolve("val.csv"), val.toString());
-        AtomicFiles.writeString(dst.resolve("categories.csv"), cats.toString());
-        AtomicFiles.writeString(dst.resolve("skipped.csv"), skip.toString());
+        List<String[]> duplicates = duplicates(src, results);
         StringBuilder dup = new StringBuilder("file,duplicate_of,classes\n");
         for (String[] d : duplicates)
             dup.append(csv(d[0]))
@@ -213,24 +263,60 @@ public final class Preprocess {
                     .append(',')
                     .append(d[2])
                     .append('\n');
-        AtomicFiles.writeString(dst.resolve("duplicates.csv"), dup.toString());
+        return new Tables(
+                train.toString(),
+                val.toString(),
+                cats.toString(),
+                skip.toString(),
+                dup.toString(),
+                nTrain,
+                nVal,
+                pixels,
+                mean,
+                std,
+                duplicates);
+    }
+
+    /** Files with the same content (SHA-256) as an earlier one: {file, duplicate of, same or different classes}. */
+    private static List<String[]> duplicates(Path src, List<Done> results) {
+        Map<String, Done> firstByHash = new LinkedHashMap<>();
+        List<String[]> duplicates = new ArrayList<>();
+        for (Done d : results) {
+            if (d.sha == null) continue;
+            Done first = firstByHash.putIfAbsent(d.sha, d);
+            if (first != null) {
+                duplicates.add(new String[] {
+                    src.relativize(d.item.source).toString(),
+                    src.relativize(first.item.source).toString(),
+                    d.item.label.equals(first.item.label) ? "same class" : "different classes"
+                });
+            }
+        }
+        return duplicates;
+    }
+
+    private static void writeTables(Path dir, Tables t) {
+        AtomicFiles.writeString(dir.resolve("train.csv"), t.train);
+        AtomicFiles.writeString(dir.resolve("val.csv"), t.val);
+        AtomicFiles.writeString(dir.resolve("categories.csv"), t.categories);
+        AtomicFiles.writeString(dir.resolve("skipped.csv"), t.skipped);
+        AtomicFiles.writeString(dir.resolve("duplicates.csv"), t.duplicatesCsv);
         Map<String, Object> rgb = new LinkedHashMap<>();
-        rgb.put("mean", round(mean, 1.0 / 255));
-        rgb.put("std", round(std, 1.0 / 255));
-        rgb.put("mean_255", round(mean, 1));
-        rgb.put("std_255", round(std, 1));
-        rgb.put("train_images", nTrain);
-        rgb.put("pixels", pixels);
+        rgb.put("mean", round(t.mean, 1.0 / 255));
+        rgb.put("std", round(t.std, 1.0 / 255));
+        rgb.put("mean_255", round(t.mean, 1));
+        rgb.put("std_255", round(t.std, 1));
+        rgb.put("train_images", t.nTrain);
+        rgb.put("pixels", t.pixels);
         try {
             AtomicFiles.writeString(
-                    dst.resolve("rgb_mean.json"),
+                    dir.resolve("rgb_mean.json"),
                     new ObjectMapper()
                                     .enable(SerializationFeature.INDENT_OUTPUT)
                                     .writeValueAsString(rgb) + "\n");
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
-        return new Report(labels.size(), nTrain, nVal, skipped, (System.nanoTime() - t0) / 1e9, mean, std, duplicates);
     }
 
     private static void awaitQuietly(ExecutorService pool) {

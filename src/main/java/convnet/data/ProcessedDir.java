@@ -27,10 +27,12 @@ public final class ProcessedDir {
     }
 
     public static boolean is(Path dir) {
+        if (PreprocessCommit.pending(dir)) return true;
         return Files.isRegularFile(dir.resolve("categories.csv")) && Files.isRegularFile(dir.resolve("train.csv"));
     }
 
     public static ProcessedDir read(Path dir) {
+        PreprocessCommit.recover(dir); // a preprocess killed while committing: its complete output is moved into place
         List<String> classes = new ArrayList<>();
         List<String[]> cats = readCsv(dir.resolve("categories.csv"), 2);
         for (int i = 0; i < cats.size(); i++) {
