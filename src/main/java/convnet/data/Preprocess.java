@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import convnet.UserException;
 import convnet.data.transform.Ops;
 import convnet.io.AtomicFiles;
+import convnet.io.Csv;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -216,7 +217,7 @@ public final class Preprocess {
 
     private static Tables tables(
             Path src, List<Done> results, Set<Path> valFiles, List<String> labels, List<String[]> skipped) {
-        StringBuilder train = new StringBuilder("image,class\n"), val = new StringBuilder("image,class\n");
+        Csv train = new Csv("image", "class"), val = new Csv("image", "class");
         double[] sum = new double[3], sq = new double[3];
         long pixels = 0;
         int nTrain = 0, nVal = 0;
@@ -226,11 +227,7 @@ public final class Preprocess {
                 continue;
             }
             boolean isVal = valFiles.contains(d.item.source);
-            (isVal ? val : train)
-                    .append(csv(d.output))
-                    .append(',')
-                    .append(csv(d.item.label))
-                    .append('\n');
+            (isVal ? val : train).row(d.output, d.item.label);
             if (isVal) {
                 nVal++;
                 continue;
@@ -247,22 +244,14 @@ public final class Preprocess {
             mean[c] = sum[c] / pixels;
             std[c] = Math.sqrt(Math.max(0, sq[c] / pixels - mean[c] * mean[c]));
         }
-        StringBuilder cats = new StringBuilder("id,label\n");
-        for (int c = 0; c < labels.size(); c++)
-            cats.append(c).append(',').append(csv(labels.get(c))).append('\n');
-        StringBuilder skip = new StringBuilder("file,reason\n");
+        Csv cats = new Csv("id", "label");
+        for (int c = 0; c < labels.size(); c++) cats.row(c, labels.get(c));
+        Csv skip = new Csv("file", "reason");
         skipped.sort(Comparator.comparing(a -> a[0]));
-        for (String[] s : skipped)
-            skip.append(csv(s[0])).append(',').append(csv(s[1])).append('\n');
+        for (String[] s : skipped) skip.row((Object[]) s);
         List<String[]> duplicates = duplicates(src, results);
-        StringBuilder dup = new StringBuilder("file,duplicate_of,classes\n");
-        for (String[] d : duplicates)
-            dup.append(csv(d[0]))
-                    .append(',')
-                    .append(csv(d[1]))
-                    .append(',')
-                    .append(d[2])
-                    .append('\n');
+        Csv dup = new Csv("file", "duplicate_of", "classes");
+        for (String[] d : duplicates) dup.row((Object[]) d);
         return new Tables(
                 train.toString(),
                 val.toString(),
@@ -340,11 +329,6 @@ public final class Preprocess {
         List<Double> out = new ArrayList<>();
         for (double x : v) out.add(Math.round(x * scale * 1e6) / 1e6);
         return out;
-    }
-
-    static String csv(String s) {
-        if (s.contains(",") || s.contains("\"") || s.contains("\n")) return "\"" + s.replace("\"", "\"\"") + "\"";
-        return s;
     }
 
     /** Output paths {@code images/<label>/<stem>.jpg}, made unique when two sources share a stem. */

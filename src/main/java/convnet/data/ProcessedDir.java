@@ -3,6 +3,7 @@ package convnet.data;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import convnet.UserException;
+import convnet.io.Csv;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -79,47 +80,8 @@ public final class ProcessedDir {
         return out;
     }
 
-    /** Rows after the header, each with {@code columns} fields (double quotes allowed). */
+    /** Rows after the header, each with {@code columns} fields. */
     static List<String[]> readCsv(Path file, int columns) {
-        List<String> lines;
-        try {
-            lines = Files.readAllLines(file);
-        } catch (IOException e) {
-            throw new UserException("cannot read " + file + ": " + e.getMessage());
-        }
-        List<String[]> out = new ArrayList<>();
-        for (int i = 1; i < lines.size(); i++) {
-            if (lines.get(i).isBlank()) continue;
-            List<String> f = new ArrayList<>();
-            StringBuilder cur = new StringBuilder();
-            boolean quoted = false;
-            String l = lines.get(i);
-            for (int k = 0; k < l.length(); k++) {
-                char c = l.charAt(k);
-                if (quoted) {
-                    if (c == '"' && k + 1 < l.length() && l.charAt(k + 1) == '"') {
-                        cur.append('"');
-                        k++;
-                    } else if (c == '"') {
-                        quoted = false;
-                    } else {
-                        cur.append(c);
-                    }
-                } else if (c == '"') {
-                    quoted = true;
-                } else if (c == ',') {
-                    f.add(cur.toString());
-                    cur.setLength(0);
-                } else {
-                    cur.append(c);
-                }
-            }
-            f.add(cur.toString());
-            if (f.size() != columns)
-                throw new UserException(
-                        file + " line " + (i + 1) + ": expected " + columns + " columns, found " + f.size());
-            out.add(f.toArray(new String[0]));
-        }
-        return out;
+        return Csv.read(file, columns);
     }
 }

@@ -6,7 +6,7 @@ import convnet.data.Loader;
 import convnet.data.Sample;
 import convnet.data.transform.Ops;
 import convnet.engine.Precision;
-import convnet.io.AtomicFiles;
+import convnet.io.Csv;
 import convnet.model.Net;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -88,15 +88,15 @@ public final class Evaluation {
 
     /** Writes {@code confusion.csv} and {@code confusion.png} into {@code dir}. */
     public static void writeConfusion(Path dir, List<String> classes, Metrics m) {
-        StringBuilder sb = new StringBuilder("true\\predicted");
-        for (String c : classes) sb.append(',').append(c);
-        sb.append('\n');
+        List<Object> header = new ArrayList<>(List.of("true\\predicted"));
+        header.addAll(classes);
+        Csv csv = new Csv().row(header);
         for (int i = 0; i < classes.size(); i++) {
-            sb.append(classes.get(i));
-            for (long v : m.confusion()[i]) sb.append(',').append(v);
-            sb.append('\n');
+            List<Object> row = new ArrayList<>(List.of(classes.get(i)));
+            for (long v : m.confusion()[i]) row.add(v);
+            csv.row(row);
         }
-        AtomicFiles.writeString(dir.resolve("confusion.csv"), sb.toString());
+        csv.write(dir.resolve("confusion.csv"));
         ConfusionPlot.write(dir.resolve("confusion.png"), classes, m.confusion());
     }
 

@@ -1,6 +1,6 @@
 package convnet.report;
 
-import convnet.io.AtomicFiles;
+import convnet.io.Csv;
 import convnet.train.EpochStats;
 import convnet.train.TrainListener;
 import convnet.train.Trainer;
@@ -18,7 +18,9 @@ import java.util.Locale;
  * curve continues with no gap and no duplicate. TensorBoard and the plots are drawn from these rows.
  */
 public final class MetricsCsv implements TrainListener {
-    public static final String HEADER = "epoch,lr,train_loss,train_acc,val_loss,val_acc,val_top5,seconds,step";
+    static final String[] COLUMNS = {
+        "epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "val_top5", "seconds", "step"
+    };
     private final Path file;
     private final List<EpochStats> rows = new ArrayList<>();
 
@@ -26,12 +28,11 @@ public final class MetricsCsv implements TrainListener {
         this.file = file;
         if (resumedEpoch > 0 && Files.isRegularFile(file)) {
             try {
-                for (String line : Files.readAllLines(file)) {
-                    if (line.isBlank() || line.startsWith("epoch")) continue;
-                    EpochStats s = parse(line);
+                for (String[] row : Csv.read(file, COLUMNS.length)) {
+                    EpochStats s = parse(row);
                     if (s.epoch() <= resumedEpoch) rows.add(s);
                 }
-            } catch (IOException | RuntimeException e) {
+            } catch (RuntimeException e) {
                 rows.clear();
             }
         }
@@ -51,8 +52,7 @@ public final class MetricsCsv implements TrainListener {
         return Collections.unmodifiableList(rows);
     }
 
-    static EpochStats parse(String line) {
-        String[] f = line.split(",", -1);
+    static EpochStats parse(String[] f) {
         return new EpochStats(
                 Integer.parseInt(f[0]),
                 Double.parseDouble(f[1]),
@@ -73,22 +73,20 @@ public final class MetricsCsv implements TrainListener {
     @Override
     public void onEpochEnd(Trainer trainer, EpochStats s) {
         rows.add(s);
-        StringBuilder sb = new StringBuilder(HEADER).append('\n');
+        Csv csv = new Csv(COLUMNS);
         for (EpochStats r : rows) {
-            sb.append(String.format(
-                    Locale.ROOT,
-                    "%d,%.6g,%.6f,%.6f,%s,%s,%s,%.2f,%d%n",
+            csv.row(
                     r.epoch(),
-                    r.lr(),
-                    r.trainLoss(),
-                    r.trainAcc(),
+                    String.format(Locale.ROOT, "%.6g", r.lr()),
+                    String.format(Locale.ROOT, "%.6f", r.trainLoss()),
+                    String.format(Locale.ROOT, "%.6f", r.trainAcc()),
                     fmt(r.valLoss()),
                     fmt(r.valAcc()),
                     fmt(r.valTop5()),
-                    r.seconds(),
-                    r.step()));
+                    String.format(Locale.ROOT, "%.2f", r.seconds()),
+                    r.step());
         }
-        AtomicFiles.writeString(file, sb.toString());
+        csv.write(file);
     }
 
     private static String fmt(double v) {

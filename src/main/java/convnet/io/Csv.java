@@ -1,0 +1,121 @@
+package convnet.io;
+
+import convnet.UserException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The one CSV writer and reader of convnet (RFC 4180): fields holding a comma, a double quote or a line
+ * break are quoted, quotes doubled. Every CSV file convnet writes or reads goes through here.
+ */
+public final class Csv {
+    private final StringBuilder text = new StringBuilder();
+
+    /** A table that starts with {@code header} (none if empty). */
+    public Csv(String... header) {
+        if (header.length > 0) row((Object[]) header);
+    }
+
+    /** Appends a row; values are written with {@link String#valueOf}. */
+    public Csv row(Object... fields) {
+        for (int i = 0; i < fields.length; i++) {
+            if (i > 0) text.append(',');
+            text.append(field(String.valueOf(fields[i])));
+        }
+        text.append('\n');
+        return this;
+    }
+
+    public Csv row(List<?> fields) {
+        return row(fields.toArray());
+    }
+
+    /** Writes the table atomically. */
+    public void write(Path file) {
+        AtomicFiles.writeString(file, text.toString());
+    }
+
+    @Override
+    public String toString() {
+        return text.toString();
+    }
+
+    public static String field(String s) {
+        if (s.contains(",") || s.contains("\"") || s.contains("\n") || s.contains("\r"))
+            return "\"" + s.replace("\"", "\"\"") + "\"";
+        return s;
+    }
+
+    /** The rows of {@code text} (header included), each a list of fields; quoted fields may hold commas, quotes and line breaks. */
+    public static List<List<String>> parse(String text, String source) {
+        List<List<String>> rows = new ArrayList<>();
+        List<String> row = new ArrayList<>();
+        StringBuilder cur = new StringBuilder();
+        boolean quoted = false, any = false;
+        int line = 1;
+        for (int k = 0; k < text.length(); k++) {
+            char c = text.charAt(k);
+            if (quoted) {
+                if (c == '"' && k + 1 < text.length() && text.charAt(k + 1) == '"') {
+                    cur.append('"');
+                    k++;
+                } else if (c == '"') {
+                    quoted = false;
+                } else {
+                    if (c == '\n') line++;
+                    cur.append(c);
+                }
+            } else if (c == '"' && cur.length() == 0) {
+                quoted = any = true;
+            } else if (c == ',') {
+                row.add(cur.toString());
+                cur.setLength(0);
+                any = true;
+            } else if (c == '\n' || c == '\r') {
+                if (c == '\r' && k + 1 < text.length() && text.charAt(k + 1) == '\n') k++;
+                if (any || cur.length() > 0) {
+                    row.add(cur.toString());
+                    rows.add(row);
+                }
+                row = new ArrayList<>();
+                cur.setLength(0);
+                any = false;
+                line++;
+            } else {
+                cur.append(c);
+                any = true;
+            }
+        }
+        if (quoted) throw new UserException(source + " line " + line + ": a quoted field is not closed");
+        if (any || cur.length() > 0) {
+            row.add(cur.toString());
+            rows.add(row);
+        }
+        return rows;
+    }
+
+    /** The rows of {@code file} after its header, each with exactly {@code columns} fields. */
+    public static List<String[]> read(Path file, int columns) {
+        String text;
+        try {
+            text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UserException("cannot read " + file + ": " + e.getMessage());
+        }
+        List<List<String>> rows = parse(text, file.toString());
+        List<String[]> out = new ArrayList<>();
+        for (int i = 1; i < rows.size(); i++) {
+            List<String> f = rows.get(i);
+            if (f.size() == 1 && f.get(0).isBlank()) continue;
+            if (f.size() != columns)
+                throw new UserException(
+                        file + " row " + (i + 1) + ": expected " + columns + " columns, found " + f.size());
+            out.add(f.toArray(new String[0]));
+        }
+        return out;
+    }
+}
