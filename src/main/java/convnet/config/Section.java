@@ -118,6 +118,19 @@ public final class Section {
         return p;
     }
 
+    /**
+     * Leaves {@code keys} out of the resolved config (they were read, so they are still accepted): for
+     * settings that do not apply, e.g. Adam's betas in an SGD run.
+     */
+    public void omit(String... keys) {
+        for (String k : keys) resolved.remove(k);
+    }
+
+    /** Keeps only {@code keys} in the resolved config (the others were read and are still accepted). */
+    public void keepOnly(java.util.Collection<String> keys) {
+        resolved.keySet().retainAll(keys);
+    }
+
     /** Rejects keys of this section, and of the sections read from it, that no line read. */
     public void rejectUnknown() {
         node.requireOnly(known);

@@ -12,8 +12,26 @@ public final class Yamls {
         DumperOptions o = new DumperOptions();
         o.setDefaultFlowStyle(DumperOptions.FlowStyle.BLOCK);
         o.setIndent(2);
-        o.setPrettyFlow(true);
-        return new Yaml(o).dump(map);
+        return new Yaml(new ShortListsInline(o), o).dump(map);
+    }
+
+    /** Lists of up to eight plain values are written on one line, {@code [0.9, 0.999]}; the rest block-style. */
+    private static final class ShortListsInline extends org.yaml.snakeyaml.representer.Representer {
+        ShortListsInline(DumperOptions o) {
+            super(o);
+        }
+
+        @Override
+        protected org.yaml.snakeyaml.nodes.Node representSequence(
+                org.yaml.snakeyaml.nodes.Tag tag, Iterable<?> sequence, DumperOptions.FlowStyle flowStyle) {
+            int n = 0;
+            boolean plain = true;
+            for (Object item : sequence) {
+                n++;
+                plain &= item == null || item instanceof Number || item instanceof String || item instanceof Boolean;
+            }
+            return super.representSequence(tag, sequence, plain && n <= 8 ? DumperOptions.FlowStyle.FLOW : flowStyle);
+        }
     }
 
     public static ConfigNode node(Map<String, Object> map, String source) {

@@ -80,6 +80,34 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
             String logFile,
             String logLevel) {}
 
+    /** The schedule settings each schedule uses (the others are accepted, and left out of the resolved config). */
+    static final Map<String, List<String>> APPLIES = Map.of(
+            "constant", List.of("name", "warmup_epochs"),
+            "cosine", List.of("name", "warmup_epochs", "eta_min", "t_max", "eta_min_late", "eta_min_late_epoch"),
+            "cosine_restarts",
+                    List.of(
+                            "name",
+                            "warmup_epochs",
+                            "eta_min",
+                            "t_max",
+                            "t_mult",
+                            "eta_min_late",
+                            "eta_min_late_epoch"),
+            "step", List.of("name", "warmup_epochs", "step_size", "gamma"),
+            "multistep", List.of("name", "warmup_epochs", "milestones", "gamma"),
+            "plateau",
+                    List.of(
+                            "name",
+                            "warmup_epochs",
+                            "monitor",
+                            "mode",
+                            "factor",
+                            "patience",
+                            "threshold",
+                            "cooldown",
+                            "min_lr"),
+            "onecycle", List.of("name", "pct_start", "div_factor", "final_div_factor"));
+
     public static final List<String> PRECISIONS = List.of("32", "bf16-mixed", "16-mixed");
 
     /** Reads and validates a config; {@code base} resolves relative dataset paths. */
@@ -109,7 +137,9 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
         Section init = n.section("init");
         String conv = init.choice("conv", "kaiming", Init.CONV), linear = init.choice("linear", "normal", Init.LINEAR);
         Path weights = init.path("weights", base);
-        return new Model(name, arch, conv, linear, weights, init.bool("drop_head", false));
+        boolean dropHead = init.bool("drop_head", false);
+        if (weights == null) init.omit("drop_head");
+        return new Model(name, arch, conv, linear, weights, dropHead);
     }
 
     static Data data(Section n, Path base) {
@@ -189,6 +219,8 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
                 betas[1],
                 o.bool("decay_norm_and_bias", true),
                 o.number("pretrained_lr_factor", 1, 0, 10));
+        if (opt.equals("sgd")) o.omit("betas");
+        else o.omit("momentum", "nesterov");
         if (c.nesterov() && c.momentum() == 0 && opt.equals("sgd"))
             throw o.raw("nesterov").error("Nesterov needs momentum > 0");
         return c;
@@ -214,7 +246,7 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
                 "monitor",
                 Metric.VAL_ACC.word,
                 List.of(Metric.VAL_ACC.word, Metric.VAL_LOSS.word, Metric.TRAIN_LOSS.word));
-        return new ScheduleConfig(
+        ScheduleConfig c = new ScheduleConfig(
                 name,
                 warmup,
                 etaMin,
@@ -235,6 +267,8 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
                 s.number("pct_start", 0.3, 0.001, 0.999),
                 s.number("div_factor", 25, 1, 1e6),
                 s.number("final_div_factor", 1e4, 1, 1e9));
+        s.keepOnly(APPLIES.get(name)); // the resolved config shows the settings this schedule uses
+        return c;
     }
 
     private static String logFile(Section n) {

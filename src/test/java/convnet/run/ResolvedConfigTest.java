@@ -1,0 +1,47 @@
+package convnet.run;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import convnet.config.ConfigNode;
+import convnet.config.Yamls;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+/** The resolved config.yaml shows the settings that apply to the run, short lists on one line. */
+class ResolvedConfigTest {
+    static String resolved(String train) {
+        String yaml = "name: r\nmodel: {name: preact_resnet20_cifar}\ndata: {train: somewhere}\ntrain: " + train + "\n";
+        RunConfig c = RunConfig.from(ConfigNode.parse(yaml, "r.yaml"), Path.of("/tmp"));
+        String text = Yamls.dump(c.toMap());
+        assertEquals(
+                c.toMap(),
+                RunConfig.from(Yamls.node(c.toMap(), "again"), Path.of("/tmp")).toMap(),
+                "reads back the same");
+        return text;
+    }
+
+    @Test
+    void anSgdCosineRunShowsNeitherAdamNorPlateauSettings() {
+        String text = resolved("{optimizer: {name: sgd}, schedule: {name: cosine}}");
+        for (String absent : new String[] {"betas", "patience", "pct_start", "milestones", "step_size", "drop_head"}) {
+            assertFalse(text.contains(absent + ":"), absent + " in\n" + text);
+        }
+        assertTrue(text.contains("momentum: 0.9") && text.contains("eta_min:"), text);
+        assertTrue(text.contains("scale: [0.08, 1.0]"), "short lists on one line:\n" + text);
+    }
+
+    @Test
+    void adamAndPlateauShowTheirOwn() {
+        String text = resolved("{optimizer: {name: adam}, schedule: {name: plateau, patience: 3}}");
+        assertTrue(
+                text.contains("betas: [0.9, 0.999]")
+                        && text.contains("patience: 3")
+                        && text.contains("monitor: val_acc"),
+                text);
+        assertFalse(text.contains("momentum:") || text.contains("nesterov:") || text.contains("eta_min:"), text);
+        // a setting that does not apply is still accepted (and left out), not an error
+        assertFalse(resolved("{optimizer: {name: adam, momentum: 0.5}}").contains("momentum"));
+    }
+}
