@@ -196,4 +196,50 @@ class NewUserTest {
         }
         assertEquals(new String(before, StandardCharsets.UTF_8), Files.readString(log));
     }
+
+    @Test
+    void aLongEpochIsNotSilentWhenOutputIsNotATerminal(@TempDir Path tmp) throws Exception {
+        Cli.Out o = Cli.run(
+                "train",
+                config.toString(),
+                "--run",
+                tmp.resolve("r").toString(),
+                "--threads",
+                "2",
+                "--set",
+                "train.progress_seconds=0",
+                "--set",
+                "data.batch_size=2");
+        assertEquals(0, o.code(), o.stderr());
+        List<String> lines = o.stderr()
+                .lines()
+                .filter(l -> l.matches(".*epoch 1/1  \\d+/6 .*img/s.*left.*"))
+                .toList();
+        assertTrue(lines.size() >= 3, "a line per batch with progress_seconds 0:\n" + o.stderr());
+    }
+
+    @Test
+    void withoutAUnicodeConsoleGlyphsAreSpelledInAscii() throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                "convnet.cli.Main",
+                "summary",
+                "preact_resnet20_cifar",
+                "--input",
+                "3x32x32",
+                "--threads",
+                "1");
+        pb.environment().put("LC_ALL", "C");
+        pb.environment().put("LANG", "C");
+        pb.redirectErrorStream(true);
+        Process p = pb.start();
+        byte[] out = p.getInputStream().readAllBytes();
+        assertEquals(0, p.waitFor());
+        String text = new String(out, StandardCharsets.US_ASCII);
+        assertTrue(text.contains("Conv2d(3->16, 3x3)"), text);
+        assertFalse(text.contains("?"), text);
+        for (byte b : out) assertTrue(b >= 0, "ASCII only");
+    }
 }

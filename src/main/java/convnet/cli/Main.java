@@ -1,6 +1,7 @@
 package convnet.cli;
 
 import convnet.UserException;
+import convnet.io.AsciiFallback;
 import convnet.report.Logs;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -29,7 +30,23 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
+        useAsciiWhereGlyphsCannotShow();
         System.exit(run(args));
+    }
+
+    /** On a console whose charset cannot show convnet's glyphs (LANG=C), they are spelled in ASCII instead of '?'. */
+    static void useAsciiWhereGlyphsCannotShow() {
+        java.nio.charset.Charset console =
+                System.console() != null ? System.console().charset() : java.nio.charset.Charset.defaultCharset();
+        String stdout = System.getProperty("stdout.encoding");
+        if (stdout != null && java.nio.charset.Charset.isSupported(stdout))
+            console = java.nio.charset.Charset.forName(stdout);
+        if (AsciiFallback.canShowGlyphs(console)) return;
+        System.setOut(new java.io.PrintStream(
+                new java.io.FileOutputStream(java.io.FileDescriptor.out), true, AsciiFallback.INSTANCE));
+        System.setErr(new java.io.PrintStream(
+                new java.io.FileOutputStream(java.io.FileDescriptor.err), true, AsciiFallback.INSTANCE));
+        Logs.consoleCharset(AsciiFallback.INSTANCE);
     }
 
     /** Runs the command line and returns its exit code (for tests). */

@@ -97,6 +97,11 @@ public final class Loader implements AutoCloseable {
         return this;
     }
 
+    /** Images per batch (of this process's shard in data-parallel training). */
+    public int batchSize() {
+        return batchSize / shards;
+    }
+
     public int batchesPerEpoch() {
         int n = samples.size();
         return dropLast ? n / batchSize : (n + batchSize - 1) / batchSize;

@@ -17,6 +17,18 @@ public final class Evaluator {
     private Evaluator() {}
 
     public static Predictions run(Net net, Loader loader, Precision precision) {
+        return run(net, loader, precision, (done, total) -> {});
+    }
+
+    /** What an evaluation has done so far: batches done of all. */
+    @FunctionalInterface
+    public interface Progress {
+        void batchDone(int done, int total);
+    }
+
+    /** As {@link #run(Net, Loader, Precision)}, telling {@code progress} after each batch. */
+    public static Predictions run(Net net, Loader loader, Precision precision, Progress progress) {
+        int total = loader.batchesPerEpoch(), done = 0;
         boolean wasTraining = net.is_training();
         net.eval();
         List<float[]> probs = new ArrayList<>();
@@ -41,6 +53,7 @@ public final class Evaluator {
                     }
                 });
                 lossSum += batchLoss;
+                progress.batchDone(++done, total);
                 for (int i = 0; i < b.size(); i++) {
                     probs.add(out[i]);
                     labels.add((int) b.labels()[i]);

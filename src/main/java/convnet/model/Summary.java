@@ -58,6 +58,10 @@ public final class Summary {
         return x;
     }
 
+    private static String shape(Row r) {
+        return Arrays.toString(r.outputShape).replace("[1, ", "[-1, ");
+    }
+
     /** Sum of all output sizes (values), the basis of the activation-memory estimate. */
     public long activationValues() {
         long n = 0;
@@ -66,15 +70,25 @@ public final class Summary {
     }
 
     public String format() {
-        StringBuilder sb = new StringBuilder();
-        String line = "-".repeat(86) + "\n";
-        sb.append(line)
-                .append(String.format("%-26s %-32s %-16s %10s%n", "Layer", "Type", "Output shape", "Param #"))
-                .append(line.replace('-', '='));
+        // columns as wide as their widest entry, so that long layer names do not push the counts out of line
+        int nameW = "Layer".length(),
+                typeW = "Type".length(),
+                shapeW = "Output shape".length(),
+                countW = "Param #".length();
         for (Row r : rows) {
-            String shape = Arrays.toString(r.outputShape).replace("[1, ", "[-1, ");
-            sb.append(String.format("%-26s %-32s %-16s %,10d%n", r.name, r.layer, shape, r.params));
+            nameW = Math.max(nameW, r.name.length());
+            typeW = Math.max(typeW, r.layer.length());
+            shapeW = Math.max(shapeW, shape(r).length());
+            countW = Math.max(countW, String.format("%,d", r.params).length());
         }
+        String rowFormat = "%-" + nameW + "s  %-" + typeW + "s  %-" + shapeW + "s  %" + countW + "s%n";
+        String line = "-".repeat(nameW + typeW + shapeW + countW + 6) + "\n";
+        StringBuilder sb = new StringBuilder();
+        sb.append(line)
+                .append(String.format(rowFormat, "Layer", "Type", "Output shape", "Param #"))
+                .append(line.replace('-', '='));
+        for (Row r : rows)
+            sb.append(String.format(rowFormat, r.name, r.layer, shape(r), String.format("%,d", r.params)));
         sb.append(line.replace('-', '='));
         sb.append(String.format(
                 "Total params: %,d%nTrainable params: %,d%nNon-trainable params: %,d%n",

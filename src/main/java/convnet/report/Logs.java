@@ -29,6 +29,15 @@ public final class Logs {
         ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("convnet")).setLevel(l);
     }
 
+    /** The charset the console log is written in (the encoder's; by default the platform's). */
+    public static void consoleCharset(java.nio.charset.Charset charset) {
+        var appender = root().getAppender("CONSOLE");
+        if (appender instanceof ch.qos.logback.core.OutputStreamAppender<ILoggingEvent> out
+                && out.getEncoder() instanceof ch.qos.logback.core.encoder.LayoutWrappingEncoder<ILoggingEvent> enc) {
+            enc.setCharset(charset);
+        }
+    }
+
     /** Quiets info messages on the console (for --json output). */
     public static void quiet() {
         root().setLevel(Level.WARN);

@@ -1,56 +1,95 @@
 package convnet.report;
 
+import convnet.io.AsciiFallback;
 import convnet.train.EpochStats;
 import convnet.train.TrainListener;
 import convnet.train.Trainer;
 import java.io.PrintStream;
+import java.nio.charset.Charset;
+import java.util.Locale;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Console progress: on a terminal, a bar per epoch (batches/s, loss, accuracy, learning rate),
- * redrawn at most ten times a second; otherwise plain log lines. One summary line per epoch either way.
+ * Console progress. On a terminal: a bar per epoch with images/s, loss, accuracy, learning rate, the
+ * elapsed time and the time left in the epoch and in the run, redrawn at most ten times a second, and a
+ * line while validating. Elsewhere (a pipe, nohup, CI, a scheduler): a plain log line at most every
+ * {@code every} seconds, so that a long epoch is not silent. One summary line per epoch either way.
  */
 public final class ProgressLog implements TrainListener {
     private static final Logger log = LoggerFactory.getLogger("convnet.train");
     private final boolean terminal;
-    private final PrintStream out = System.err;
-    private long epochStart, lastDraw;
-    private double lastValAcc = Double.NaN;
+    private final double every;
+    private final PrintStream out;
+    private final String full, empty;
+    private static final String CLEAR_LINE = "\033[K"; // to the end of the line
+    private long lastDraw, lastLine;
+    private double lastValAcc = Double.NaN, epochSeconds = Double.NaN;
 
-    public ProgressLog(boolean terminal) {
+    /** With {@code every} seconds between plain lines (when not on a terminal), drawing on {@code out} in {@code charset}. */
+    public ProgressLog(boolean terminal, double every, PrintStream out, Charset charset) {
         this.terminal = terminal;
+        this.every = every;
+        this.out = out;
+        boolean glyphs = AsciiFallback.canShowGlyphs(charset);
+        this.full = glyphs ? "█" : "#";
+        this.empty = glyphs ? "·" : ".";
     }
 
     @Override
     public void onBatchEnd(Trainer t, int epoch, int batch, int batches, double loss, double acc) {
         long now = System.nanoTime();
-        if (batch == 1) epochStart = now;
-        if (!terminal || (now - lastDraw < 100_000_000L && batch < batches)) return;
-        lastDraw = now;
-        double secs = Math.max(1e-9, (now - epochStart) / 1e9);
-        int width = 24, filled = (int) ((long) width * batch / batches);
-        String bar = "█".repeat(filled) + "·".repeat(width - filled);
-        out.printf(
-                "\repoch %d/%d %s %d/%d  %.1f batch/s  loss %.4f  acc %.3f  val_acc %s  lr %.2e   ",
-                epoch + 1,
-                t.epochs,
-                bar,
+        if (batch == t.batchInEpochAtStart() + 1) lastLine = now;
+        double secs = Math.max(1e-3, (now - t.epochStartNanos()) / 1e9);
+        int done = batch - t.batchInEpochAtStart();
+        double perBatch = secs / done, imagesPerSecond = done * t.train.batchSize() / secs;
+        double epochLeft = perBatch * (batches - batch);
+        double runLeft =
+                epochLeft + (t.epochs - epoch - 1) * (Double.isNaN(epochSeconds) ? perBatch * batches : epochSeconds);
+        String figures = String.format(
+                Locale.ROOT,
+                "%d/%d  %.0f img/s  loss %.4f  acc %.3f  val_acc %s  lr %.2e  %s, left %s (run %s)",
                 batch,
                 batches,
-                (batch - 1) / secs,
+                imagesPerSecond,
                 loss,
                 acc,
-                Double.isNaN(lastValAcc) ? "-" : String.format("%.3f", lastValAcc),
-                t.currentLr());
+                Double.isNaN(lastValAcc) ? "-" : String.format(Locale.ROOT, "%.3f", lastValAcc),
+                t.currentLr(),
+                clock(secs),
+                clock(epochLeft),
+                clock(runLeft));
+        if (!terminal) {
+            if ((now - lastLine) / 1e9 >= every && batch < batches) {
+                lastLine = now;
+                log.info("epoch {}/{}  {}", epoch + 1, t.epochs, figures);
+            }
+            return;
+        }
+        if (now - lastDraw < 100_000_000L && batch < batches) return;
+        lastDraw = now;
+        int width = 20, filled = (int) ((long) width * batch / batches);
+        out.print("\repoch " + (epoch + 1) + "/" + t.epochs + " " + full.repeat(filled) + empty.repeat(width - filled)
+                + " " + figures + CLEAR_LINE);
+        out.flush();
+    }
+
+    @Override
+    public void onValidationBatch(Trainer t, int batch, int batches) {
+        long now = System.nanoTime();
+        if (!terminal || (now - lastDraw < 100_000_000L && batch < batches)) return;
+        lastDraw = now;
+        out.print("\rvalidating " + batch + "/" + batches + CLEAR_LINE);
         out.flush();
     }
 
     @Override
     public void onEpochEnd(Trainer t, EpochStats s) {
-        if (terminal) out.print("\r" + " ".repeat(120) + "\r");
+        if (terminal) out.print("\r" + CLEAR_LINE);
         lastValAcc = s.valAcc();
+        epochSeconds = s.seconds();
         log.info(String.format(
+                Locale.ROOT,
                 "epoch %d/%d  train loss %.4f acc %.4f  val loss %s acc %s top5 %s  lr %.3g  %.1fs%s",
                 s.epoch(),
                 t.epochs,
@@ -64,7 +103,15 @@ public final class ProgressLog implements TrainListener {
                 s.skipped() > 0 ? "  (" + s.skipped() + " bad images skipped)" : ""));
     }
 
+    /** {@code m:ss}, or {@code h:mm:ss} from an hour on. */
+    static String clock(double seconds) {
+        long s = Math.round(Math.max(0, seconds));
+        return s >= 3600
+                ? String.format(Locale.ROOT, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
+                : String.format(Locale.ROOT, "%d:%02d", s / 60, s % 60);
+    }
+
     private static String fmt(double v) {
-        return Double.isNaN(v) ? "-" : String.format("%.4f", v);
+        return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.4f", v);
     }
 }

@@ -78,7 +78,8 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
             int keepBest,
             String bestMetric,
             String logFile,
-            String logLevel) {}
+            String logLevel,
+            double progressSeconds) {}
 
     /** The schedule settings each schedule uses (the others are accepted, and left out of the resolved config). */
     static final Map<String, List<String>> APPLIES = Map.of(
@@ -198,7 +199,8 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
                 n.integer("keep_best", 1, 1, 10_000),
                 n.choice("best_metric", Metric.VAL_ACC.word, Metric.words()),
                 logFile(n),
-                n.choice("log_level", "info", "debug", "info", "warn", "error"));
+                n.choice("log_level", "info", "debug", "info", "warn", "error"),
+                n.number("progress_seconds", 30, 0, 86_400));
     }
 
     static OptimizerConfig optimizer(Section o) {

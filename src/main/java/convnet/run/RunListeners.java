@@ -21,6 +21,10 @@ final class RunListeners {
 
     private RunListeners() {}
 
+    private static java.nio.charset.Charset consoleCharset() {
+        return System.console() != null ? System.console().charset() : java.nio.charset.Charset.defaultCharset();
+    }
+
     /**
      * What a run directory gets — console progress, {@code metrics.csv}, checkpoints and the model
      * bundle, TensorBoard and plots — in the order they must run: the metrics row is written before the
@@ -59,6 +63,11 @@ final class RunListeners {
                 t.checkpointEvery(),
                 savesMidEpoch,
                 resumed);
-        return List.of(new ProgressLog(terminal), metrics, saver, tensorboard, new Plots(dir.plots(), metrics));
+        return List.of(
+                new ProgressLog(terminal, t.progressSeconds(), System.err, consoleCharset()),
+                metrics,
+                saver,
+                tensorboard,
+                new Plots(dir.plots(), metrics));
     }
 }

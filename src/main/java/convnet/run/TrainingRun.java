@@ -147,11 +147,16 @@ public final class TrainingRun implements AutoCloseable {
                     String.join(", ", changed));
         Checkpoints.State s = resumed.state();
         log.info(
-                "resumed from {} ({} epochs{} done, step {})",
+                "resumed from {} ({}{} done, step {})",
                 resumed.path(),
-                s.epoch(),
-                s.midEpoch() ? " and " + s.batch() + " batches of epoch " + (s.epoch() + 1) : "",
+                plural(s.epoch(), "epoch"),
+                s.midEpoch() ? " and " + plural(s.batch(), "batch") + " of epoch " + (s.epoch() + 1) : "",
                 s.step());
+    }
+
+    /** "1 epoch", "2 epochs", "1 batch", "3 batches". */
+    static String plural(long n, String noun) {
+        return n + " " + noun + (n == 1 ? "" : noun.endsWith("ch") ? "es" : "s");
     }
 
     public Trainer trainer() {

@@ -7,6 +7,9 @@ public interface TrainListener {
     /** After each training batch, with the running means of the epoch so far. */
     default void onBatchEnd(Trainer trainer, int epoch, int batch, int batches, double loss, double acc) {}
 
+    /** During the validation at an epoch's end: {@code batch} of {@code batches} done. */
+    default void onValidationBatch(Trainer trainer, int batch, int batches) {}
+
     default void onEpochEnd(Trainer trainer, EpochStats stats) {}
 
     /** The run was asked to stop (Ctrl-C) and left its epoch after {@link Trainer#batchInEpoch()} batches. */

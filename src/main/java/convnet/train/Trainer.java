@@ -7,6 +7,7 @@ import convnet.engine.Scoped;
 import convnet.engine.Tensors;
 import convnet.eval.Evaluator;
 import convnet.eval.Metrics;
+import convnet.eval.Predictions;
 import convnet.model.Net;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -50,6 +51,8 @@ public final class Trainer {
     /** How far epoch {@link #epoch} has come (non-zero only when a run stopped mid-epoch, or while it runs). */
     private EpochProgress progress = EpochProgress.START;
 
+    private int epochStartBatch;
+    private double secondsBefore;
     private long epochStart; // System.nanoTime() when the current epoch began (earlier by the seconds it ran before a
     // resume)
 
@@ -142,6 +145,16 @@ public final class Trainer {
         return progress.batch();
     }
 
+    /** {@link System#nanoTime()} when the current epoch started in this process. */
+    public long epochStartNanos() {
+        return epochStart + (long) (secondsBefore * 1e9);
+    }
+
+    /** Batches that were already done when the current epoch (re)started: non-zero in an epoch resumed mid-way. */
+    public int batchInEpochAtStart() {
+        return epochStartBatch;
+    }
+
     /** The current epoch's position and running sums (for a mid-epoch checkpoint). */
     public EpochProgress progress() {
         return progress;
@@ -204,6 +217,8 @@ public final class Trainer {
         EpochProgress p = progress;
         long t0 = System.nanoTime() - (long) (p.seconds() * 1e9);
         epochStart = t0;
+        secondsBefore = p.seconds();
+        epochStartBatch = p.batch();
         net.train(true);
         for (Tensor t : frozen) t.set_requires_grad(epoch >= freezeEpochs);
         Iterator<Loader.Batch> it = train.epoch(epoch, Math.min(p.batch(), batches));
@@ -260,7 +275,10 @@ public final class Trainer {
         double trainLoss = p.lossSum() / Math.max(1, p.seen()), trainAcc = p.correct() / Math.max(1, p.seen());
         double valLoss = Double.NaN, valAcc = Double.NaN, valTop5 = Double.NaN;
         if (val != null && val.size() > 0) {
-            Metrics m = Metrics.of(Evaluator.run(net, val, precision), net.numClasses());
+            Predictions predictions = Evaluator.run(net, val, precision, (b, all) -> {
+                for (TrainListener l : listeners) l.onValidationBatch(this, b, all);
+            });
+            Metrics m = Metrics.of(predictions, net.numClasses());
             valLoss = m.loss();
             valAcc = m.top1();
             valTop5 = m.top5();
