@@ -6,129 +6,162 @@ import convnet.train.TrainListener;
 import convnet.train.Trainer;
 import java.awt.BasicStroke;
 import java.awt.Color;
-import java.awt.Font;
-import java.awt.Graphics2D;
-import java.awt.RenderingHints;
-import java.awt.image.BufferedImage;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.function.ToDoubleFunction;
+import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.LogAxis;
+import org.jfree.chart.axis.NumberAxis;
+import org.jfree.chart.axis.ValueAxis;
+import org.jfree.chart.plot.XYPlot;
+import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
+import org.jfree.data.xy.XYSeries;
+import org.jfree.data.xy.XYSeriesCollection;
 
-/** PNG line charts of loss, accuracy and learning rate per epoch, redrawn from the metrics rows after every epoch. */
+/**
+ * PNG line charts of loss, accuracy and learning rate per epoch (JFreeChart: ticks at round numbers, a
+ * log axis for the learning rate, axis titles, the run's name in the title), redrawn from the metrics rows
+ * after every epoch.
+ */
 public final class Plots implements TrainListener {
+    private static final Color TRAIN = new Color(31, 119, 180),
+            VAL = new Color(255, 127, 14),
+            TOP5 = new Color(44, 160, 44),
+            LR = new Color(148, 103, 189);
     private final Path dir;
     private final MetricsCsv metrics;
+    private final String run;
+    private final boolean top5;
 
-    /** Charts drawn from {@code metrics}' rows into folder {@code dir}. */
-    public Plots(Path dir, MetricsCsv metrics) {
+    /**
+     * Charts of run {@code run} drawn from {@code metrics}' rows into folder {@code dir}; {@code top5}: whether
+     * top-5 accuracy says anything (more than five classes; with five or fewer it is always 1).
+     */
+    public Plots(Path dir, MetricsCsv metrics, String run, boolean top5) {
         this.dir = dir;
         this.metrics = metrics;
+        this.run = run;
+        this.top5 = top5;
     }
 
     record Series(String name, Color color, ToDoubleFunction<EpochStats> value) {}
 
+    /** A log axis with ticks at 1, 2 and 5 × 10^k (JFreeChart's own puts them at fractional powers of ten). */
+    static final class RoundLogAxis extends LogAxis {
+        RoundLogAxis(String label) {
+            super(label);
+        }
+
+        @Override
+        @SuppressWarnings({"rawtypes", "unchecked"})
+        public List refreshTicksVertical(
+                java.awt.Graphics2D g2, java.awt.geom.Rectangle2D dataArea, org.jfree.chart.ui.RectangleEdge edge) {
+            List ticks = new ArrayList();
+            double lo = getLowerBound(), hi = getUpperBound();
+            for (int k = (int) Math.floor(Math.log10(lo)) - 1; k <= (int) Math.ceil(Math.log10(hi)); k++) {
+                for (int m : new int[] {1, 2, 5}) {
+                    double v = m * Math.pow(10, k);
+                    if (v >= lo && v <= hi) {
+                        ticks.add(new org.jfree.chart.axis.NumberTick(
+                                v,
+                                label(m, k),
+                                org.jfree.chart.ui.TextAnchor.CENTER_RIGHT,
+                                org.jfree.chart.ui.TextAnchor.CENTER,
+                                0));
+                    }
+                }
+            }
+            return ticks;
+        }
+
+        /** 0.05, 0.002 down to a thousandth; 5e-4 below. */
+        static String label(int m, int k) {
+            if (k >= 0) return String.valueOf((long) (m * Math.pow(10, k)));
+            if (k >= -3) return new java.math.BigDecimal(m).movePointLeft(-k).toPlainString();
+            return m + "e" + k;
+        }
+    }
+
     @Override
     public void onEpochEnd(Trainer trainer, EpochStats ignored) {
-        List<EpochStats> rows = metrics.rows();
+        draw(metrics.rows());
+    }
+
+    /** The lines of the accuracy chart: top-5 only where it can differ from 1. */
+    List<Series> accuracySeries() {
+        List<Series> acc = new ArrayList<>(List.of(
+                new Series("train", TRAIN, EpochStats::trainAcc), new Series("validation", VAL, EpochStats::valAcc)));
+        if (top5) acc.add(new Series("validation top-5", TOP5, EpochStats::valTop5));
+        return acc;
+    }
+
+    /** Draws the three charts of {@code rows}. */
+    void draw(List<EpochStats> rows) {
         write(
                 "loss.png",
                 "loss",
+                "cross-entropy loss",
                 rows,
                 false,
-                new Series("train", new Color(31, 119, 180), EpochStats::trainLoss),
-                new Series("val", new Color(255, 127, 14), EpochStats::valLoss));
+                List.of(
+                        new Series("train", TRAIN, EpochStats::trainLoss),
+                        new Series("validation", VAL, EpochStats::valLoss)));
+        List<Series> acc = accuracySeries();
+        write("accuracy.png", "accuracy", "accuracy", rows, false, acc);
         write(
-                "accuracy.png",
-                "accuracy",
+                "lr.png",
+                "learning rate",
+                "learning rate (log scale)",
                 rows,
-                false,
-                new Series("train", new Color(31, 119, 180), EpochStats::trainAcc),
-                new Series("val", new Color(255, 127, 14), EpochStats::valAcc),
-                new Series("val top-5", new Color(44, 160, 44), EpochStats::valTop5));
-        write("lr.png", "learning rate", rows, true, new Series("lr", new Color(148, 103, 189), EpochStats::lr));
+                true,
+                List.of(new Series("learning rate", LR, EpochStats::lr)));
     }
 
-    void write(String name, String title, List<EpochStats> rows, boolean log, Series... series) {
-        Png.write(dir.resolve(name), chart(title, rows, log, series));
+    void write(String name, String what, String yTitle, List<EpochStats> rows, boolean logY, List<Series> series) {
+        Png.write(
+                dir.resolve(name),
+                chart(run + ": " + what, yTitle, rows, logY, series).createBufferedImage(800, 480));
     }
 
-    static BufferedImage chart(String title, List<EpochStats> rows, boolean log, Series... series) {
-        int w = 720, h = 420, left = 80, right = 20, top = 40, bottom = 50;
-        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = img.createGraphics();
-        g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
-        g.setColor(Color.WHITE);
-        g.fillRect(0, 0, w, h);
-        double lo = Double.POSITIVE_INFINITY, hi = Double.NEGATIVE_INFINITY;
-        int maxEpoch = 1;
-        for (EpochStats r : rows) {
-            maxEpoch = Math.max(maxEpoch, r.epoch());
-            for (Series s : series) {
-                double v = s.value.applyAsDouble(r);
-                if (Double.isNaN(v) || (log && v <= 0)) continue;
-                v = log ? Math.log10(v) : v;
-                lo = Math.min(lo, v);
-                hi = Math.max(hi, v);
-            }
-        }
-        if (!Double.isFinite(lo)) {
-            lo = 0;
-            hi = 1;
-        }
-        if (hi - lo < 1e-12) {
-            hi += 0.5;
-            lo -= 0.5;
-        }
-        double pad = (hi - lo) * 0.05;
-        lo -= pad;
-        hi += pad;
-        g.setColor(new Color(230, 230, 230));
-        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
-        for (int i = 0; i <= 5; i++) {
-            int y = top + (h - top - bottom) * i / 5;
-            g.drawLine(left, y, w - right, y);
-            double v = hi - (hi - lo) * i / 5;
-            g.setColor(Color.DARK_GRAY);
-            g.drawString(
-                    log ? String.format(Locale.ROOT, "%.1e", Math.pow(10, v)) : String.format(Locale.ROOT, "%.3f", v),
-                    8,
-                    y + 4);
-            g.setColor(new Color(230, 230, 230));
-        }
-        g.setColor(Color.DARK_GRAY);
-        g.drawRect(left, top, w - left - right, h - top - bottom);
-        for (int e = 1; e <= maxEpoch; e += Math.max(1, maxEpoch / 10)) {
-            int x = left + (int) ((double) (w - left - right) * (e - 1) / Math.max(1, maxEpoch - 1));
-            g.drawString(String.valueOf(e), x - 4, h - bottom + 16);
-        }
-        g.drawString("epoch", w / 2 - 15, h - 12);
-        g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 14));
-        g.drawString(title, left, 25);
-        g.setStroke(new BasicStroke(2f));
-        int legendX = w - right - 110;
-        for (int k = 0; k < series.length; k++) {
-            Series s = series[k];
-            g.setColor(s.color);
-            List<int[]> pts = new ArrayList<>();
+    static JFreeChart chart(String title, String yTitle, List<EpochStats> rows, boolean logY, List<Series> series) {
+        XYSeriesCollection data = new XYSeriesCollection();
+        List<Color> colors = new ArrayList<>();
+        for (Series s : series) {
+            XYSeries xy = new XYSeries(s.name());
             for (EpochStats r : rows) {
-                double v = s.value.applyAsDouble(r);
-                if (Double.isNaN(v) || (log && v <= 0)) continue;
-                v = log ? Math.log10(v) : v;
-                int x = left + (int) ((double) (w - left - right) * (r.epoch() - 1) / Math.max(1, maxEpoch - 1));
-                int y = top + (int) ((h - top - bottom) * (hi - v) / (hi - lo));
-                pts.add(new int[] {x, y});
+                double v = s.value().applyAsDouble(r);
+                if (Double.isFinite(v) && (!logY || v > 0)) xy.add(r.epoch(), v);
             }
-            for (int i = 1; i < pts.size(); i++)
-                g.drawLine(pts.get(i - 1)[0], pts.get(i - 1)[1], pts.get(i)[0], pts.get(i)[1]);
-            for (int[] p : pts) g.fillOval(p[0] - 3, p[1] - 3, 6, 6);
-            g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
-            int lx = legendX - 100 * (series.length - 1 - k);
-            g.drawLine(lx, 20, lx + 20, 20);
-            g.drawString(s.name, lx + 26, 24);
+            if (!xy.isEmpty()) {
+                data.addSeries(xy);
+                colors.add(s.color());
+            }
         }
-        g.dispose();
-        return img;
+        NumberAxis x = new NumberAxis("epoch");
+        x.setStandardTickUnits(NumberAxis.createIntegerTickUnits()); // whole epochs, at 1, 2, 5 × 10^k steps
+        x.setAutoRangeIncludesZero(false);
+        ValueAxis y;
+        if (logY) {
+            LogAxis log = new RoundLogAxis(yTitle);
+            log.setSmallestValue(1e-12);
+            y = log;
+        } else {
+            NumberAxis linear = new NumberAxis(yTitle);
+            linear.setAutoRangeIncludesZero(false);
+            y = linear;
+        }
+        XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, rows.size() <= 40);
+        for (int i = 0; i < colors.size(); i++) {
+            renderer.setSeriesPaint(i, colors.get(i));
+            renderer.setSeriesStroke(i, new BasicStroke(2f));
+        }
+        XYPlot plot = new XYPlot(data, x, y, renderer);
+        plot.setBackgroundPaint(Color.WHITE);
+        plot.setDomainGridlinePaint(new Color(220, 220, 220));
+        plot.setRangeGridlinePaint(new Color(220, 220, 220));
+        JFreeChart chart = new JFreeChart(title, JFreeChart.DEFAULT_TITLE_FONT, plot, true);
+        chart.setBackgroundPaint(Color.WHITE);
+        return chart;
     }
 }

@@ -68,6 +68,6 @@ final class RunListeners {
                 metrics,
                 saver,
                 tensorboard,
-                new Plots(dir.plots(), metrics));
+                new Plots(dir.plots(), metrics, config.name(), data.classes().size() > 5));
     }
 }
