@@ -21,6 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
  * which root has here; elsewhere the test is skipped, not passed): earlier outputs stay intact and
  * the error says so.
  */
+@NeedsSharedData
 class DiskFullTest {
     @TempDir
     Path tmp;

@@ -36,6 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The fault and bad-input table (docs/faults.md): each kind of bad input ends in a clear one-line
  * error or a skip with a reason, or is handled as a user would expect; never a hang or a stack trace.
  */
+@NeedsSharedData
 class FaultsTest {
     static final Path PHOTO = TestData.datasets().resolve("caltech101-10/lotus/image_0001.jpg");
 

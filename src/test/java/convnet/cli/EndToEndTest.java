@@ -141,7 +141,7 @@ class EndToEndTest {
     void predictPrintsClassNamesAndProbabilities() throws Exception {
         Path bad = tmp.resolve("not-an-image.jpg");
         Files.writeString(bad, "<html>404</html>");
-        Path sunflower = TestData.datasets().resolve("predict-samples/sunflower.jpg");
+        Path sunflower = TestData.dataset("predict-samples").resolve("sunflower.jpg");
         Out o = cli("predict", run.toString(), sunflower.toString(), bad.toString(), "--top-k", "2", "--json");
         assertEquals(2, o.code(), "an unreadable file makes the exit code 2");
         assertTrue(o.stderr().contains("not-an-image.jpg"), o.stderr());

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import convnet.NeedsSharedData;
 import convnet.TestData;
 import convnet.data.transform.Ops;
 import convnet.data.transform.Pipeline;
@@ -25,6 +26,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Bad image files, each built from a real image of ../shared/datasets: preprocess skips them with a reason, the loader follows its policy. */
+@NeedsSharedData
 class BadImagesTest {
     @BeforeAll
     static void engine() {

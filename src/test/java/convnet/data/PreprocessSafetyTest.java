@@ -76,6 +76,7 @@ class PreprocessSafetyTest {
      * a state the next reader finishes: the folder then holds exactly the new output, none of the old.
      */
     @Test
+    @convnet.NeedsSharedData
     void aCommitInterruptedHalfWayIsFinishedByTheNextReader(@TempDir Path tmp) throws Exception {
         Path src = TestData.subset("caltech101-10", tmp.resolve("src"), 4, "dolphin", "lotus");
         Path out = tmp.resolve("out"), fresh = tmp.resolve("fresh");

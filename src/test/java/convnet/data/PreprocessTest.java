@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import convnet.NeedsSharedData;
 import convnet.TestData;
 import convnet.engine.Engine;
 import java.awt.image.BufferedImage;
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** preprocess on the real caltech101-10 photos (varied sizes, 32 grayscale files). */
+@NeedsSharedData
 class PreprocessTest {
     static final Path CALTECH = TestData.datasets().resolve("caltech101-10");
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import convnet.NeedsSharedData;
 import convnet.TestData;
 import convnet.config.ConfigNode;
 import convnet.data.transform.Ops;
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** The augmentation ops on real photos: each has the geometric or colour effect it claims; loading is reproducible. */
+@NeedsSharedData
 class TransformsTest {
     static final Path PHOTO = TestData.datasets().resolve("caltech101-10/ferry/image_0001.jpg");
 
@@ -137,7 +139,7 @@ class TransformsTest {
 
     @Test
     void sameSeedSameBatchesWhateverTheThreadCount() {
-        ImageFolder f = ImageFolder.scan(TestData.datasets().resolve("flowers5-128"), null);
+        ImageFolder f = ImageFolder.scan(TestData.dataset("flowers5-128"), null);
         List<Sample> some = f.samples.subList(0, 40);
         Pipeline p = new Pipeline(
                 List.of(

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import convnet.NeedsSharedData;
 import convnet.Npy;
 import convnet.TestData;
 import convnet.data.Images;
@@ -29,6 +30,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Dense evaluation, flips and the other test-time methods, with real (torchvision-format) weights. */
+@NeedsSharedData
 class TestTimeTest {
     static Net vgg;
 

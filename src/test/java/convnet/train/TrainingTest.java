@@ -28,7 +28,7 @@ class TrainingTest {
     @BeforeAll
     static void data() {
         Engine.start(2);
-        ImageFolder f = ImageFolder.scan(TestData.datasets().resolve("flowers5-128"), null);
+        ImageFolder f = ImageFolder.scan(TestData.dataset("flowers5-128"), null);
         List<convnet.data.Sample> some =
                 ImageFolder.split(f.samples, f.classes.size(), 0.99, 3).get(1).subList(0, 16);
         batch32 = first(some, 32);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import convnet.NeedsSharedData;
 import convnet.Npy;
 import convnet.TestData;
 import convnet.UserException;
@@ -27,6 +28,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Importing torchvision-format files from ../shared/fixtures/weights, safely, and safetensors round trips. */
+@NeedsSharedData
 class WeightsTest {
     static final Path FIX = TestData.SHARED.resolve("fixtures/weights");
 
