@@ -32,7 +32,12 @@ final class BenchCommand implements Runnable {
             description = "Peer model names (default: ${DEFAULT-VALUE}).")
     List<String> models;
 
-    @Option(names = "--precisions", split = ",", defaultValue = "32,bf16-mixed")
+    @Option(
+            names = "--precisions",
+            split = ",",
+            defaultValue = "32,bf16-mixed",
+            description =
+                    "Precisions to measure: 32, bf16-mixed, 16-mixed (default: ${DEFAULT-VALUE}; bf16 is slow on CPUs without avx512_bf16/AMX).")
     List<String> precisions;
 
     @Option(
@@ -42,16 +47,25 @@ final class BenchCommand implements Runnable {
             description = "Memory formats to try: nchw, nhwc (channels-last) (default: ${DEFAULT-VALUE}).")
     List<String> memoryFormats;
 
-    @Option(names = "--batch", defaultValue = "64")
+    @Option(names = "--batch", defaultValue = "64", description = "Images per step (default: ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--warmup", defaultValue = "3")
+    @Option(
+            names = "--warmup",
+            defaultValue = "3",
+            description = "Untimed steps before each measurement (default: ${DEFAULT-VALUE}).")
     int warmup;
 
-    @Option(names = "--steps", defaultValue = "20")
+    @Option(
+            names = "--steps",
+            defaultValue = "20",
+            description = "Timed steps per measurement (default: ${DEFAULT-VALUE}).")
     int steps;
 
-    @Option(names = "--repeats", defaultValue = "3")
+    @Option(
+            names = "--repeats",
+            defaultValue = "3",
+            description = "Measurements per figure; the median is shown (default: ${DEFAULT-VALUE}).")
     int repeats;
 
     @Option(
@@ -65,13 +79,14 @@ final class BenchCommand implements Runnable {
     @Option(
             names = "--cifar",
             paramLabel = "DIR",
-            description = "CIFAR-10 train folder for the loader figure (default: ../shared/datasets/cifar10/train).")
+            description =
+                    "A folder of small images (CIFAR-10's train folder) for the 32 px loader and epoch figures (default: samples/flowers).")
     Path cifar;
 
     @Option(
             names = "--photos",
             paramLabel = "DIR",
-            description = "Photo folder for the 224 px loader figure (default: ../shared/datasets/caltech101-10).")
+            description = "A folder of photos for the 224 px loader figure (default: samples/flowers).")
     Path photos;
 
     @Option(names = "--workers", defaultValue = "2", description = "Loader threads (default: ${DEFAULT-VALUE}).")
@@ -111,17 +126,15 @@ final class BenchCommand implements Runnable {
             }
         }
         if (only.contains("epoch")) {
-            Path c = cifar != null ? cifar : Path.of("../shared/datasets/cifar10/train");
+            Path c = folder(cifar, "--cifar");
             for (String m : models) {
                 for (String mf : memoryFormats)
                     print(results, Bench.epoch(c, m, mf.equals("nhwc"), workers, batch, 200, 5));
             }
         }
         if (only.contains("loader")) {
-            Path c = cifar != null ? cifar : Path.of("../shared/datasets/cifar10/train");
-            Path ph = photos != null ? photos : Path.of("../shared/datasets/caltech101-10");
-            if (Files.isDirectory(c)) print(results, Bench.loader(c, "cifar", workers, 64, 200, repeats));
-            if (Files.isDirectory(ph)) print(results, Bench.loader(ph, "photo224", workers, 32, 15, repeats));
+            print(results, Bench.loader(folder(cifar, "--cifar"), "cifar", workers, 64, 200, repeats));
+            print(results, Bench.loader(folder(photos, "--photos"), "photo224", workers, 32, 15, repeats));
         }
         long rss = Bench.peakRssKb();
         System.out.printf(Locale.ROOT, "peak resident memory: %.0f MB%n", rss / 1024.0);
@@ -132,6 +145,14 @@ final class BenchCommand implements Runnable {
             doc.put("peak_rss_mb", rss / 1024.0);
             AtomicFiles.writeString(json, Json.text(doc) + "\n");
         }
+    }
+
+    /** The folder an option names, else the bundled sample (relative to the launcher's directory or the current one). */
+    private static Path folder(Path given, String option) {
+        Path p = given != null ? given : Path.of("samples/flowers");
+        if (!Files.isDirectory(p))
+            throw new UserException(option + " " + p + ": not a folder of class folders with images");
+        return p;
     }
 
     private static boolean headerDone;
