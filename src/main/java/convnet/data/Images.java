@@ -22,13 +22,33 @@ public final class Images {
 
     /** Reads and decodes {@code file}; call inside a PointerScope. */
     public static Mat decode(Path file) {
-        byte[] bytes;
+        return decode(file, read(file));
+    }
+
+    /** Largest image file read, in bytes: a compressed image of {@link #MAX_PIXELS} pixels is far smaller. */
+    public static final long MAX_FILE_BYTES = 1L << 30;
+
+    /**
+     * The bytes of an image file: only a regular file (a pipe or a device such as /dev/zero would block or
+     * never end), and no larger than {@link #MAX_FILE_BYTES}.
+     */
+    public static byte[] read(Path file) {
         try {
-            bytes = Files.readAllBytes(file);
+            if (Files.exists(file) && !Files.isRegularFile(file)) {
+                throw new BadImageException(
+                        file,
+                        Files.isDirectory(file)
+                                ? "a folder, not an image file"
+                                : "not a regular file (a pipe or a device)");
+            }
+            long size = Files.size(file);
+            if (size > MAX_FILE_BYTES)
+                throw new BadImageException(
+                        file, "file of " + size + " bytes, larger than the limit of " + MAX_FILE_BYTES);
+            return Files.readAllBytes(file);
         } catch (IOException e) {
             throw new BadImageException(file, "cannot read: " + e.getMessage());
         }
-        return decode(file, bytes);
     }
 
     public static Mat decode(Path file, byte[] bytes) {

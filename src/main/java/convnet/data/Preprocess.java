@@ -350,12 +350,7 @@ public final class Preprocess {
     private static Done process(Item it, Path dst, String name, Options o) {
         String sha = null;
         try (PointerScope scope = new PointerScope()) {
-            byte[] bytes;
-            try {
-                bytes = Files.readAllBytes(it.source);
-            } catch (IOException e) {
-                throw new BadImageException(it.source, "cannot read: " + e.getMessage());
-            }
+            byte[] bytes = Images.read(it.source);
             sha = java.util.HexFormat.of()
                     .formatHex(
                             java.security.MessageDigest.getInstance("SHA-256").digest(bytes));

@@ -1,0 +1,170 @@
+package convnet;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Inputs nobody had tried (docs/faults.md, cases 40 and on): each ends in one clear line, a skip, or correct handling. */
+class MoreFaultsTest {
+    @TempDir
+    static Path shared;
+
+    static Path data, config, run;
+
+    @BeforeAll
+    static void trainedRun() throws Exception {
+        data = TestData.subset("flowers5-128", shared.resolve("data"), 6, "daisy", "rose");
+        config = shared.resolve("c.yaml");
+        Files.writeString(
+                config,
+                "name: m\nseed: 1\nmodel: {name: preact_resnet20_cifar}\ndata: {train: " + data
+                        + ", image_size: 32, batch_size: 4, mean: [0.5, 0.5, 0.5], std: [0.2, 0.2, 0.2]}\ntrain: {epochs: 1}\n");
+        run = shared.resolve("run");
+        Cli.Out o = Cli.run("train", config.toString(), "--run", run.toString(), "--threads", "2");
+        assertEquals(0, o.code(), o.stderr());
+    }
+
+    static String oneLineError(Cli.Out o) {
+        return NewUserTest.oneLineError(o);
+    }
+
+    @Test
+    void aYamlAliasBombIsRefused(@TempDir Path tmp) throws Exception {
+        StringBuilder bomb = new StringBuilder("a: &a [x, x, x, x, x, x, x, x, x]\n");
+        for (char c = 'b'; c <= 'j'; c++) {
+            char p = (char) (c - 1);
+            bomb.append(c)
+                    .append(": &")
+                    .append(c)
+                    .append(" [")
+                    .append(String.join(", ", java.util.Collections.nCopies(9, "*" + p)))
+                    .append("]\n");
+        }
+        Path f = tmp.resolve("bomb.yaml");
+        Files.writeString(f, bomb);
+        assertTrue(oneLineError(Cli.run("train", f.toString())).contains("aliases"));
+    }
+
+    @Test
+    void pipesAndDevicesGivenAsImagesAreRefusedAtOnce(@TempDir Path tmp) throws Exception {
+        Path fifo = tmp.resolve("fifo.jpg");
+        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+        for (String input : List.of(fifo.toString(), "/dev/zero")) {
+            Cli.Out o = Cli.run("predict", run.toString(), input); // would block, or read forever
+            assertEquals(2, o.code(), o.stderr());
+            assertTrue(o.stderr().contains("not a regular file"), o.stderr());
+        }
+    }
+
+    @Test
+    void oddButValidImagesTrain(@TempDir Path tmp) throws Exception {
+        Path odd = TestData.subset("flowers5-128", tmp.resolve("odd"), 4, "daisy", "rose");
+        BufferedImage dot = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB),
+                line = new BufferedImage(5000, 1, BufferedImage.TYPE_INT_RGB);
+        dot.setRGB(0, 0, 0xff8800);
+        ImageIO.write(dot, "png", odd.resolve("daisy/one-pixel.png").toFile());
+        ImageIO.write(line, "png", odd.resolve("daisy/a-line.png").toFile());
+        BufferedImage photo = ImageIO.read(Files.list(odd.resolve("rose"))
+                .sorted()
+                .findFirst()
+                .orElseThrow()
+                .toFile());
+        ImageIO.write(photo, "bmp", odd.resolve("rose/photo.bmp").toFile());
+        ImageIO.write(photo, "tiff", odd.resolve("rose/photo.tif").toFile());
+        Files.writeString(odd.resolve("notes.txt"), "a file where a class folder would be\n");
+        Path cfg = tmp.resolve("c.yaml");
+        Files.writeString(cfg, Files.readString(config).replace(data.toString(), odd.toString()));
+        Cli.Out o = Cli.run("train", cfg.toString(), "--run", tmp.resolve("r").toString(), "--threads", "2");
+        assertEquals(0, o.code(), o.stderr());
+        assertTrue(
+                o.stderr().contains("12 training") || o.stderr().matches("(?s).*data: 2 classes, \\d+ training.*"),
+                o.stderr());
+        assertEquals("daisy\nrose\n", Files.readString(tmp.resolve("r/classes.txt")), "the stray file is not a class");
+    }
+
+    @Test
+    void setTakesListsAndExtremesAreRefused(@TempDir Path tmp) throws Exception {
+        Cli.Out o = Cli.run(
+                "train",
+                config.toString(),
+                "--run",
+                tmp.resolve("r").toString(),
+                "--threads",
+                "2",
+                "--set",
+                "data.mean=[0.4, 0.4, 0.4]",
+                "--set",
+                "data.std=[0.3,0.3,0.3]");
+        assertEquals(0, o.code(), o.stderr());
+        assertTrue(
+                Files.readString(tmp.resolve("r/config.yaml")).contains("mean: [0.4"), "the list from --set is used");
+        assertTrue(oneLineError(Cli.run("train", config.toString(), "--set", "data.image_size=5000"))
+                .contains("'data.image_size'"));
+        assertTrue(oneLineError(Cli.run("train", config.toString(), "--set", "data.val_split=0.95"))
+                .contains("'data.val_split'"));
+        assertTrue(oneLineError(Cli.run("train", config.toString(), "--set", "data.workers=1000"))
+                .contains("'data.workers'"));
+        assertTrue(oneLineError(Cli.run(
+                        "train", config.toString(), "--set", "data.mean=[0.4, 0.4]", "--set", "data.std=[1,1,1]"))
+                .contains("three"));
+    }
+
+    @Test
+    void truncatedOrEditedModelFilesGiveOneLine(@TempDir Path tmp) throws Exception {
+        Path copy = tmp.resolve("copy");
+        Files.createDirectories(copy.resolve("model"));
+        for (String f : List.of("model.json", "weights.safetensors"))
+            Files.copy(run.resolve("model").resolve(f), copy.resolve("model").resolve(f));
+        byte[] w = Files.readAllBytes(copy.resolve("model/weights.safetensors"));
+        Files.write(copy.resolve("model/weights.safetensors"), java.util.Arrays.copyOf(w, w.length / 2));
+        assertTrue(oneLineError(Cli.run("test", copy.toString(), "--data", data.toString()))
+                .contains("weights.safetensors"));
+        Files.write(copy.resolve("model/weights.safetensors"), w);
+        String json = Files.readString(copy.resolve("model/model.json"));
+        Files.writeString(copy.resolve("model/model.json"), json.replace("preact_resnet20_cifar", "preact_resnet99"));
+        assertTrue(oneLineError(Cli.run("test", copy.toString(), "--data", data.toString()))
+                .contains("preact_resnet99"));
+    }
+
+    /** SIGTERM while test runs: the process ends, and the earlier confusion matrix is whole (written atomically). */
+    @Test
+    void sigtermDuringTestKeepsTheEarlierOutputWhole(@TempDir Path tmp) throws Exception {
+        assertEquals(0, Cli.run("test", run.toString()).code());
+        byte[] before = Files.readAllBytes(run.resolve("test/confusion.csv"));
+        Process p = new ProcessBuilder(
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        "convnet.cli.Main",
+                        "test",
+                        run.toString(),
+                        "--flip",
+                        "--crops",
+                        "2",
+                        "--threads",
+                        "1")
+                .redirectErrorStream(true)
+                .redirectOutput(tmp.resolve("out.txt").toFile())
+                .start();
+        Thread.sleep(1500 + new java.util.Random().nextInt(1500));
+        new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).start().waitFor();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "it ended");
+        byte[] after = Files.readAllBytes(run.resolve("test/confusion.csv"));
+        assertTrue(
+                java.util.Arrays.equals(before, after) || new String(after).startsWith("true\\predicted,daisy,rose\n"),
+                new String(after));
+        try (var s = Files.list(run.resolve("test"))) {
+            assertFalse(s.anyMatch(f -> f.getFileName().toString().endsWith(".tmp")), "no temporary files left");
+        }
+    }
+}
