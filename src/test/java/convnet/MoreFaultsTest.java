@@ -167,4 +167,66 @@ class MoreFaultsTest {
             assertFalse(s.anyMatch(f -> f.getFileName().toString().endsWith(".tmp")), "no temporary files left");
         }
     }
+
+    static byte[] chunk(String type, byte[] data) {
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(type.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        crc.update(data);
+        return java.nio.ByteBuffer.allocate(12 + data.length)
+                .putInt(data.length)
+                .put(type.getBytes(java.nio.charset.StandardCharsets.US_ASCII))
+                .put(data)
+                .putInt((int) crc.getValue())
+                .array();
+    }
+
+    /** A PNG with a damaged colour profile, and a truncated one: libpng and OpenCV print nothing of their own. */
+    @Test
+    void nativeLibrariesPrintNoWarningsOfTheirOwn(@TempDir Path tmp) throws Exception {
+        byte[] raw = new byte[8 * (1 + 8 * 3)];
+        java.io.ByteArrayOutputStream z = new java.io.ByteArrayOutputStream();
+        try (var d = new java.util.zip.DeflaterOutputStream(z)) {
+            d.write(raw);
+        }
+        java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
+        png.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
+        png.write(chunk(
+                "IHDR",
+                java.nio.ByteBuffer.allocate(13)
+                        .putInt(8)
+                        .putInt(8)
+                        .put(new byte[] {8, 2, 0, 0, 0})
+                        .array()));
+        png.write(chunk("iCCP", new byte[] {'b', 'a', 'd', 0, 0, 0x78, (byte) 0x9c, 3, 0, 0, 0, 0, 1}));
+        png.write(chunk("IDAT", z.toByteArray()));
+        png.write(chunk("IEND", new byte[0]));
+        Path good = tmp.resolve("profile.png"), cut = tmp.resolve("cut.png");
+        Files.write(good, png.toByteArray());
+        Files.write(cut, java.util.Arrays.copyOf(png.toByteArray(), 60));
+        ProcessBuilder pb = new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                "convnet.cli.Main",
+                "predict",
+                run.toString(),
+                good.toString(),
+                cut.toString(),
+                "--threads",
+                "1");
+        pb.environment().putIfAbsent("OPENCV_LOG_LEVEL", "ERROR"); // as the launcher and the build set it
+        pb.redirectError(tmp.resolve("err.txt").toFile())
+                .redirectOutput(tmp.resolve("out.txt").toFile());
+        Process p = pb.start();
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS));
+        assertEquals(2, p.exitValue());
+        String err = Files.readString(tmp.resolve("err.txt"));
+        assertTrue(
+                Files.readString(tmp.resolve("out.txt")).contains("profile.png:"),
+                "the PNG with a damaged profile is predicted");
+        assertEquals(
+                List.of("error: " + cut + ": not a readable image (unknown format, or truncated/corrupt data)"),
+                err.lines().toList(),
+                err);
+    }
 }

@@ -61,6 +61,7 @@ public final class Images {
         if (isJpeg(bytes) && !endsWithEoi(bytes)) {
             throw new BadImageException(file, "truncated JPEG (no end-of-image marker)");
         }
+        if ("png".equals(sniff(bytes))) bytes = withoutColourChunks(bytes);
         Mat img;
         try (BytePointer data = new BytePointer(bytes)) {
             Mat buf = new Mat(1, bytes.length, org.bytedeco.opencv.global.opencv_core.CV_8UC1, data);
@@ -89,6 +90,31 @@ public final class Images {
     }
 
     /** What kind of image the content says this is (by magic number), or null if none. */
+    /**
+     * A PNG without its ancillary chunks but {@code tRNS} (colour profiles, gamma, text, times): OpenCV ignores
+     * them anyway, and libpng prints warnings about damaged ones straight to the terminal ("libpng warning:
+     * iCCP: ..."). Pixel data and transparency are unchanged; anything that does not parse is left as it was.
+     */
+    static byte[] withoutColourChunks(byte[] png) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(png.length);
+        out.write(png, 0, 8);
+        int at = 8;
+        while (at + 12 <= png.length) {
+            long len = ((png[at] & 0xffL) << 24)
+                    | ((png[at + 1] & 0xff) << 16)
+                    | ((png[at + 2] & 0xff) << 8)
+                    | (png[at + 3] & 0xff);
+            if (len > png.length - at - 12) return png; // damaged or truncated: let the decoder say so
+            int whole = (int) len + 12;
+            boolean ancillary = Character.isLowerCase((char) png[at + 4]);
+            boolean transparency = png[at + 4] == 't' && png[at + 5] == 'R' && png[at + 6] == 'N' && png[at + 7] == 'S';
+            if (!ancillary || transparency) out.write(png, at, whole);
+            at += whole;
+        }
+        if (at < png.length) out.write(png, at, png.length - at);
+        return out.toByteArray();
+    }
+
     public static String sniff(byte[] b) {
         if (b.length < 12) return b.length >= 3 && isJpeg(b) ? "jpeg" : null;
         if (isJpeg(b)) return "jpeg";

@@ -84,6 +84,11 @@ public final class Plots implements TrainListener {
     }
 
     @Override
+    public void onTrainStart(Trainer trainer) {
+        if (!metrics.rows().isEmpty()) draw(metrics.rows()); // catch up after a resume (killed before the last drawing)
+    }
+
+    @Override
     public void onEpochEnd(Trainer trainer, EpochStats ignored) {
         draw(metrics.rows());
     }

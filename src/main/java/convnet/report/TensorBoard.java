@@ -141,6 +141,12 @@ public final class TensorBoard implements TrainListener {
     }
 
     @Override
+    public void onTrainStart(Trainer trainer) {
+        // a run resumed from its last checkpoint may have been killed before this file caught up with metrics.csv
+        if (!metrics.rows().isEmpty()) onEpochEnd(trainer, null);
+    }
+
+    @Override
     public void onEpochEnd(Trainer trainer, EpochStats ignored) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         record(out, event(startTime, 0, b -> string(b, 3, "brain.Event:2")));

@@ -58,6 +58,8 @@ public final class CheckpointSaver implements TrainListener {
             bestEpoch = s.epoch();
         }
         boolean keep = every > 0 && s.epoch() % every == 0;
+        // the bundle before the checkpoint: a run killed between the two repeats the epoch and writes both again
+        if (improved || !ModelBundle.exists(modelDir)) bundle.save(modelDir, t.net);
         checkpoints.save(
                 t.net,
                 t.optimizer,
@@ -72,7 +74,6 @@ public final class CheckpointSaver implements TrainListener {
                         t.scaler == null ? null : t.scaler.state()),
                 improved,
                 keep);
-        if (improved || !ModelBundle.exists(modelDir)) bundle.save(modelDir, t.net);
     }
 
     @Override
