@@ -28,6 +28,17 @@ public final class Cli {
         }
     }
 
+    /** {@code convnet ARGS...} as a new JVM on the test class path (output not redirected yet). */
+    public static ProcessBuilder process(String... args) {
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                "convnet.cli.Main"));
+        cmd.addAll(List.of(args));
+        return new ProcessBuilder(cmd);
+    }
+
     /** Starts {@code convnet train CONFIG --run RUN --threads 2 EXTRA...} in a new JVM; its output goes to {@code log}. */
     public static Process trainProcess(Path config, Path run, Path log, String... extra) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(

@@ -23,15 +23,10 @@ class MoreFaultsTest {
 
     @BeforeAll
     static void trainedRun() throws Exception {
-        data = TestData.subset("flowers5-128", shared.resolve("data"), 6, "daisy", "rose");
-        config = shared.resolve("c.yaml");
-        Files.writeString(
-                config,
-                "name: m\nseed: 1\nmodel: {name: preact_resnet20_cifar}\ndata: {train: " + data
-                        + ", image_size: 32, batch_size: 4, mean: [0.5, 0.5, 0.5], std: [0.2, 0.2, 0.2]}\ntrain: {epochs: 1}\n");
-        run = shared.resolve("run");
-        Cli.Out o = Cli.run("train", config.toString(), "--run", run.toString(), "--threads", "2");
-        assertEquals(0, o.code(), o.stderr());
+        TinyRun t = TinyRun.train(shared, "m", 6);
+        data = t.data();
+        config = t.config();
+        run = t.run();
     }
 
     static String oneLineError(Cli.Out o) {
@@ -141,18 +136,7 @@ class MoreFaultsTest {
     void sigtermDuringTestKeepsTheEarlierOutputWhole(@TempDir Path tmp) throws Exception {
         assertEquals(0, Cli.run("test", run.toString()).code());
         byte[] before = Files.readAllBytes(run.resolve("test/confusion.csv"));
-        Process p = new ProcessBuilder(
-                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                        "-cp",
-                        System.getProperty("java.class.path"),
-                        "convnet.cli.Main",
-                        "test",
-                        run.toString(),
-                        "--flip",
-                        "--crops",
-                        "2",
-                        "--threads",
-                        "1")
+        Process p = Cli.process("test", run.toString(), "--flip", "--crops", "2", "--threads", "1")
                 .redirectErrorStream(true)
                 .redirectOutput(tmp.resolve("out.txt").toFile())
                 .start();
@@ -203,17 +187,7 @@ class MoreFaultsTest {
         Path good = tmp.resolve("profile.png"), cut = tmp.resolve("cut.png");
         Files.write(good, png.toByteArray());
         Files.write(cut, java.util.Arrays.copyOf(png.toByteArray(), 60));
-        ProcessBuilder pb = new ProcessBuilder(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp",
-                System.getProperty("java.class.path"),
-                "convnet.cli.Main",
-                "predict",
-                run.toString(),
-                good.toString(),
-                cut.toString(),
-                "--threads",
-                "1");
+        ProcessBuilder pb = Cli.process("predict", run.toString(), good.toString(), cut.toString(), "--threads", "1");
         pb.environment().putIfAbsent("OPENCV_LOG_LEVEL", "ERROR"); // as the launcher and the build set it
         pb.redirectError(tmp.resolve("err.txt").toFile())
                 .redirectOutput(tmp.resolve("out.txt").toFile());

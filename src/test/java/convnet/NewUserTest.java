@@ -26,15 +26,10 @@ class NewUserTest {
 
     @BeforeAll
     static void trainedRun() throws Exception {
-        data = TestData.subset("flowers5-128", shared.resolve("data"), 8, "daisy", "rose");
-        config = shared.resolve("c.yaml");
-        Files.writeString(
-                config,
-                "name: n\nseed: 1\nmodel: {name: preact_resnet20_cifar}\ndata: {train: " + data
-                        + ", image_size: 32, batch_size: 4, mean: [0.5, 0.5, 0.5], std: [0.2, 0.2, 0.2]}\ntrain: {epochs: 1}\n");
-        run = shared.resolve("run");
-        Cli.Out o = Cli.run("train", config.toString(), "--run", run.toString(), "--threads", "2");
-        assertEquals(0, o.code(), o.stderr());
+        TinyRun t = TinyRun.train(shared, "n", 8);
+        data = t.data();
+        config = t.config();
+        run = t.run();
     }
 
     static String oneLineError(Cli.Out o) {
@@ -220,17 +215,7 @@ class NewUserTest {
 
     @Test
     void withoutAUnicodeConsoleGlyphsAreSpelledInAscii() throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp",
-                System.getProperty("java.class.path"),
-                "convnet.cli.Main",
-                "summary",
-                "preact_resnet20_cifar",
-                "--input",
-                "3x32x32",
-                "--threads",
-                "1");
+        ProcessBuilder pb = Cli.process("summary", "preact_resnet20_cifar", "--input", "3x32x32", "--threads", "1");
         pb.environment().put("LC_ALL", "C");
         pb.environment().put("LANG", "C");
         pb.redirectErrorStream(true);

@@ -82,13 +82,10 @@ public final class Bench {
         return new Loader.Batch(x, y, batch, size, size, 0);
     }
 
-    /** Training images/second on one fixed random batch. */
-    public static Result train(
-            String model, Precision precision, boolean channelsLast, int batch, int warmup, int steps, int repeats) {
-        int size = inputSize(model);
-        Net net = model(model).build(0);
+    /** A trainer of plain SGD at a constant rate, as the peer's benchmark loop. */
+    static Trainer plainTrainer(Net net, Precision precision) {
         OptimizerConfig o = new OptimizerConfig("sgd", 0.01, 0.9, false, 0, 0.9, 0.999);
-        Trainer t = new Trainer(
+        return new Trainer(
                 net,
                 Optimizers.create(o, net),
                 null,
@@ -97,6 +94,14 @@ public final class Bench {
                 new Schedule(new ScheduleConfig("constant", 0, 0, 1, 1), 0.01, 1),
                 1,
                 0);
+    }
+
+    /** Training images/second on one fixed random batch. */
+    public static Result train(
+            String model, Precision precision, boolean channelsLast, int batch, int warmup, int steps, int repeats) {
+        int size = inputSize(model);
+        Net net = model(model).build(0);
+        Trainer t = plainTrainer(net, precision);
         t.channelsLast(channelsLast);
         net.train(true);
         Loader.Batch b = randomBatch(batch, size);
@@ -231,16 +236,7 @@ public final class Bench {
         Pipeline p = new Pipeline(
                 List.of(new Ops.RandomCrop(32, 4), new Ops.WithProbability(new Ops.HorizontalFlip(), 0.5)), 32);
         Net net = model(model).build(0);
-        OptimizerConfig o = new OptimizerConfig("sgd", 0.01, 0.9, false, 0, 0.9, 0.999);
-        Trainer t = new Trainer(
-                net,
-                Optimizers.create(o, net),
-                null,
-                null,
-                Precision.FP32,
-                new Schedule(new ScheduleConfig("constant", 0, 0, 1, 1), 0.01, 1),
-                1,
-                0);
+        Trainer t = plainTrainer(net, Precision.FP32);
         t.channelsLast(channelsLast);
         net.train(true);
         double rate;
