@@ -31,6 +31,36 @@ public enum Precision {
         throw new convnet.UserException("unknown precision '" + word + "' (expected 32, bf16-mixed or 16-mixed)");
     }
 
+    /** A precision chosen for this machine, and why. */
+    public record Choice(Precision precision, String reason) {}
+
+    /**
+     * {@code auto}: bf16-mixed where the CPU computes bfloat16 natively (avx512_bf16 or AMX), else 32 —
+     * without that support oneDNN emulates bf16 and a step is about 30× slower. Any other word as {@link #of}.
+     */
+    public static Choice choose(String word, java.util.Set<String> cpuFlags) {
+        if (!word.equals("auto")) return new Choice(of(word), "as configured");
+        for (String f : new String[] {"amx_bf16", "avx512_bf16"}) {
+            if (cpuFlags.contains(f)) return new Choice(BF16_MIXED, "auto: the CPU has " + f);
+        }
+        return new Choice(
+                FP32, "auto: the CPU has neither avx512_bf16 nor amx_bf16, so bf16 would be emulated and far slower");
+    }
+
+    /** The CPU's feature flags (from /proc/cpuinfo; empty where that cannot be read). */
+    public static java.util.Set<String> cpuFlags() {
+        try (java.util.stream.Stream<String> lines =
+                java.nio.file.Files.lines(java.nio.file.Path.of("/proc/cpuinfo"))) {
+            return lines.filter(l -> l.startsWith("flags"))
+                    .findFirst()
+                    .map(l -> java.util.Set.of(
+                            l.substring(l.indexOf(':') + 1).trim().split("\\s+")))
+                    .orElse(java.util.Set.of());
+        } catch (java.io.IOException | java.io.UncheckedIOException | IllegalArgumentException e) {
+            return java.util.Set.of();
+        }
+    }
+
     /** Whether gradients need loss scaling (float16 only). */
     public boolean scalesLoss() {
         return this == FP16_MIXED;

@@ -109,7 +109,7 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
                             "min_lr"),
             "onecycle", List.of("name", "pct_start", "div_factor", "final_div_factor"));
 
-    public static final List<String> PRECISIONS = List.of("32", "bf16-mixed", "16-mixed");
+    public static final List<String> PRECISIONS = List.of("auto", "32", "bf16-mixed", "16-mixed");
 
     /** Reads and validates a config; {@code base} resolves relative dataset paths. */
     public static RunConfig from(ConfigNode root, Path base) {
@@ -185,7 +185,7 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
         int epochs = n.integer("epochs", 10, 1, 100_000);
         OptimizerConfig optimizer = optimizer(n.section("optimizer"));
         ScheduleConfig schedule = schedule(n.section("schedule"));
-        String precision = n.choice("precision", "32", PRECISIONS);
+        String precision = n.choice("precision", "auto", PRECISIONS);
         return new Train(
                 epochs,
                 optimizer,

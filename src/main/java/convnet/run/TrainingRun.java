@@ -120,7 +120,7 @@ public final class TrainingRun implements AutoCloseable {
                 model.optimizer(),
                 train,
                 val,
-                Precision.of(t.precision()),
+                precision(t.precision()),
                 new Schedule(t.schedule(), t.optimizer().lr(), t.epochs()),
                 t.epochs(),
                 t.labelSmoothing());
@@ -136,6 +136,12 @@ public final class TrainingRun implements AutoCloseable {
         trainer.schedule.restore(state.schedule());
         if (trainer.scaler != null) trainer.scaler.restore(state.scaler());
         return trainer;
+    }
+
+    private static Precision precision(String word) {
+        Precision.Choice c = Precision.choose(word, Precision.cpuFlags());
+        log.info("precision {} ({})", c.precision().word, c.reason());
+        return c.precision();
     }
 
     private static void logResume(Checkpoints.Loaded resumed, String resolvedYaml) {
