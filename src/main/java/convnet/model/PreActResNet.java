@@ -110,6 +110,9 @@ public final class PreActResNet {
 
         abstract Layers.BatchNorm2d firstNorm();
 
+        /** The residual branch's last convolution: zeroed, the unit starts as the identity. */
+        abstract Layers.Conv2d lastConv();
+
         @Override
         public Tensor forward(Tensor x) {
             Tensor pre = torch.relu(firstNorm().forward(x));
@@ -134,6 +137,11 @@ public final class PreActResNet {
         @Override
         Layers.BatchNorm2d firstNorm() {
             return bn1;
+        }
+
+        @Override
+        Layers.Conv2d lastConv() {
+            return conv2;
         }
 
         @Override
@@ -170,6 +178,11 @@ public final class PreActResNet {
         }
 
         @Override
+        Layers.Conv2d lastConv() {
+            return conv3;
+        }
+
+        @Override
         Tensor residual(Tensor pre) {
             Tensor h = conv1.forward(pre);
             h = conv2.forward(torch.relu(bn2.forward(h)));
@@ -181,5 +194,25 @@ public final class PreActResNet {
             return "PreActBottleneck(" + in + "→" + out + (stride != 1 ? ", stride " + stride : "")
                     + (shortcut != null ? ", projection" : "") + ")";
         }
+    }
+
+    /**
+     * Zeroes the last convolution of every residual branch, so that each unit starts as the identity (the
+     * pre-activation form of zero-initialising the last BatchNorm γ: here the branch ends in a convolution).
+     * Returns how many were zeroed (0 for networks without residual units).
+     */
+    public static int zeroLastInResidualBranches(Seq seq) {
+        int n = 0;
+        for (Seq.Entry e : seq.entries()) {
+            if (e.layer() instanceof Seq inner) {
+                n += zeroLastInResidualBranches(inner);
+            } else if (e.layer() instanceof Unit u) {
+                try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
+                    u.lastConv().weight.zero_();
+                }
+                n++;
+            }
+        }
+        return n;
     }
 }

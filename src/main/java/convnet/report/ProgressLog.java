@@ -103,6 +103,16 @@ public final class ProgressLog implements TrainListener {
                 s.skipped() > 0 ? "  (" + s.skipped() + " bad images skipped)" : ""));
     }
 
+    @Override
+    public void onTrainEnd(Trainer t) {
+        if (t.earlyStopping() != null && t.earlyStopping().stoppedAfter() > 0) {
+            log.info(
+                    "early stopping after epoch {}: {}",
+                    t.earlyStopping().stoppedAfter(),
+                    t.earlyStopping().reason());
+        }
+    }
+
     /** {@code m:ss}, or {@code h:mm:ss} from an hour on. */
     static String clock(double seconds) {
         long s = Math.round(Math.max(0, seconds));

@@ -33,6 +33,10 @@ record ModelSetup(Net net, Optimizer optimizer, double[] lrFactors, Set<String> 
                     m.weights(),
                     m.dropHead() ? " (its last layer left out: new head " + Weights.headPrefix(net) + ")" : "");
         }
+        if (m.zeroLast() && m.weights() == null) {
+            int n = convnet.model.PreActResNet.zeroLastInResidualBranches(net);
+            log.info("the last layer of {} residual branches starts at zero", n);
+        }
         Optimizers.Built built = Optimizers.create(config.train().optimizer(), net, pretrained);
         return new ModelSetup(net, built.optimizer(), built.lrFactors(), pretrained);
     }

@@ -9,6 +9,7 @@ import convnet.model.Init;
 import convnet.model.ModelSpec;
 import convnet.model.Models;
 import convnet.train.Metric;
+import convnet.train.Mixing;
 import convnet.train.OptimizerConfig;
 import convnet.train.ScheduleConfig;
 import java.nio.file.Path;
@@ -23,7 +24,15 @@ import java.util.Map;
  */
 public record RunConfig(String name, long seed, Model model, Data data, Train train, Map<String, Object> resolved) {
 
-    public record Model(String name, Arch arch, String initConv, String initLinear, Path weights, boolean dropHead) {
+    /** {@code zeroLast}: zero the last layer of every residual branch at the start (each unit starts as the identity). */
+    public record Model(
+            String name,
+            Arch arch,
+            String initConv,
+            String initLinear,
+            Path weights,
+            boolean dropHead,
+            boolean zeroLast) {
         public ModelSpec spec(int numClasses) {
             return new ModelSpec(name, arch, numClasses, initConv, initLinear);
         }
@@ -79,7 +88,17 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
             String bestMetric,
             String logFile,
             String logLevel,
-            double progressSeconds) {}
+            double progressSeconds,
+            Mixing mixing,
+            double clipGradNorm,
+            EarlyStop earlyStop) {}
+
+    /** Early stopping: after more than {@code patience} epochs without {@code monitor} improving by {@code minDelta} (patience 0: off). */
+    public record EarlyStop(String monitor, int patience, double minDelta) {
+        public boolean on() {
+            return patience > 0;
+        }
+    }
 
     /** The schedule settings each schedule uses (the others are accepted, and left out of the resolved config). */
     static final Map<String, List<String>> APPLIES = Map.of(
@@ -140,7 +159,7 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
         Path weights = init.path("weights", base);
         boolean dropHead = init.bool("drop_head", false);
         if (weights == null) init.omit("drop_head");
-        return new Model(name, arch, conv, linear, weights, dropHead);
+        return new Model(name, arch, conv, linear, weights, dropHead, init.bool("zero_last", false));
     }
 
     static Data data(Section n, Path base) {
@@ -200,7 +219,29 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
                 n.choice("best_metric", Metric.VAL_ACC.word, Metric.words()),
                 logFile(n),
                 n.choice("log_level", "info", "debug", "info", "warn", "error"),
-                n.number("progress_seconds", 30, 0, 86_400));
+                n.number("progress_seconds", 30, 0, 86_400),
+                mixing(n.section("mixup")),
+                n.number("clip_grad_norm", 0, 0, 1e6),
+                earlyStop(n.section("early_stopping")));
+    }
+
+    static Mixing mixing(Section m) {
+        Mixing mix = new Mixing(
+                m.number("mixup_alpha", 0, 0, 100),
+                m.number("cutmix_alpha", 0, 0, 100),
+                m.number("prob", 1, 0, 1),
+                m.number("switch_prob", 0.5, 0, 1));
+        if (!mix.on()) m.keepOnly(List.of("mixup_alpha", "cutmix_alpha"));
+        return mix;
+    }
+
+    static EarlyStop earlyStop(Section e) {
+        EarlyStop es = new EarlyStop(
+                e.choice("monitor", Metric.VAL_LOSS.word, Metric.words()),
+                e.integer("patience", 0, 0, 100_000),
+                e.number("min_delta", 0, 0, 1e6));
+        if (!es.on()) e.keepOnly(List.of("patience"));
+        return es;
     }
 
     static OptimizerConfig optimizer(Section o) {

@@ -8,6 +8,7 @@ import convnet.engine.Precision;
 import convnet.io.AtomicFiles;
 import convnet.train.Checkpoints;
 import convnet.train.Distributed;
+import convnet.train.EarlyStopping;
 import convnet.train.Metric;
 import convnet.train.Schedule;
 import convnet.train.Trainer;
@@ -127,6 +128,11 @@ public final class TrainingRun implements AutoCloseable {
         trainer.lrFactors(model.lrFactors());
         trainer.seed(config.seed(), Metric.of(t.schedule().monitor()));
         if (dist != null) trainer.distributed(dist);
+        trainer.mixing(t.mixing()).clipGradNorm(t.clipGradNorm());
+        if (t.earlyStop().on()) {
+            RunConfig.EarlyStop es = t.earlyStop();
+            trainer.earlyStopping(new EarlyStopping(Metric.of(es.monitor()), es.patience(), es.minDelta()));
+        }
         if (t.channelsLast()) trainer.channelsLast(true);
         if (t.freezeEpochs() > 0 && !model.pretrained().isEmpty()) {
             trainer.freeze(model.pretrainedTensors(), t.freezeEpochs());
@@ -135,6 +141,7 @@ public final class TrainingRun implements AutoCloseable {
         trainer.resumeAt(state);
         trainer.schedule.restore(state.schedule());
         if (trainer.scaler != null) trainer.scaler.restore(state.scaler());
+        if (trainer.earlyStopping() != null) trainer.earlyStopping().restore(state.earlyStopping());
         return trainer;
     }
 

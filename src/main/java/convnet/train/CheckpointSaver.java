@@ -71,7 +71,8 @@ public final class CheckpointSaver implements TrainListener {
                         t.schedule.state(),
                         v,
                         null,
-                        t.scaler == null ? null : t.scaler.state()),
+                        t.scaler == null ? null : t.scaler.state(),
+                        t.earlyStopping() == null ? null : t.earlyStopping().state()),
                 improved,
                 keep);
     }
@@ -93,7 +94,8 @@ public final class CheckpointSaver implements TrainListener {
                         t.schedule.state(),
                         Double.NaN,
                         t.progress(),
-                        t.scaler == null ? null : t.scaler.state()),
+                        t.scaler == null ? null : t.scaler.state(),
+                        t.earlyStopping() == null ? null : t.earlyStopping().state()),
                 false,
                 false);
         log.info("saved {} (epoch {}, batch {})", p, t.epoch() + 1, t.progress().batch());

@@ -52,9 +52,22 @@ public final class Checkpoints {
             double[] schedule,
             double metric,
             EpochProgress progress,
-            double[] scaler) {
+            double[] scaler,
+            double[] earlyStopping) {
         public State {
             if (progress == null) progress = EpochProgress.START;
+        }
+
+        public State(
+                int epoch,
+                long step,
+                double bestMetric,
+                int bestEpoch,
+                double[] schedule,
+                double metric,
+                EpochProgress progress,
+                double[] scaler) {
+            this(epoch, step, bestMetric, bestEpoch, schedule, metric, progress, scaler, null);
         }
 
         /** A fresh run's state: nothing done, no best yet. */
@@ -146,6 +159,7 @@ public final class Checkpoints {
             }
             if (state.schedule() != null) s.put("schedule", numbers(state.schedule()));
             if (state.scaler() != null) s.put("scaler", numbers(state.scaler()));
+            if (state.earlyStopping() != null) s.put("early_stopping", numbers(state.earlyStopping()));
             if (config != null) {
                 AtomicFiles.writeString(tmp.resolve(CONFIG), config);
                 s.put("config_sha256", sha256(tmp.resolve(CONFIG)));
@@ -252,7 +266,8 @@ public final class Checkpoints {
                     numbers(s.path("schedule")),
                     metric,
                     batch > 0 ? EpochProgress.of(batch, partial) : null,
-                    numbers(s.path("scaler")));
+                    numbers(s.path("scaler")),
+                    numbers(s.path("early_stopping")));
         } catch (IOException e) {
             throw new UserException(statePath + ": damaged checkpoint state: " + e.getMessage());
         }

@@ -14,7 +14,9 @@ import java.util.Iterator;
 import java.util.List;
 import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.Optimizer;
+import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -52,6 +54,10 @@ public final class Trainer {
     private EpochProgress progress = EpochProgress.START;
 
     private int epochStartBatch;
+    private Mixing mixing;
+    private java.util.Random mixRandom = new java.util.Random(0);
+    private double clipGradNorm;
+    private EarlyStopping earlyStopping;
     private double secondsBefore;
     private long epochStart; // System.nanoTime() when the current epoch began (earlier by the seconds it ran before a
     // resume)
@@ -171,20 +177,64 @@ public final class Trainer {
 
     /** One gradient step on a batch; returns {loss, correct}. */
     public double[] step(Loader.Batch b) {
+        Mixing.Mixed mixed =
+                mixing == null ? null : mixing.apply(b.images(), b.size(), b.height(), b.width(), mixRandom);
+        float[] images = mixed == null ? b.images() : mixed.images();
         return Scoped.call(() -> {
-            Tensor dense = Tensors.fromFloats(b.images(), b.size(), 3, b.height(), b.width());
+            Tensor dense = Tensors.fromFloats(images, b.size(), 3, b.height(), b.width());
             Tensor x = channelsLast ? dense.contiguous(torch.MemoryFormat.ChannelsLast) : dense;
             Tensor y = Tensors.fromLongs(b.labels());
             Tensor logits = precision.forward(() -> net.forward(x)).to(torch.ScalarType.Float);
-            Tensor loss = labelSmoothing > 0 ? smoothedLoss(logits, y) : torch.cross_entropy(logits, y);
+            Tensor loss = loss(logits, y);
+            Tensor dominant = y;
+            if (mixed != null) { // soft targets: λ·CE(y) + (1 − λ)·CE(y of the partner); accuracy against the larger
+                // share
+                long[] partnerLabels = new long[b.size()];
+                for (int i = 0; i < b.size(); i++) partnerLabels[i] = b.labels()[mixed.partner()[i]];
+                Tensor yPartner = Tensors.fromLongs(partnerLabels);
+                loss = loss.mul(new Scalar(mixed.lambda()))
+                        .add(loss(logits, yPartner).mul(new Scalar(1 - mixed.lambda())));
+                if (mixed.lambda() < 0.5) dominant = yPartner;
+            }
             optimizer.zero_grad();
             (scaler != null ? scaler.scale(loss) : loss).backward();
             if (dist != null) dist.averageGradients(params);
-            if (scaler == null || scaler.unscale(params)) optimizer.step(); // an overflowed fp16 step is skipped
+            if (scaler == null || scaler.unscale(params)) { // an overflowed fp16 step is skipped
+                if (clipGradNorm > 0)
+                    torch.clip_grad_norm_(new TensorVector(params.toArray(new Tensor[0])), clipGradNorm);
+                optimizer.step();
+            }
             double l = loss.item_double();
-            long correct = logits.argmax(new LongOptional(1), false).eq(y).sum().item_long();
+            long correct =
+                    logits.argmax(new LongOptional(1), false).eq(dominant).sum().item_long();
             return new double[] {l, correct};
         });
+    }
+
+    private Tensor loss(Tensor logits, Tensor y) {
+        return labelSmoothing > 0 ? smoothedLoss(logits, y) : torch.cross_entropy(logits, y);
+    }
+
+    /** Mixup and CutMix of the training batches (off by default). */
+    public Trainer mixing(Mixing m) {
+        this.mixing = m != null && m.on() ? m : null;
+        return this;
+    }
+
+    /** Stops the run when {@code es} says its metric no longer improves. */
+    public Trainer earlyStopping(EarlyStopping es) {
+        this.earlyStopping = es;
+        return this;
+    }
+
+    public EarlyStopping earlyStopping() {
+        return earlyStopping;
+    }
+
+    /** Scales the gradients down to a global L2 norm of at most {@code maxNorm} before each step (0: off). */
+    public Trainer clipGradNorm(double maxNorm) {
+        this.clipGradNorm = maxNorm;
+        return this;
     }
 
     private Tensor smoothedLoss(Tensor logits, Tensor y) {
@@ -203,7 +253,7 @@ public final class Trainer {
         int batches = train.batchesPerEpoch();
         if (batches == 0)
             throw new UserException("the training set (" + train.size() + " images) is smaller than one batch");
-        while (epoch < epochs && !stopRequested) {
+        while (epoch < epochs && !stopRequested && (earlyStopping == null || earlyStopping.stoppedAfter() == 0)) {
             EpochProgress done = trainEpoch(batches);
             if (stopRequested && done.batch() < batches)
                 break; // stopped mid-epoch: the listeners have saved where it stood
@@ -230,6 +280,7 @@ public final class Trainer {
             // dropout masks depend only on (seed, epoch, batch): a resumed epoch, even one stopped mid-way, repeats
             // exactly
             torch.manual_seed(seed * 1_000_003L + epoch * 100_003L + b);
+            mixRandom = new java.util.Random(seed * 7_919L + epoch * 104_729L + b);
             p = new EpochProgress(
                     b + 1, p.lossSum(), p.correct(), p.seen(), p.skipped() + batch.skipped(), p.seconds());
             if (batch.size() > 0) {
@@ -287,6 +338,8 @@ public final class Trainer {
         EpochStats stats = new EpochStats(
                 epoch + 1, currentLr, trainLoss, trainAcc, valLoss, valAcc, valTop5, seconds, step, p.skipped());
         schedule.epochEnd(epoch, monitor.of(stats));
+        if (earlyStopping != null)
+            earlyStopping.update(stats); // before the listeners, so the checkpoint holds the decision
         epoch++;
         for (TrainListener l : listeners) l.onEpochEnd(this, stats);
     }

@@ -1,0 +1,64 @@
+package convnet.train;
+
+/**
+ * Stops a run whose monitored metric has not improved by more than {@code minDelta} for more than
+ * {@code patience} epochs (Keras's {@code EarlyStopping}). Its state is in every checkpoint, so a resumed
+ * run counts on, and a run it stopped stays stopped.
+ */
+public final class EarlyStopping {
+    private final Metric monitor;
+    private final int patience;
+    private final double minDelta;
+    private double best = Double.NaN;
+    private int bestEpoch, bad, stoppedAfter;
+
+    public EarlyStopping(Metric monitor, int patience, double minDelta) {
+        this.monitor = monitor;
+        this.patience = patience;
+        this.minDelta = minDelta;
+    }
+
+    /** Takes an epoch's figures; true when the run should stop now. */
+    boolean update(EpochStats s) {
+        double v = monitor.of(s);
+        if (Double.isNaN(v)) return false;
+        boolean improved = Double.isNaN(best) || (monitor.lowerIsBetter ? v < best - minDelta : v > best + minDelta);
+        if (improved) {
+            best = v;
+            bestEpoch = s.epoch();
+            bad = 0;
+        } else if (++bad > patience) {
+            stoppedAfter = s.epoch();
+        }
+        return stoppedAfter > 0;
+    }
+
+    /** The epoch after which it stopped the run, or 0. */
+    public int stoppedAfter() {
+        return stoppedAfter;
+    }
+
+    public String reason() {
+        return String.format(
+                java.util.Locale.ROOT,
+                "%s did not improve by more than %s for %d epochs (best %.4f after epoch %d)",
+                monitor.word,
+                minDelta,
+                bad,
+                best,
+                bestEpoch);
+    }
+
+    /** {best, best epoch, epochs without improvement, stopped after}, for the checkpoint. */
+    public double[] state() {
+        return new double[] {best, bestEpoch, bad, stoppedAfter};
+    }
+
+    public void restore(double[] s) {
+        if (s == null || s.length != 4) return;
+        best = s[0];
+        bestEpoch = (int) s[1];
+        bad = (int) s[2];
+        stoppedAfter = (int) s[3];
+    }
+}

@@ -1,0 +1,190 @@
+package convnet.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import convnet.Cli;
+import convnet.TestData;
+import convnet.engine.Engine;
+import convnet.engine.Precision;
+import convnet.engine.Scoped;
+import convnet.model.Models;
+import convnet.model.Net;
+import convnet.model.PreActResNet;
+import convnet.run.RunConfig;
+import convnet.run.TrainingRun;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+import org.bytedeco.pytorch.Tensor;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Mixup/CutMix, gradient clipping, early stopping and zero-initialised residual branches. */
+class RecipeFeaturesTest {
+    @BeforeAll
+    static void engine() {
+        Engine.start(2);
+    }
+
+    static float[] randomImages(int n, int h, int w, long seed) {
+        float[] x = new float[n * 3 * h * w];
+        Random r = new Random(seed);
+        for (int i = 0; i < x.length; i++) x[i] = r.nextFloat();
+        return x;
+    }
+
+    @Test
+    void mixupMixesImagesWithTheSampledLambdaAndCutmixPastesABox() {
+        int n = 6, h = 8, w = 8, image = 3 * h * w;
+        float[] x = randomImages(n, h, w, 1);
+        Mixing.Mixed m = new Mixing(0.4, 0, 1, 0).apply(x, n, h, w, new Random(7));
+        assertTrue(m.lambda() > 0 && m.lambda() < 1, "λ = " + m.lambda());
+        for (int i = 0; i < n; i++) {
+            for (int k = 0; k < image; k++) {
+                float want = (float) m.lambda() * x[i * image + k]
+                        + (float) (1 - m.lambda()) * x[m.partner()[i] * image + k];
+                assertEquals(want, m.images()[i * image + k], 1e-6f);
+            }
+        }
+        assertTrue(java.util.Arrays.stream(m.partner()).distinct().count() == n, "a permutation");
+        Mixing.Mixed c = new Mixing(0, 1.0, 1, 1).apply(x, n, h, w, new Random(3));
+        int fromPartner = 0;
+        for (int k = 0; k < image; k++) if (c.images()[k] != x[k]) fromPartner++;
+        if (c.partner()[0] != 0)
+            assertEquals(1 - c.lambda(), fromPartner / (double) image, 1e-9, "λ is the share left uncovered");
+        assertEquals(
+                null, new Mixing(0.4, 0, 0, 0).apply(x, n, h, w, new Random(1)), "prob 0: the batch is left as it is");
+        double mean = 0;
+        Random r = new Random(5);
+        for (int i = 0; i < 4000; i++) mean += Mixing.beta(0.4, r);
+        assertEquals(0.5, mean / 4000, 0.03, "Beta(α, α) has mean 1/2");
+    }
+
+    @Test
+    void clippingBoundsTheGradientNorm() {
+        Net net = Models.create("preact_resnet20_cifar", 5);
+        float[] x = randomImages(4, 32, 32, 2);
+        convnet.data.Loader.Batch b = new convnet.data.Loader.Batch(x, new long[] {0, 1, 2, 3}, 4, 32, 32, 0);
+        OptimizerConfig o = new OptimizerConfig("sgd", 1.0, 0, false, 0, 0.9, 0.999);
+        Trainer t = new Trainer(
+                net,
+                Optimizers.create(o, net),
+                null,
+                null,
+                Precision.FP32,
+                new Schedule(new ScheduleConfig("constant", 0, 0, 1, 1), 1.0, 1),
+                1,
+                0);
+        t.clipGradNorm(1e-3);
+        List<Tensor> before = new java.util.ArrayList<>();
+        var ps = net.parameters();
+        for (long i = 0; i < ps.size(); i++) before.add(ps.get(i).clone());
+        t.step(b);
+        double sq = Scoped.call(() -> {
+            double s = 0;
+            for (long i = 0; i < ps.size(); i++)
+                s += ps.get(i)
+                        .sub(before.get((int) i))
+                        .pow(new org.bytedeco.pytorch.Scalar(2))
+                        .sum()
+                        .item_double();
+            return s;
+        });
+        assertTrue(
+                Math.sqrt(sq) <= 1e-3 * 1.0001,
+                "plain SGD at lr 1 moves the weights by the clipped gradient: " + Math.sqrt(sq));
+        assertTrue(Math.sqrt(sq) > 1e-4, "and it did move them");
+    }
+
+    @Test
+    void zeroInitialisedBranchesMakeEveryUnitStartAsTheIdentity() {
+        Net net = Models.create("preact_resnet20_cifar", 5);
+        assertEquals(9, PreActResNet.zeroLastInResidualBranches(net), "nine units in ResNet-20");
+        assertEquals(0, PreActResNet.zeroLastInResidualBranches(Models.create("vgg11_bn_gap", 5)), "a VGG has none");
+        var params = net.named_parameters(true);
+        int zeroed = 0;
+        for (long i = 0; i < params.size(); i++) {
+            String name = params.get(i).key().getString();
+            Tensor w = new Tensor(params.get(i).value());
+            double absSum = Scoped.call(() -> w.abs().sum().item_double());
+            if (name.matches("layer\\d+\\.\\d+\\.conv2\\.weight")) {
+                assertEquals(0, absSum, name);
+                zeroed++;
+            } else if (name.endsWith("conv1.weight")) {
+                assertTrue(absSum > 0, name + " keeps its initialisation");
+            }
+        }
+        assertEquals(9, zeroed);
+    }
+
+    static Path config(Path dir, Path data, String train) throws Exception {
+        Path cfg = dir.resolve("c.yaml");
+        Files.writeString(
+                cfg,
+                "name: f\nseed: 3\nmodel: {name: preact_resnet20_cifar, init: {zero_last: true}}\ndata: {train: " + data
+                        + ", image_size: 32, batch_size: 4, mean: [0.5, 0.5, 0.5], std: [0.2, 0.2, 0.2]}\ntrain: "
+                        + train + "\n");
+        return cfg;
+    }
+
+    @Test
+    void earlyStoppingStopsAtTheExpectedEpochAndStaysStopped(@TempDir Path tmp) throws Exception {
+        Path data = TestData.subset("flowers5-128", tmp.resolve("d"), 6, "daisy", "rose");
+        // no epoch can improve train_loss by more than 100: epoch 1 sets the best, 2 and 3 do not improve, patience 1 →
+        // stop after 3
+        Path cfg = config(tmp, data, "{epochs: 6, early_stopping: {monitor: train_loss, patience: 1, min_delta: 100}}");
+        Path run = tmp.resolve("run");
+        Cli.Out o = Cli.run("train", cfg.toString(), "--run", run.toString(), "--threads", "2");
+        assertEquals(0, o.code(), o.stderr());
+        assertTrue(
+                o.stderr()
+                        .contains(
+                                "early stopping after epoch 3: train_loss did not improve by more than 100.0 for 2 epochs"),
+                o.stderr());
+        assertEquals(4, Files.readAllLines(run.resolve("metrics.csv")).size(), "three epochs");
+        var state = new ObjectMapper()
+                .readTree(run.resolve("checkpoints/epoch-0003/state.json").toFile());
+        assertEquals(3, state.path("early_stopping").get(3).asInt(), "the checkpoint holds the decision");
+        Cli.Out again = Cli.run("train", cfg.toString(), "--run", run.toString(), "--threads", "2");
+        assertEquals(0, again.code(), again.stderr());
+        assertEquals(4, Files.readAllLines(run.resolve("metrics.csv")).size(), "resumed, it stays stopped");
+        assertTrue(again.stderr().contains("early stopping after epoch 3"), again.stderr());
+    }
+
+    /** A stop mid-epoch and a resume, with mixup, cutmix and clipping on: bitwise the same as an uninterrupted run. */
+    @Test
+    void mixedRunsResumeBitwiseExactly(@TempDir Path tmp) throws Exception {
+        Path data = TestData.subset("flowers5-128", tmp.resolve("d"), 10, "daisy", "rose", "tulip");
+        Path cfg = config(
+                tmp,
+                data,
+                "{epochs: 2, optimizer: {name: sgd, lr: 0.02}, clip_grad_norm: 1.0, "
+                        + "mixup: {mixup_alpha: 0.2, cutmix_alpha: 1.0, prob: 0.8, switch_prob: 0.5}}");
+        RunConfig rc = RunConfig.from(convnet.config.ConfigNode.load(cfg), tmp);
+        Path straight = tmp.resolve("straight"), stopped = tmp.resolve("stopped");
+        try (TrainingRun t = TrainingRun.open(rc, straight, TrainingRun.Options.DEFAULT)) {
+            t.trainer().fit();
+        }
+        try (TrainingRun t = TrainingRun.open(rc, stopped, TrainingRun.Options.DEFAULT)) {
+            t.trainer().listen(new TrainListener() {
+                @Override
+                public void onBatchEnd(Trainer tr, int epoch, int batch, int batches, double loss, double acc) {
+                    if (epoch == 1 && batch == 3) tr.requestStop();
+                }
+            });
+            t.trainer().fit();
+        }
+        try (TrainingRun t = TrainingRun.open(rc, stopped, TrainingRun.Options.DEFAULT)) {
+            t.trainer().fit();
+        }
+        assertArrayEquals(
+                Files.readAllBytes(straight.resolve("checkpoints/epoch-0002/model.safetensors")),
+                Files.readAllBytes(stopped.resolve("checkpoints/epoch-0002/model.safetensors")));
+        assertEquals(KillResumeTest.lossColumns(straight), KillResumeTest.lossColumns(stopped));
+    }
+}
