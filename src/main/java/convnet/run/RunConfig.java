@@ -91,7 +91,8 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
             double progressSeconds,
             Mixing mixing,
             double clipGradNorm,
-            EarlyStop earlyStop) {}
+            EarlyStop earlyStop,
+            int accumulate) {}
 
     /** Early stopping: after more than {@code patience} epochs without {@code monitor} improving by {@code minDelta} (patience 0: off). */
     public record EarlyStop(String monitor, int patience, double minDelta) {
@@ -222,7 +223,8 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
                 n.number("progress_seconds", 30, 0, 86_400),
                 mixing(n.section("mixup")),
                 n.number("clip_grad_norm", 0, 0, 1e6),
-                earlyStop(n.section("early_stopping")));
+                earlyStop(n.section("early_stopping")),
+                n.integer("accumulate", 1, 1, 1024));
     }
 
     static Mixing mixing(Section m) {
@@ -351,6 +353,34 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
         }
         m.put("data", d);
         return new RunConfig(name, seed, model, data.withNormalization(mean, std), train, m);
+    }
+
+    /** This config with the precision a run chose ({@code auto} resolved for this machine). */
+    @SuppressWarnings("unchecked")
+    public RunConfig withPrecision(String word) {
+        Map<String, Object> m = copy(resolved);
+        ((Map<String, Object>) m.get("train")).put("precision", word);
+        Train t = train;
+        Train chosen = new Train(
+                t.epochs(),
+                t.optimizer(),
+                t.schedule(),
+                word,
+                t.threads(),
+                t.checkpointEvery(),
+                t.labelSmoothing(),
+                t.freezeEpochs(),
+                t.channelsLast(),
+                t.keepBest(),
+                t.bestMetric(),
+                t.logFile(),
+                t.logLevel(),
+                t.progressSeconds(),
+                t.mixing(),
+                t.clipGradNorm(),
+                t.earlyStop(),
+                t.accumulate());
+        return new RunConfig(name, seed, model, data, chosen, m);
     }
 
     /** The resolved config with every default filled in; reading it back gives the same config. */

@@ -74,7 +74,8 @@ public final class TrainingRun implements AutoCloseable {
         RunDir.Lock lock = writer && dir.exists() ? dir.lock() : null; // a second process on the same run stops here
         try {
             TrainingData data = TrainingData.prepare(config.data(), config.seed());
-            RunConfig resolved = config.withNormalization(data.mean(), data.std());
+            RunConfig resolved = config.withNormalization(data.mean(), data.std())
+                    .withPrecision(precision(config.train().precision()).word);
             String resolvedYaml = Yamls.dump(resolved.toMap());
             ModelSetup model = ModelSetup.build(config, data.classes().size());
             Checkpoints.Loaded resumed = ResumeChoice.load(dir, o, model, o.dist() == null);
@@ -93,7 +94,7 @@ public final class TrainingRun implements AutoCloseable {
             Loader trainLoader = data.trainLoader(config.data(), config.seed());
             if (o.dist() != null) trainLoader.shard(o.dist().rank, o.dist().world);
             Loader valLoader = writer ? data.valLoader(config.data(), config.seed()) : null;
-            Trainer trainer = trainer(config, model, trainLoader, valLoader, o.dist(), state);
+            Trainer trainer = trainer(resolved, model, trainLoader, valLoader, o.dist(), state);
             if (writer)
                 RunListeners.standard(dir, resolved, data, model, state, resolvedYaml, o.terminal(), o.dist() == null)
                         .forEach(trainer::listen);
@@ -121,14 +122,14 @@ public final class TrainingRun implements AutoCloseable {
                 model.optimizer(),
                 train,
                 val,
-                precision(t.precision()),
+                Precision.of(t.precision()),
                 new Schedule(t.schedule(), t.optimizer().lr(), t.epochs()),
                 t.epochs(),
                 t.labelSmoothing());
         trainer.lrFactors(model.lrFactors());
         trainer.seed(config.seed(), Metric.of(t.schedule().monitor()));
         if (dist != null) trainer.distributed(dist);
-        trainer.mixing(t.mixing()).clipGradNorm(t.clipGradNorm());
+        trainer.mixing(t.mixing()).clipGradNorm(t.clipGradNorm()).accumulate(t.accumulate());
         if (t.earlyStop().on()) {
             RunConfig.EarlyStop es = t.earlyStop();
             trainer.earlyStopping(new EarlyStopping(Metric.of(es.monitor()), es.patience(), es.minDelta()));

@@ -57,6 +57,8 @@ public final class Trainer {
     private Mixing mixing;
     private java.util.Random mixRandom = new java.util.Random(0);
     private double clipGradNorm;
+    private int accumulate = 1;
+    private int pending; // micro-batches of the open accumulation group
     private EarlyStopping earlyStopping;
     private double secondsBefore;
     private long epochStart; // System.nanoTime() when the current epoch began (earlier by the seconds it ran before a
@@ -177,6 +179,15 @@ public final class Trainer {
 
     /** One gradient step on a batch; returns {loss, correct}. */
     public double[] step(Loader.Batch b) {
+        return step(b, true, true);
+    }
+
+    /**
+     * One micro-batch of a gradient-accumulation group: the gradients are zeroed before the {@code first}
+     * one, the loss is divided by the group's size, and the optimizer steps after the {@code last} one.
+     * Returns {loss, correct} of this micro-batch (the loss undivided).
+     */
+    double[] step(Loader.Batch b, boolean first, boolean last) {
         Mixing.Mixed mixed =
                 mixing == null ? null : mixing.apply(b.images(), b.size(), b.height(), b.width(), mixRandom);
         float[] images = mixed == null ? b.images() : mixed.images();
@@ -196,8 +207,14 @@ public final class Trainer {
                         .add(loss(logits, yPartner).mul(new Scalar(1 - mixed.lambda())));
                 if (mixed.lambda() < 0.5) dominant = yPartner;
             }
-            optimizer.zero_grad();
-            (scaler != null ? scaler.scale(loss) : loss).backward();
+            if (first) optimizer.zero_grad();
+            Tensor scaled = accumulate > 1 ? loss.div(new Scalar((double) accumulate)) : loss;
+            (scaler != null ? scaler.scale(scaled) : scaled).backward();
+            if (!last)
+                return new double[] {
+                    loss.item_double(),
+                    logits.argmax(new LongOptional(1), false).eq(dominant).sum().item_long()
+                };
             if (dist != null) dist.averageGradients(params);
             if (scaler == null || scaler.unscale(params)) { // an overflowed fp16 step is skipped
                 if (clipGradNorm > 0)
@@ -229,6 +246,12 @@ public final class Trainer {
 
     public EarlyStopping earlyStopping() {
         return earlyStopping;
+    }
+
+    /** Makes each optimizer step from {@code n} batches' gradients (gradient accumulation; 1: off). */
+    public Trainer accumulate(int n) {
+        this.accumulate = Math.max(1, n);
+        return this;
     }
 
     /** Scales the gradients down to a global L2 norm of at most {@code maxNorm} before each step (0: off). */
@@ -284,13 +307,16 @@ public final class Trainer {
             p = new EpochProgress(
                     b + 1, p.lossSum(), p.correct(), p.seen(), p.skipped() + batch.skipped(), p.seconds());
             if (batch.size() > 0) {
-                double[] r = step(batch);
+                // accumulation groups are counted from the epoch's start, so a resumed epoch groups the same batches
+                boolean first = pending == 0, last = (b + 1) % accumulate == 0 || b + 1 == batches;
+                pending = last ? 0 : pending + 1;
+                double[] r = step(batch, first, last);
                 if (!Double.isFinite(r[0])) {
                     throw new UserException(
                             "training diverged: the loss became " + r[0] + " at epoch " + (epoch + 1) + ", batch "
                                     + p.batch() + " (try a lower learning rate); the last good checkpoint is kept");
                 }
-                step++;
+                if (last) step++;
                 p = new EpochProgress(
                         p.batch(),
                         p.lossSum() + r[0] * batch.size(),
@@ -301,7 +327,7 @@ public final class Trainer {
                 for (TrainListener l : listeners)
                     l.onBatchEnd(this, epoch, p.batch(), batches, p.lossSum() / p.seen(), p.correct() / p.seen());
             }
-            if (stopRequested && p.batch() < batches) {
+            if (stopRequested && p.batch() < batches && pending == 0) { // only between accumulation groups
                 // stopped mid-epoch (Ctrl-C): the listeners may save where we are; a resume continues from the next
                 // batch
                 boolean trainedHere = p.batch() > progress.batch();

@@ -25,7 +25,8 @@ class ResolvedConfigTest {
     @Test
     void anSgdCosineRunShowsNeitherAdamNorPlateauSettings() {
         String text = resolved("{optimizer: {name: sgd}, schedule: {name: cosine}}");
-        for (String absent : new String[] {"betas", "patience", "pct_start", "milestones", "step_size", "drop_head"}) {
+        for (String absent :
+                new String[] {"betas", "threshold", "cooldown", "pct_start", "milestones", "step_size", "drop_head"}) {
             assertFalse(text.contains(absent + ":"), absent + " in\n" + text);
         }
         assertTrue(text.contains("momentum: 0.9") && text.contains("eta_min:"), text);

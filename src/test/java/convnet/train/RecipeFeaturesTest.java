@@ -156,14 +156,14 @@ class RecipeFeaturesTest {
         assertTrue(again.stderr().contains("early stopping after epoch 3"), again.stderr());
     }
 
-    /** A stop mid-epoch and a resume, with mixup, cutmix and clipping on: bitwise the same as an uninterrupted run. */
+    /** A stop mid-epoch and a resume, with mixup, cutmix, clipping and accumulation on: bitwise the same as an uninterrupted run. */
     @Test
     void mixedRunsResumeBitwiseExactly(@TempDir Path tmp) throws Exception {
         Path data = TestData.subset("flowers5-128", tmp.resolve("d"), 10, "daisy", "rose", "tulip");
         Path cfg = config(
                 tmp,
                 data,
-                "{epochs: 2, optimizer: {name: sgd, lr: 0.02}, clip_grad_norm: 1.0, "
+                "{epochs: 2, optimizer: {name: sgd, lr: 0.02}, clip_grad_norm: 1.0, accumulate: 2, "
                         + "mixup: {mixup_alpha: 0.2, cutmix_alpha: 1.0, prob: 0.8, switch_prob: 0.5}}");
         RunConfig rc = RunConfig.from(convnet.config.ConfigNode.load(cfg), tmp);
         Path straight = tmp.resolve("straight"), stopped = tmp.resolve("stopped");
@@ -174,11 +174,17 @@ class RecipeFeaturesTest {
             t.trainer().listen(new TrainListener() {
                 @Override
                 public void onBatchEnd(Trainer tr, int epoch, int batch, int batches, double loss, double acc) {
-                    if (epoch == 1 && batch == 3) tr.requestStop();
+                    if (epoch == 1 && batch == 3)
+                        tr.requestStop(); // mid-group: the stop waits for the group to end (batch 4)
                 }
             });
             t.trainer().fit();
         }
+        List<String> folders;
+        try (var list = Files.list(stopped.resolve("checkpoints"))) {
+            folders = list.map(f -> f.getFileName().toString()).sorted().toList();
+        }
+        assertTrue(folders.contains("epoch-0001-b000004"), "stopped at the end of the accumulation group: " + folders);
         try (TrainingRun t = TrainingRun.open(rc, stopped, TrainingRun.Options.DEFAULT)) {
             t.trainer().fit();
         }
@@ -186,5 +192,62 @@ class RecipeFeaturesTest {
                 Files.readAllBytes(straight.resolve("checkpoints/epoch-0002/model.safetensors")),
                 Files.readAllBytes(stopped.resolve("checkpoints/epoch-0002/model.safetensors")));
         assertEquals(KillResumeTest.lossColumns(straight), KillResumeTest.lossColumns(stopped));
+    }
+
+    /** Two micro-batches of 32 accumulated make the same step as one batch of 64 (a model without BatchNorm). */
+    @Test
+    void accumulatingTwoBatchesOf32EqualsOneOf64() {
+        convnet.model.Arch arch = Models.preset("vgg11_bn_gap")
+                .withOverrides(convnet.config.ConfigNode.parse("{batch_norm: false}", "test"));
+        convnet.model.ModelSpec spec = new convnet.model.ModelSpec("vgg11_bn_gap", arch, 5, "kaiming", "normal");
+        Net whole = spec.build(1), parts = spec.build(1);
+        float[] x = randomImages(64, 32, 32, 4);
+        long[] y = new long[64];
+        for (int i = 0; i < 64; i++) y[i] = i % 5;
+        int half = 32 * 3 * 32 * 32;
+        Trainer one = plain(whole), two = plain(parts).accumulate(2);
+        one.step(new convnet.data.Loader.Batch(x, y, 64, 32, 32, 0));
+        two.step(
+                new convnet.data.Loader.Batch(
+                        java.util.Arrays.copyOfRange(x, 0, half),
+                        java.util.Arrays.copyOfRange(y, 0, 32),
+                        32,
+                        32,
+                        32,
+                        0),
+                true,
+                false);
+        two.step(
+                new convnet.data.Loader.Batch(
+                        java.util.Arrays.copyOfRange(x, half, 2 * half),
+                        java.util.Arrays.copyOfRange(y, 32, 64),
+                        32,
+                        32,
+                        32,
+                        0),
+                false,
+                true);
+        var a = whole.parameters();
+        var b = parts.parameters();
+        double maxDiff = Scoped.call(() -> {
+            double m = 0;
+            for (long i = 0; i < a.size(); i++)
+                m = Math.max(m, a.get(i).sub(b.get(i)).abs().max().item_double());
+            return m;
+        });
+        assertTrue(maxDiff < 1e-5, "max |one step of 64 − two of 32| = " + maxDiff);
+    }
+
+    static Trainer plain(Net net) {
+        OptimizerConfig o = new OptimizerConfig("sgd", 0.05, 0.9, true, 0, 0.9, 0.999);
+        return new Trainer(
+                net,
+                Optimizers.create(o, net),
+                null,
+                null,
+                Precision.FP32,
+                new Schedule(new ScheduleConfig("constant", 0, 0, 1, 1), 0.05, 1),
+                1,
+                0);
     }
 }
