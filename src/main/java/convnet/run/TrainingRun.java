@@ -170,7 +170,7 @@ public final class TrainingRun implements AutoCloseable {
 
     /** "1 epoch", "2 epochs", "1 batch", "3 batches". */
     static String plural(long n, String noun) {
-        return n + " " + noun + (n == 1 ? "" : noun.endsWith("ch") ? "es" : "s");
+        return n + " " + noun + (n == 1 ? "" : noun.equals("batch") ? "es" : "s");
     }
 
     public Trainer trainer() {
