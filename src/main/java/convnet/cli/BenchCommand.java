@@ -130,6 +130,8 @@ final class BenchCommand implements Runnable {
             for (String m : models) {
                 for (String mf : memoryFormats)
                     print(results, Bench.epoch(c, m, mf.equals("nhwc"), workers, batch, 200, 5));
+                for (String mf : memoryFormats)
+                    print(results, Bench.epoch(c, m, mf.equals("nhwc"), workers, batch, 200, 5, true));
             }
         }
         if (only.contains("loader")) {

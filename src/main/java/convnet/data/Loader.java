@@ -62,6 +62,7 @@ public final class Loader implements AutoCloseable {
     private final int prefetch;
     private final AtomicLong skippedTotal = new AtomicLong();
     private int shard = 0, shards = 1;
+    private DecodedCache cache; // null: decode every time
 
     /** Batches of {@code samples} through {@code pipeline}, normalised with {@code mean} and {@code std} per channel. */
     public Loader(List<Sample> samples, Pipeline pipeline, float[] mean, float[] std, Options o) {
@@ -94,6 +95,12 @@ public final class Loader implements AutoCloseable {
         }
         this.shard = shard;
         this.shards = shards;
+        return this;
+    }
+
+    /** Keeps the decoded images in {@code cache} from their first use on (null: decode every time). */
+    public Loader cache(DecodedCache cache) {
+        this.cache = cache;
         return this;
     }
 
@@ -179,7 +186,13 @@ public final class Loader implements AutoCloseable {
             Sample sample = samples.get(index);
             try (PointerScope scope = new PointerScope()) {
                 Random rng = new Random(((seed * 1_000_003L) ^ (epoch * 0x9E3779B97F4A7C15L)) + index);
-                pipeline.run(Images.decode(sample.file()), rng, mean, std, images, n * per);
+                pipeline.run(
+                        cache != null ? cache.get(index, sample) : Images.decode(sample.file()),
+                        rng,
+                        mean,
+                        std,
+                        images,
+                        n * per);
                 labels[n++] = sample.label();
             } catch (BadImageException | OutOfMemoryError error) {
                 BadImageException e = error instanceof BadImageException b

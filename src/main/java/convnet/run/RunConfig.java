@@ -46,6 +46,7 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
             int batchSize,
             int workers,
             String onBadImage,
+            String cache,
             float[] mean,
             float[] std,
             Pipeline trainTransforms,
@@ -63,6 +64,7 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
                     batchSize,
                     workers,
                     onBadImage,
+                    cache,
                     mean,
                     std,
                     trainTransforms,
@@ -172,6 +174,7 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
         int batch = n.integer("batch_size", 32, 1, 1 << 16);
         int workers = n.integer("workers", Math.max(1, Runtime.getRuntime().availableProcessors()), 1, 256);
         String onBad = n.choice("on_bad_image", "error", "error", "skip");
+        String cache = n.choice("cache", "auto", "auto", "ram", "none");
         float[] mean = null, std = null;
         if (n.has("mean")
                 && !(!n.raw("mean").isList() && n.raw("mean").asString().equals("auto"))) {
@@ -198,7 +201,7 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
                 : new Pipeline(
                         List.of(new Ops.Resize((int) Math.round(size / 0.875), 0, 0), new Ops.CenterCrop(size)), size);
         n.put("eval_transforms", evalT.toList());
-        return new Data(train, val, valSplit, size, batch, workers, onBad, mean, std, trainT, evalT);
+        return new Data(train, val, valSplit, size, batch, workers, onBad, cache, mean, std, trainT, evalT);
     }
 
     static Train train(Section n) {

@@ -3,6 +3,7 @@ package convnet.run;
 import convnet.UserException;
 import convnet.data.ChannelStats;
 import convnet.data.DataSplit;
+import convnet.data.DecodedCache;
 import convnet.data.Loader;
 import convnet.data.Sample;
 import java.util.List;
@@ -74,12 +75,38 @@ record TrainingData(
     }
 
     Loader trainLoader(RunConfig.Data d, long seed) {
-        return new Loader(
+        Loader loader = new Loader(
                 train,
                 d.trainTransforms(),
                 mean,
                 std,
                 Loader.Options.training(d.batchSize(), seed, d.workers(), onBad));
+        return cacheDecision(d.cache(), train) ? loader.cache(new DecodedCache()) : loader;
+    }
+
+    /**
+     * Whether to keep the decoded training images in memory: {@code ram} always, {@code none} never, {@code auto}
+     * when their estimated size fits a budget — a quarter of physical memory, and half of the Java heap (where
+     * the pixels live). The decision is logged.
+     */
+    static boolean cacheDecision(String mode, List<Sample> samples) {
+        if (mode.equals("none")) return false;
+        long estimate = DecodedCache.estimateBytes(samples);
+        if (mode.equals("ram")) {
+            log.info("data cache: decoded training images kept in memory (about {} MB)", estimate >> 20);
+            return true;
+        }
+        long physical = ((com.sun.management.OperatingSystemMXBean)
+                        java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                .getTotalMemorySize();
+        long budget = Math.min(physical / 4, Runtime.getRuntime().maxMemory() / 2);
+        boolean fits = estimate <= budget;
+        log.info(
+                "data cache: {} (auto: about {} MB decoded, budget {} MB)",
+                fits ? "decoded training images kept in memory" : "none, images decoded each epoch",
+                estimate >> 20,
+                budget >> 20);
+        return fits;
     }
 
     /** The validation loader, or null when there are no validation images. */

@@ -1,0 +1,21 @@
+package convnet.run;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import convnet.TestData;
+import convnet.data.ImageFolder;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CacheDecisionTest {
+    @Test
+    void autoCachesWhatFitsRamAlwaysNoneNever(@TempDir Path tmp) throws Exception {
+        var samples =
+                ImageFolder.scan(TestData.subset("flowers5-128", tmp.resolve("d"), 3, "daisy", "rose"), null).samples;
+        assertTrue(TrainingData.cacheDecision("auto", samples), "a few small images fit any budget");
+        assertTrue(TrainingData.cacheDecision("ram", samples));
+        assertFalse(TrainingData.cacheDecision("none", samples));
+    }
+}
