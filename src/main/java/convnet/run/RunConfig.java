@@ -358,6 +358,28 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
         return new RunConfig(name, seed, model, data.withNormalization(mean, std), train, m);
     }
 
+    /** This config with the data cache a run chose ({@code auto} resolved to {@code ram} or {@code none}). */
+    @SuppressWarnings("unchecked")
+    public RunConfig withCache(String word) {
+        Map<String, Object> m = copy(resolved);
+        ((Map<String, Object>) m.get("data")).put("cache", word);
+        Data d = data;
+        Data chosen = new Data(
+                d.train(),
+                d.val(),
+                d.valSplit(),
+                d.imageSize(),
+                d.batchSize(),
+                d.workers(),
+                d.onBadImage(),
+                word,
+                d.mean(),
+                d.std(),
+                d.trainTransforms(),
+                d.evalTransforms());
+        return new RunConfig(name, seed, model, chosen, train, m);
+    }
+
     /** This config with the precision a run chose ({@code auto} resolved for this machine). */
     @SuppressWarnings("unchecked")
     public RunConfig withPrecision(String word) {

@@ -21,7 +21,8 @@ record TrainingData(
         List<Sample> val,
         float[] mean,
         float[] std,
-        Loader.OnBadImage onBad) {
+        Loader.OnBadImage onBad,
+        boolean cached) {
     private static final Logger log = LoggerFactory.getLogger(TrainingRun.class);
 
     static TrainingData prepare(RunConfig.Data d, long seed) {
@@ -52,7 +53,8 @@ record TrainingData(
             std = stats.std();
             log.info(describe("normalisation from the training images", mean, std));
         }
-        return new TrainingData(classes, split.train(), split.val(), mean, std, onBad);
+        return new TrainingData(
+                classes, split.train(), split.val(), mean, std, onBad, cacheDecision(d.cache(), split.train()));
     }
 
     private static String describe(String what, float[] mean, float[] std) {
@@ -81,7 +83,7 @@ record TrainingData(
                 mean,
                 std,
                 Loader.Options.training(d.batchSize(), seed, d.workers(), onBad));
-        return cacheDecision(d.cache(), train) ? loader.cache(new DecodedCache()) : loader;
+        return cached ? loader.cache(new DecodedCache()) : loader;
     }
 
     /**

@@ -75,7 +75,8 @@ public final class TrainingRun implements AutoCloseable {
         try {
             TrainingData data = TrainingData.prepare(config.data(), config.seed());
             RunConfig resolved = config.withNormalization(data.mean(), data.std())
-                    .withPrecision(precision(config.train().precision()).word);
+                    .withPrecision(precision(config.train().precision()).word)
+                    .withCache(data.cached() ? "ram" : "none");
             String resolvedYaml = Yamls.dump(resolved.toMap());
             ModelSetup model = ModelSetup.build(config, data.classes().size());
             Checkpoints.Loaded resumed = ResumeChoice.load(dir, o, model, o.dist() == null);
