@@ -17,7 +17,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * The package layering of DESIGN.md, read from the sources themselves (import lines and fully qualified
+ * The package layering of docs/architecture.md, read from the sources themselves (import lines and fully qualified
  * names in code): every dependency points down the list, so there are no cycles; packages on the same
  * level (model and data; engine and io) do not use each other.
  */
@@ -75,7 +75,8 @@ class ArchitectureTest {
         List<String> wrong = new ArrayList<>();
         for (var e : g.entrySet()) {
             if (level(e.getKey()) < 0)
-                wrong.add("package '" + e.getKey() + "' has no place in ArchitectureTest.LAYERS (and DESIGN.md)");
+                wrong.add("package '" + e.getKey()
+                        + "' has no place in ArchitectureTest.LAYERS (and docs/architecture.md)");
             for (var use : e.getValue().entrySet()) {
                 int from = level(e.getKey()), to = level(use.getKey());
                 if (to < 0 || to <= from) {

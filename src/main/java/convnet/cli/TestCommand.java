@@ -121,8 +121,7 @@ final class TestCommand implements Runnable {
                         classes.get(c),
                         Double.isNaN(m.perClass()[c]) ? "-" : String.format(Locale.ROOT, "%.4f", m.perClass()[c]));
             }
-            System.out.println("confusion matrix: " + r.outputDir().resolve("confusion.csv") + ", "
-                    + r.outputDir().resolve("confusion.png"));
+            System.out.println("confusion matrix: " + r.confusionCsv() + ", " + r.confusionPng());
         }
     }
 }

@@ -86,8 +86,8 @@ public final class Evaluation {
         return b.imageSize();
     }
 
-    /** Writes {@code confusion.csv} and {@code confusion.png} into {@code dir}. */
-    public static void writeConfusion(Path dir, List<String> classes, Metrics m) {
+    /** Writes the confusion matrix as a table ({@code csv}) and a heat map ({@code png}). */
+    public static void writeConfusion(Path csvFile, Path png, List<String> classes, Metrics m) {
         List<Object> header = new ArrayList<>(List.of("true\\predicted"));
         header.addAll(classes);
         Csv csv = new Csv().row(header);
@@ -96,8 +96,8 @@ public final class Evaluation {
             for (long v : m.confusion()[i]) row.add(v);
             csv.row(row);
         }
-        csv.write(dir.resolve("confusion.csv"));
-        ConfusionPlot.write(dir.resolve("confusion.png"), classes, m.confusion());
+        csv.write(csvFile);
+        ConfusionPlot.write(png, classes, m.confusion());
     }
 
     private static Predictions perImage(List<Model> models, List<Sample> samples, TestTime tt, Precision prec) {

@@ -135,6 +135,8 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
 
     /** Reads and validates a config; {@code base} resolves relative dataset paths. */
     public static RunConfig from(ConfigNode root, Path base) {
+        base = base.toAbsolutePath(); // the resolved config names absolute folders, so a run can be tested from
+        // anywhere
         Section s = new Section(root);
         String name = s.string("name", "run");
         if (!name.matches("[A-Za-z0-9._-]+") || name.matches("\\.+")) {

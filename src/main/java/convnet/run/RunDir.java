@@ -2,6 +2,7 @@ package convnet.run;
 
 import convnet.UserException;
 import convnet.eval.ModelBundle;
+import convnet.io.Dirs;
 import convnet.train.Checkpoints;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -30,6 +31,9 @@ public final class RunDir {
             EVENTS_PREFIX = "events.out.tfevents.";
     /** What a run writes at the top of its folder besides its log file: a folder holding only these (or empty) may be trained in. */
     private static final Set<String> OWN = Set.of(CONFIG, CLASSES, METRICS, CHECKPOINTS, MODEL, TEST, PLOTS, LOCK);
+
+    /** What {@code convnet test} writes into {@link #test()}. */
+    public static final List<String> TEST_FILES = List.of("confusion.csv", "confusion.png");
 
     private final Path root;
 
@@ -111,9 +115,9 @@ public final class RunDir {
     }
 
     /**
-     * Refuses a folder that training must not write into: a file, or a non-empty folder that is not a
-     * convnet run (one with {@code config.yaml} and {@code classes.txt}, or only convnet's own names).
-     * Reads only.
+     * Refuses a folder that training must not write into: a file, or a folder that is neither a convnet run
+     * (one with {@code config.yaml} and {@code classes.txt}) nor empty — a leftover {@code .lock} or log file
+     * of a start that never got going counts as empty. Reads only.
      */
     public void checkUsable(String logFile) {
         if (Files.exists(root) && !Files.isDirectory(root))
@@ -122,17 +126,32 @@ public final class RunDir {
         List<String> foreign;
         try (Stream<Path> s = Files.list(root)) {
             foreign = s.map(p -> p.getFileName().toString())
-                    .filter(n -> !OWN.contains(n) && !n.equals(logFile) && !n.startsWith(EVENTS_PREFIX))
+                    .filter(n -> !n.equals(LOCK) && !n.equals(logFile))
                     .sorted()
-                    .limit(3)
                     .toList();
         } catch (IOException e) {
             throw new UserException("cannot read run directory " + root + ": " + e.getMessage());
         }
         if (!foreign.isEmpty()) {
-            throw new UserException(
-                    root.toAbsolutePath().normalize() + " is not empty and is not a convnet run (it holds "
-                            + String.join(", ", foreign) + "); train into a new or empty folder (--run DIR)");
+            throw new UserException(root.toAbsolutePath().normalize()
+                    + " is not empty and is not a convnet run (it holds "
+                    + String.join(", ", foreign.subList(0, Math.min(5, foreign.size())))
+                    + (foreign.size() > 5 ? " and " + (foreign.size() - 5) + " more" : "")
+                    + "); train into a new or empty folder (--run DIR)");
+        }
+    }
+
+    /** Whether the lock file is there (a start that creates it, and is then refused, removes it again). */
+    public boolean hasLockFile() {
+        return Files.exists(root.resolve(LOCK));
+    }
+
+    /** Removes the lock file (after the lock is released), for a refused start that created it. */
+    public void removeLockFile() {
+        try {
+            Files.deleteIfExists(root.resolve(LOCK));
+        } catch (IOException ignored) {
+            // harmless: an empty lock file
         }
     }
 
@@ -147,9 +166,22 @@ public final class RunDir {
      */
     public void clearForRestart() {
         try {
+            List<String> removed = new java.util.ArrayList<>();
+            if (checkpoints().any()) removed.add("checkpoints");
             checkpoints().clear();
+            if (ModelBundle.exists(model())) removed.add("the model bundle");
             ModelBundle.delete(model());
-            Files.deleteIfExists(metrics());
+            if (Files.deleteIfExists(metrics())) removed.add(METRICS);
+            boolean tested = false;
+            for (String f : TEST_FILES) tested |= Files.deleteIfExists(test().resolve(f));
+            if (tested) removed.add("the test results");
+            Dirs.deleteIfEmpty(test());
+            org.slf4j.LoggerFactory.getLogger(RunDir.class)
+                    .info(
+                            "--restart: {}",
+                            removed.isEmpty()
+                                    ? "nothing to remove"
+                                    : "removed " + String.join(", ", removed) + " of the earlier run");
         } catch (IOException e) {
             throw new UserException("cannot clear " + root + " for --restart: " + e.getMessage());
         }

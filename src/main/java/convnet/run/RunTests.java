@@ -49,7 +49,8 @@ public final class RunTests {
             String weights,
             TestTime method,
             Metrics metrics,
-            Path outputDir) {}
+            Path confusionCsv,
+            Path confusionPng) {}
 
     public static Report test(List<Path> runs, Options o) {
         List<Evaluation.Model> models = new ArrayList<>();
@@ -67,8 +68,9 @@ public final class RunTests {
         TestTime method = Evaluation.method(first, o.scales(), o.multiScale(), o.dense(), o.crops(), o.flip());
         Metrics m = Evaluation.run(models, samples, method, o.precision());
         Path out = new RunDir(runs.get(0)).test();
-        Evaluation.writeConfusion(out, first.classes(), m);
-        return new Report(List.copyOf(runs), first.classes(), split, o.weights(), method, m, out);
+        Path csv = out.resolve(RunDir.TEST_FILES.get(0)), png = out.resolve(RunDir.TEST_FILES.get(1));
+        Evaluation.writeConfusion(csv, png, first.classes(), m);
+        return new Report(List.copyOf(runs), first.classes(), split, o.weights(), method, m, csv, png);
     }
 
     private static Evaluation.Model load(RunDir run, String weights) {

@@ -71,7 +71,10 @@ public final class TrainingRun implements AutoCloseable {
         RunDir dir = new RunDir(runDir);
         boolean writer = o.dist() == null || o.dist().rank == 0;
         if (writer) dir.checkUsable(config.train().logFile());
-        RunDir.Lock lock = writer && dir.exists() ? dir.lock() : null; // a second process on the same run stops here
+        if (o.restart() && o.resumeFrom() != null)
+            throw new UserException("--restart and --resume contradict each other; give one");
+        boolean lockFileBefore = dir.hasLockFile();
+        RunDir.Lock lock = writer && dir.isRun() ? dir.lock() : null; // a second process on the same run stops here
         try {
             TrainingData data = TrainingData.prepare(config.data(), config.seed());
             RunConfig resolved = config.withNormalization(data.mean(), data.std())
@@ -79,8 +82,9 @@ public final class TrainingRun implements AutoCloseable {
                     .withCache(data.cached() ? "ram" : "none");
             String resolvedYaml = Yamls.dump(resolved.toMap());
             ModelSetup model = ModelSetup.build(config, data.classes().size());
+            if (!o.restart())
+                ResumeChoice.checkSameClasses(dir, data.classes()); // before any checkpoint is tried on them
             Checkpoints.Loaded resumed = ResumeChoice.load(dir, o, model, o.dist() == null);
-            if (resumed != null || !o.restart()) ResumeChoice.checkSameClasses(dir, data.classes());
             // every check has passed: from here on the run directory changes
             if (writer) {
                 if (lock == null) lock = dir.lock();
@@ -101,7 +105,8 @@ public final class TrainingRun implements AutoCloseable {
                         .forEach(trainer::listen);
             return new TrainingRun(dir, resolved, data.classes(), trainer, trainLoader, valLoader, lock);
         } catch (RuntimeException | Error e) {
-            if (lock != null) lock.close(); // a run that could not start leaves its directory free
+            if (lock != null) lock.close(); // a run that could not start leaves its directory free, and as it was
+            if (writer && !lockFileBefore) dir.removeLockFile();
             throw e;
         }
     }
@@ -128,7 +133,7 @@ public final class TrainingRun implements AutoCloseable {
                 t.epochs(),
                 t.labelSmoothing());
         trainer.lrFactors(model.lrFactors());
-        trainer.seed(config.seed(), Metric.of(t.schedule().monitor()));
+        trainer.seed(config.seed()).monitor(Metric.of(t.schedule().monitor()));
         if (dist != null) trainer.distributed(dist);
         trainer.mixing(t.mixing()).clipGradNorm(t.clipGradNorm()).accumulate(t.accumulate());
         if (t.earlyStop().on()) {

@@ -78,6 +78,23 @@ public final class CheckpointSaver implements TrainListener {
     }
 
     @Override
+    public void onTrainEnd(Trainer t) {
+        if (bestEpoch > 0 && !t.stopped()) {
+            log.info(
+                    ranked
+                            ? String.format(
+                                    java.util.Locale.ROOT,
+                                    "the model bundle holds epoch %d (%s %.4f)",
+                                    bestEpoch,
+                                    metric.word,
+                                    best)
+                            : "the model bundle holds epoch " + bestEpoch
+                                    + " (the last: no validation set ranks the epochs)",
+                    bestEpoch);
+        }
+    }
+
+    @Override
     public void onStop(Trainer t) {
         if (!savesMidEpoch) {
             log.info("data-parallel run stopped mid-epoch: it resumes from the last epoch's end");

@@ -233,6 +233,7 @@ public final class Checkpoints {
     /** Reads and verifies a checkpoint folder's state; a damaged checkpoint is a UserException naming what is wrong. */
     public static State verify(Path ckpt) {
         Path statePath = ckpt.resolve("state.json");
+        if (!Files.exists(ckpt)) throw new UserException(ckpt + ": no such checkpoint folder");
         if (!Files.isRegularFile(statePath)) throw new UserException(ckpt + ": not a checkpoint (no state.json)");
         try {
             var s = JSON.readTree(statePath.toFile());
@@ -411,7 +412,7 @@ public final class Checkpoints {
         try (InputStream in = new DigestInputStream(Files.newInputStream(file), MessageDigest.getInstance("SHA-256"))) {
             byte[] buf = new byte[1 << 16];
             while (in.read(buf) >= 0) {
-                // digesting
+                continue; // the stream digests what passes through it
             }
             return HexFormat.of()
                     .formatHex(((DigestInputStream) in).getMessageDigest().digest());

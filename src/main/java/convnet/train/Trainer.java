@@ -61,8 +61,8 @@ public final class Trainer {
     private int pending; // micro-batches of the open accumulation group
     private EarlyStopping earlyStopping;
     private double secondsBefore;
-    private long epochStart; // System.nanoTime() when the current epoch began (earlier by the seconds it ran before a
-    // resume)
+    /** System.nanoTime() when the current epoch began; earlier by the seconds it ran before a mid-epoch resume. */
+    private long epochStart;
 
     public Trainer(
             Net net,
@@ -86,9 +86,14 @@ public final class Trainer {
         this.scaler = precision.scalesLoss() ? new LossScaler(LossScaler.INITIAL_SCALE) : null;
     }
 
-    /** The run's seed (the per-batch random state is derived from it) and the metric the plateau schedule watches. */
-    public Trainer seed(long seed, Metric monitor) {
+    /** The run's seed: the per-batch random state (dropout, mixing) is derived from it. */
+    public Trainer seed(long seed) {
         this.seed = seed;
+        return this;
+    }
+
+    /** The metric the plateau schedule watches. */
+    public Trainer monitor(Metric monitor) {
         this.monitor = monitor;
         return this;
     }
@@ -104,10 +109,6 @@ public final class Trainer {
         this.channelsLast = on;
         if (on) net.toChannelsLast();
         return this;
-    }
-
-    public boolean isChannelsLast() {
-        return channelsLast;
     }
 
     /** Per parameter group, the factor on the scheduled learning rate (see {@link Optimizers#create}). */
@@ -198,8 +199,8 @@ public final class Trainer {
             Tensor logits = precision.forward(() -> net.forward(x)).to(torch.ScalarType.Float);
             Tensor loss = loss(logits, y);
             Tensor dominant = y;
-            if (mixed != null) { // soft targets: λ·CE(y) + (1 − λ)·CE(y of the partner); accuracy against the larger
-                // share
+            if (mixed != null) {
+                // soft targets: λ·CE(y) + (1 − λ)·CE(y of the partner); accuracy against the larger share
                 long[] partnerLabels = new long[b.size()];
                 for (int i = 0; i < b.size(); i++) partnerLabels[i] = b.labels()[mixed.partner()[i]];
                 Tensor yPartner = Tensors.fromLongs(partnerLabels);
@@ -266,8 +267,7 @@ public final class Trainer {
         Tensor uniform = logp.mean(new long[] {1}, false, new org.bytedeco.pytorch.ScalarTypeOptional())
                 .mean()
                 .neg();
-        return nll.mul(new org.bytedeco.pytorch.Scalar(1 - labelSmoothing))
-                .add(uniform.mul(new org.bytedeco.pytorch.Scalar(labelSmoothing)));
+        return nll.mul(new Scalar(1 - labelSmoothing)).add(uniform.mul(new Scalar(labelSmoothing)));
     }
 
     /** Trains epoch after epoch until the last one, or until {@link #requestStop()}. */
@@ -300,8 +300,8 @@ public final class Trainer {
             int b = p.batch();
             currentLr = schedule.lr(epoch + (double) b / batches);
             Optimizers.setLr(optimizer, currentLr, lrFactors);
-            // dropout masks depend only on (seed, epoch, batch): a resumed epoch, even one stopped mid-way, repeats
-            // exactly
+            // dropout masks depend only on (seed, epoch, batch):
+            // a resumed epoch, even one stopped mid-way, repeats exactly
             torch.manual_seed(seed * 1_000_003L + epoch * 100_003L + b);
             mixRandom = new java.util.Random(seed * 7_919L + epoch * 104_729L + b);
             p = new EpochProgress(
@@ -327,9 +327,9 @@ public final class Trainer {
                 for (TrainListener l : listeners)
                     l.onBatchEnd(this, epoch, p.batch(), batches, p.lossSum() / p.seen(), p.correct() / p.seen());
             }
-            if (stopRequested && p.batch() < batches && pending == 0) { // only between accumulation groups
-                // stopped mid-epoch (Ctrl-C): the listeners may save where we are; a resume continues from the next
-                // batch
+            if (stopRequested && p.batch() < batches && pending == 0) {
+                // stopped mid-epoch (Ctrl-C), between accumulation groups: the listeners may save where we are,
+                // and a resume continues from the next batch
                 boolean trainedHere = p.batch() > progress.batch();
                 progress = withSeconds(p, t0);
                 if (trainedHere) for (TrainListener l : listeners) l.onStop(this);

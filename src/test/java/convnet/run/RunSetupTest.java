@@ -157,4 +157,53 @@ class RunSetupTest {
         refused("train", config(tmp, "n").toString(), "--run", run.toString(), "--set", "data.batch_size=64");
         assertFalse(Files.exists(run), "nothing was created");
     }
+
+    /** Found by a reviewer: folders named like a run's, in a folder that is not a run, are the user's. */
+    @Test
+    void aFolderWithRunLikeNamesIsNotARun(@TempDir Path tmp) throws Exception {
+        Path project = tmp.resolve("proj");
+        Files.createDirectories(project.resolve("test"));
+        Files.createDirectories(project.resolve("model"));
+        Files.writeString(project.resolve("model/weights.safetensors"), "my weights\n");
+        Map<String, String> before = snapshot(project);
+        assertTrue(refused("train", config(tmp, "p").toString(), "--run", project.toString())
+                .stderr()
+                .contains("not a convnet run"));
+        assertEquals(before, snapshot(project));
+        // an empty folder may be trained into; a refused start there leaves it empty (no .lock behind)
+        Path empty = tmp.resolve("empty");
+        Files.createDirectories(empty);
+        refused("train", config(tmp, "e").toString(), "--run", empty.toString(), "--set", "data.batch_size=64");
+        try (Stream<Path> s = Files.list(empty)) {
+            assertEquals(0, s.count(), "nothing left in the empty folder");
+        }
+    }
+
+    @Test
+    void otherClassesAreNamedAsSuchAndRestartTakesTheTestResultsToo(@TempDir Path tmp) throws Exception {
+        Path run = trained(tmp);
+        String cfg = tmp.resolve("r.yaml").toString();
+        Path three = TestData.subset("flowers5-128", tmp.resolve("three"), 8, "daisy", "rose", "tulip");
+        Cli.Out o = refused("train", cfg, "--run", run.toString(), "--set", "data.train=" + three);
+        assertTrue(o.stderr().contains("classes") && !o.stderr().contains("no usable checkpoint"), o.stderr());
+        assertTrue(refused("train", cfg, "--run", run.toString(), "--restart", "--resume", "last")
+                .stderr()
+                .contains("contradict"));
+        assertTrue(refused(
+                        "train",
+                        cfg,
+                        "--run",
+                        run.toString(),
+                        "--resume",
+                        tmp.resolve("nowhere").toString())
+                .stderr()
+                .contains("no such checkpoint"));
+        assertEquals(0, Cli.run("test", run.toString()).code());
+        assertTrue(Files.exists(run.resolve("test/confusion.csv")));
+        Cli.Out again = Cli.run("train", cfg, "--run", run.toString(), "--restart", "--threads", "2");
+        assertEquals(0, again.code(), again.stderr());
+        assertFalse(
+                Files.exists(run.resolve("test/confusion.csv")), "stale test results of the earlier model are gone");
+        assertTrue(again.stderr().contains("--restart: removed"), again.stderr());
+    }
 }
