@@ -28,11 +28,12 @@ public final class MetricsCsv implements TrainListener {
         this.file = file;
         if (resumedEpoch > 0 && Files.isRegularFile(file)) {
             try {
-                for (String[] row : Csv.read(file, COLUMNS.length)) {
-                    EpochStats s = parse(row);
+                List<List<String>> table = Csv.parse(Files.readString(file), file.toString());
+                for (List<String> row : table.subList(Math.min(1, table.size()), table.size())) {
+                    EpochStats s = parse(row.toArray(new String[0])); // 9 columns before the averaged weights' two
                     if (s.epoch() <= resumedEpoch) rows.add(s);
                 }
-            } catch (RuntimeException e) {
+            } catch (IOException | RuntimeException e) {
                 rows.clear();
             }
         }
@@ -63,7 +64,9 @@ public final class MetricsCsv implements TrainListener {
                 num(f[6]),
                 Double.parseDouble(f[7]),
                 Long.parseLong(f[8]),
-                0);
+                0,
+                f.length > 9 ? num(f[9]) : Double.NaN,
+                f.length > 10 ? num(f[10]) : Double.NaN);
     }
 
     private static double num(String s) {
@@ -73,9 +76,11 @@ public final class MetricsCsv implements TrainListener {
     @Override
     public void onEpochEnd(Trainer trainer, EpochStats s) {
         rows.add(s);
-        Csv csv = new Csv(COLUMNS);
+        // the averaged weights' two columns only in runs that keep an average
+        boolean ema = rows.stream().anyMatch(r -> !Double.isNaN(r.emaValAcc()) || !Double.isNaN(r.emaValLoss()));
+        Csv csv = new Csv(ema ? COLUMNS : java.util.Arrays.copyOf(COLUMNS, 9));
         for (EpochStats r : rows) {
-            csv.row(
+            List<Object> row = new ArrayList<>(List.of(
                     r.epoch(),
                     String.format(Locale.ROOT, "%.6g", r.lr()),
                     String.format(Locale.ROOT, "%.6f", r.trainLoss()),
@@ -84,7 +89,9 @@ public final class MetricsCsv implements TrainListener {
                     fmt(r.valAcc()),
                     fmt(r.valTop5()),
                     String.format(Locale.ROOT, "%.2f", r.seconds()),
-                    r.step());
+                    r.step()));
+            if (ema) row.addAll(List.of(fmt(r.emaValLoss()), fmt(r.emaValAcc())));
+            csv.row(row);
         }
         csv.write(file);
     }

@@ -100,7 +100,8 @@ public final class ProgressLog implements TrainListener {
                 fmt(s.valTop5()),
                 s.lr(),
                 s.seconds(),
-                s.skipped() > 0 ? "  (" + s.skipped() + " bad images skipped)" : ""));
+                (Double.isNaN(s.emaValAcc()) ? "" : String.format(Locale.ROOT, "  ema acc %.4f", s.emaValAcc()))
+                        + (s.skipped() > 0 ? "  (" + s.skipped() + " bad images skipped)" : "")));
     }
 
     @Override

@@ -94,7 +94,15 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
             Mixing mixing,
             double clipGradNorm,
             EarlyStop earlyStop,
-            int accumulate) {}
+            int accumulate,
+            Ema ema) {}
+
+    /** An exponential moving average of the weights ({@code decay} 0: off), with timm's warm-up. */
+    public record Ema(double decay, boolean warmup) {
+        public boolean on() {
+            return decay > 0;
+        }
+    }
 
     /** Early stopping: after more than {@code patience} epochs without {@code monitor} improving by {@code minDelta} (patience 0: off). */
     public record EarlyStop(String monitor, int patience, double minDelta) {
@@ -229,7 +237,8 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
                 mixing(n.section("mixup")),
                 n.number("clip_grad_norm", 0, 0, 1e6),
                 earlyStop(n.section("early_stopping")),
-                n.integer("accumulate", 1, 1, 1024));
+                n.integer("accumulate", 1, 1, 1024),
+                ema(n.section("ema")));
     }
 
     static Mixing mixing(Section m) {
@@ -240,6 +249,12 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
                 m.number("switch_prob", 0.5, 0, 1));
         if (!mix.on()) m.keepOnly(List.of("mixup_alpha", "cutmix_alpha"));
         return mix;
+    }
+
+    static Ema ema(Section e) {
+        Ema ema = new Ema(e.number("decay", 0, 0, 0.999999999), e.bool("warmup", true));
+        if (!ema.on()) e.keepOnly(List.of("decay"));
+        return ema;
     }
 
     static EarlyStop earlyStop(Section e) {
@@ -406,7 +421,8 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
                 t.mixing(),
                 t.clipGradNorm(),
                 t.earlyStop(),
-                t.accumulate());
+                t.accumulate(),
+                t.ema());
         return new RunConfig(name, seed, model, data, chosen, m);
     }
 

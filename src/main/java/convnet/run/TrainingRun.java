@@ -10,6 +10,7 @@ import convnet.train.Checkpoints;
 import convnet.train.Distributed;
 import convnet.train.EarlyStopping;
 import convnet.train.Metric;
+import convnet.train.ModelEma;
 import convnet.train.Schedule;
 import convnet.train.Trainer;
 import java.nio.file.Path;
@@ -99,7 +100,8 @@ public final class TrainingRun implements AutoCloseable {
             Loader trainLoader = data.trainLoader(config.data(), config.seed());
             if (o.dist() != null) trainLoader.shard(o.dist().rank, o.dist().world);
             Loader valLoader = writer ? data.valLoader(config.data(), config.seed()) : null;
-            Trainer trainer = trainer(resolved, model, trainLoader, valLoader, o.dist(), state);
+            Trainer trainer = trainer(
+                    resumed == null ? null : resumed.path(), resolved, model, trainLoader, valLoader, o.dist(), state);
             if (writer)
                 RunListeners.standard(dir, resolved, data, model, state, resolvedYaml, o.terminal(), o.dist() == null)
                         .forEach(trainer::listen);
@@ -121,7 +123,13 @@ public final class TrainingRun implements AutoCloseable {
     }
 
     private static Trainer trainer(
-            RunConfig config, ModelSetup model, Loader train, Loader val, Distributed dist, Checkpoints.State state) {
+            Path resumedFrom,
+            RunConfig config,
+            ModelSetup model,
+            Loader train,
+            Loader val,
+            Distributed dist,
+            Checkpoints.State state) {
         RunConfig.Train t = config.train();
         Trainer trainer = new Trainer(
                 model.net(),
@@ -141,6 +149,8 @@ public final class TrainingRun implements AutoCloseable {
             trainer.earlyStopping(new EarlyStopping(Metric.of(es.monitor()), es.patience(), es.minDelta()));
         }
         if (t.channelsLast()) trainer.channelsLast(true);
+        if (t.ema().on())
+            trainer.ema(new ModelEma(model.net(), t.ema().decay(), t.ema().warmup())); // after the memory format is set
         if (t.freezeEpochs() > 0 && !model.pretrained().isEmpty()) {
             trainer.freeze(model.pretrainedTensors(), t.freezeEpochs());
             log.info("pretrained layers frozen for the first {} epochs", t.freezeEpochs());
@@ -149,6 +159,11 @@ public final class TrainingRun implements AutoCloseable {
         trainer.schedule.restore(state.schedule());
         if (trainer.scaler != null) trainer.scaler.restore(state.scaler());
         if (trainer.earlyStopping() != null) trainer.earlyStopping().restore(state.earlyStopping());
+        if (trainer.ema() != null && resumedFrom != null && !Checkpoints.loadEma(resumedFrom, trainer.ema())) {
+            log.info(
+                    "{} holds no average of the weights: it starts from the weights as they are",
+                    resumedFrom.getFileName());
+        }
         return trainer;
     }
 

@@ -59,10 +59,20 @@ public final class CheckpointSaver implements TrainListener {
         }
         boolean keep = every > 0 && s.epoch() % every == 0;
         // the bundle before the checkpoint: a run killed between the two repeats the epoch and writes both again
-        if (improved || !ModelBundle.exists(modelDir)) bundle.save(modelDir, t.net);
+        if (improved || !ModelBundle.exists(modelDir)) {
+            if (metric.ofAverage() && t.ema() != null) {
+                t.ema().withWeightsIn(() -> {
+                    bundle.save(modelDir, t.net);
+                    return null;
+                });
+            } else {
+                bundle.save(modelDir, t.net);
+            }
+        }
         checkpoints.save(
                 t.net,
                 t.optimizer,
+                t.ema(),
                 new Checkpoints.State(
                         s.epoch(),
                         s.step(),
@@ -103,6 +113,7 @@ public final class CheckpointSaver implements TrainListener {
         Path p = checkpoints.save(
                 t.net,
                 t.optimizer,
+                t.ema(),
                 new Checkpoints.State(
                         t.epoch(),
                         t.step(),

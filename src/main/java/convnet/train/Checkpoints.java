@@ -123,7 +123,7 @@ public final class Checkpoints {
     }
 
     private static final String FOLDER = "epoch-\\d+(-b\\d+)?";
-    private static final String CONFIG = "config.yaml";
+    private static final String CONFIG = "config.yaml", EMA = "ema.safetensors";
 
     public Path dir() {
         return dir;
@@ -134,6 +134,11 @@ public final class Checkpoints {
      * {@code last} (and {@code best} if asked) at it.
      */
     public Path save(Net net, Optimizer optimizer, State state, boolean best, boolean keep) {
+        return save(net, optimizer, null, state, best, keep);
+    }
+
+    /** As {@link #save(Net, Optimizer, State, boolean, boolean)}, with the average of the weights when there is one. */
+    public Path save(Net net, Optimizer optimizer, ModelEma ema, State state, boolean best, boolean keep) {
         String name = folderName(state);
         Path target = dir.resolve(name);
         Path tmp = dir.resolve("." + name + ".tmp");
@@ -165,6 +170,11 @@ public final class Checkpoints {
                 s.put("config_sha256", sha256(tmp.resolve(CONFIG)));
             }
             s.put("model_sha256", sha256(tmp.resolve("model.safetensors")));
+            if (ema != null) {
+                Safetensors.write(tmp.resolve(EMA), ema.tensors(), Map.of("format", "pt"));
+                s.put("ema_sha256", sha256(tmp.resolve(EMA)));
+                s.put("ema_updates", ema.updates());
+            }
             s.put("optimizer_sha256", sha256(tmp.resolve("optimizer.pt")));
             AtomicFiles.writeString(tmp.resolve("state.json"), JSON.writeValueAsString(s));
             Dirs.deleteTree(target);
@@ -246,6 +256,12 @@ public final class Checkpoints {
                 if (!want.equals(sha256(file)))
                     throw new UserException(ckpt + ": damaged checkpoint, " + f + " does not match its checksum");
             }
+            if (s.has("ema_sha256")
+                    && !(Files.isRegularFile(ckpt.resolve(EMA))
+                            && s.path("ema_sha256").asText().equals(sha256(ckpt.resolve(EMA))))) {
+                throw new UserException(
+                        ckpt + ": damaged checkpoint, " + EMA + " is missing or does not match its checksum");
+            }
             if (s.has("config_sha256")
                     && !(Files.isRegularFile(ckpt.resolve(CONFIG))
                             && s.path("config_sha256").asText().equals(sha256(ckpt.resolve(CONFIG))))) {
@@ -271,6 +287,25 @@ public final class Checkpoints {
                     numbers(s.path("early_stopping")));
         } catch (IOException e) {
             throw new UserException(statePath + ": damaged checkpoint state: " + e.getMessage());
+        }
+    }
+
+    /**
+     * Loads the average of the weights saved with {@code ckpt} into {@code ema}; false (and {@code ema} left as
+     * it is: the current weights) when the checkpoint has none. Checked against its checksum.
+     */
+    public static boolean loadEma(Path ckpt, ModelEma ema) {
+        Path file = ckpt.resolve(EMA);
+        if (!Files.isRegularFile(file)) return false;
+        try {
+            var s = JSON.readTree(ckpt.resolve("state.json").toFile());
+            if (!s.path("ema_sha256").asText().equals(sha256(file)))
+                throw new UserException(ckpt + ": damaged checkpoint, " + EMA + " does not match its checksum");
+            Safetensors.load(file, ema.tensors());
+            ema.restoreUpdates(s.path("ema_updates").asLong());
+            return true;
+        } catch (IOException e) {
+            throw new UserException(ckpt + ": cannot read " + EMA + ": " + e.getMessage());
         }
     }
 

@@ -10,7 +10,9 @@ public enum Metric {
     VAL_LOSS("val_loss", true),
     VAL_TOP5("val_top5", false),
     TRAIN_ACC("train_acc", false),
-    TRAIN_LOSS("train_loss", true);
+    TRAIN_LOSS("train_loss", true),
+    EMA_VAL_ACC("ema_val_acc", false),
+    EMA_VAL_LOSS("ema_val_loss", true);
 
     public final String word;
     public final boolean lowerIsBetter;
@@ -31,7 +33,7 @@ public enum Metric {
 
     /** Whether the figure comes from the validation set (NaN when a run has none). */
     public boolean needsValidation() {
-        return word.startsWith("val_");
+        return word.contains("val_");
     }
 
     public double of(EpochStats s) {
@@ -41,7 +43,14 @@ public enum Metric {
             case VAL_TOP5 -> s.valTop5();
             case TRAIN_ACC -> s.trainAcc();
             case TRAIN_LOSS -> s.trainLoss();
+            case EMA_VAL_ACC -> s.emaValAcc();
+            case EMA_VAL_LOSS -> s.emaValLoss();
         };
+    }
+
+    /** Whether the figure is that of the averaged weights (so the model bundle takes them). */
+    public boolean ofAverage() {
+        return word.startsWith("ema_");
     }
 
     /** Whether {@code value} beats {@code best} (any value beats NaN, the "nothing yet"). */

@@ -58,6 +58,7 @@ public final class Trainer {
     private java.util.Random mixRandom = new java.util.Random(0);
     private double clipGradNorm;
     private int accumulate = 1;
+    private ModelEma ema;
     private int pending; // micro-batches of the open accumulation group
     private EarlyStopping earlyStopping;
     private double secondsBefore;
@@ -221,6 +222,7 @@ public final class Trainer {
                 if (clipGradNorm > 0)
                     torch.clip_grad_norm_(new TensorVector(params.toArray(new Tensor[0])), clipGradNorm);
                 optimizer.step();
+                if (ema != null) ema.update();
             }
             double l = loss.item_double();
             long correct =
@@ -247,6 +249,16 @@ public final class Trainer {
 
     public EarlyStopping earlyStopping() {
         return earlyStopping;
+    }
+
+    /** Keeps an average of the weights, evaluated beside them every epoch. */
+    public Trainer ema(ModelEma ema) {
+        this.ema = ema;
+        return this;
+    }
+
+    public ModelEma ema() {
+        return ema;
     }
 
     /** Makes each optimizer step from {@code n} batches' gradients (gradient accumulation; 1: off). */
@@ -360,9 +372,26 @@ public final class Trainer {
             valAcc = m.top1();
             valTop5 = m.top5();
         }
+        double emaValLoss = Double.NaN, emaValAcc = Double.NaN;
+        if (ema != null && val != null && val.size() > 0) {
+            Metrics m = Metrics.of(ema.withWeightsIn(() -> Evaluator.run(net, val, precision)), net.numClasses());
+            emaValLoss = m.loss();
+            emaValAcc = m.top1();
+        }
         double seconds = (System.nanoTime() - epochStart) / 1e9; // validation included
         EpochStats stats = new EpochStats(
-                epoch + 1, currentLr, trainLoss, trainAcc, valLoss, valAcc, valTop5, seconds, step, p.skipped());
+                epoch + 1,
+                currentLr,
+                trainLoss,
+                trainAcc,
+                valLoss,
+                valAcc,
+                valTop5,
+                seconds,
+                step,
+                p.skipped(),
+                emaValLoss,
+                emaValAcc);
         schedule.epochEnd(epoch, monitor.of(stats));
         if (earlyStopping != null)
             earlyStopping.update(stats); // before the listeners, so the checkpoint holds the decision

@@ -10,6 +10,7 @@ import convnet.TestData;
 import convnet.engine.Engine;
 import convnet.engine.Precision;
 import convnet.engine.Scoped;
+import convnet.engine.Tensors;
 import convnet.model.Models;
 import convnet.model.Net;
 import convnet.model.PreActResNet;
@@ -163,7 +164,7 @@ class RecipeFeaturesTest {
         Path cfg = config(
                 tmp,
                 data,
-                "{epochs: 2, optimizer: {name: sgd, lr: 0.02}, clip_grad_norm: 1.0, accumulate: 2, "
+                "{epochs: 2, optimizer: {name: sgd, lr: 0.02}, clip_grad_norm: 1.0, accumulate: 2, ema: {decay: 0.9}, best_metric: ema_val_acc, "
                         + "mixup: {mixup_alpha: 0.2, cutmix_alpha: 1.0, prob: 0.8, switch_prob: 0.5}}");
         RunConfig rc = RunConfig.from(convnet.config.ConfigNode.load(cfg), tmp);
         Path straight = tmp.resolve("straight"), stopped = tmp.resolve("stopped");
@@ -192,6 +193,14 @@ class RecipeFeaturesTest {
                 Files.readAllBytes(straight.resolve("checkpoints/epoch-0002/model.safetensors")),
                 Files.readAllBytes(stopped.resolve("checkpoints/epoch-0002/model.safetensors")));
         assertEquals(KillResumeTest.lossColumns(straight), KillResumeTest.lossColumns(stopped));
+        assertArrayEquals(
+                Files.readAllBytes(straight.resolve("checkpoints/epoch-0002/ema.safetensors")),
+                Files.readAllBytes(stopped.resolve("checkpoints/epoch-0002/ema.safetensors")),
+                "the average resumes exactly too");
+        assertEquals(
+                11,
+                Files.readAllLines(stopped.resolve("metrics.csv")).get(1).split(",", -1).length,
+                "with the average's two columns");
     }
 
     /** Two micro-batches of 32 accumulated make the same step as one batch of 64 (a model without BatchNorm). */
@@ -249,5 +258,38 @@ class RecipeFeaturesTest {
                 new Schedule(new ScheduleConfig("constant", 0, 0, 1, 1), 0.05, 1),
                 1,
                 0);
+    }
+
+    /** After k steps the average is the formula's: e ← d·e + (1 − d)·w, from the starting weights. */
+    @Test
+    void theAverageOfTheWeightsFollowsTheFormula() {
+        Net net = Models.create("preact_resnet20_cifar", 5);
+        Trainer t = plain(net);
+        ModelEma ema = new ModelEma(net, 0.5, false);
+        t.ema(ema);
+        Tensor w = net.parameters().get(0);
+        float[] expected = Scoped.call(() -> Tensors.toFloats(w));
+        for (int k = 0; k < 3; k++) {
+            t.step(new convnet.data.Loader.Batch(
+                    randomImages(4, 32, 32, 10 + k), new long[] {0, 1, 2, 3}, 4, 32, 32, 0));
+            float[] now = Scoped.call(() -> Tensors.toFloats(w));
+            for (int i = 0; i < expected.length; i++) expected[i] = 0.5f * expected[i] + 0.5f * now[i];
+        }
+        float[] avg = Scoped.call(
+                () -> Tensors.toFloats(ema.tensors().values().iterator().next()));
+        for (int i = 0; i < expected.length; i++) assertEquals(expected[i], avg[i], 1e-6f, "element " + i);
+        assertEquals(3, ema.updates());
+        assertEquals(
+                2.0 / 11,
+                new ModelEma(net, 0.9999, true).nextDecay(),
+                1e-12,
+                "warm-up: min(decay, (1 + n) / (10 + n))");
+        // evaluated in place, the trained weights come back afterwards
+        float[] before = Scoped.call(() -> Tensors.toFloats(w));
+        ema.withWeightsIn(() -> {
+            assertArrayEquals(avg, Scoped.call(() -> Tensors.toFloats(w)));
+            return null;
+        });
+        assertArrayEquals(before, Scoped.call(() -> Tensors.toFloats(w)));
     }
 }
