@@ -23,13 +23,24 @@ public final class Pipeline {
             "shift_scale_rotate",
             "brightness_contrast",
             "equalize",
-            "one_of");
+            "rand_augment",
+            "trivial_augment_wide",
+            "one_of",
+            "random_erasing");
 
     public final List<Transform> ops;
+    /** What runs on the normalised floats after the pixel ops (random erasing). */
+    public final List<RandomErasing> erasing;
+
     public final int size;
 
     public Pipeline(List<Transform> ops, int size) {
+        this(ops, List.of(), size);
+    }
+
+    public Pipeline(List<Transform> ops, List<RandomErasing> erasing, int size) {
         this.ops = List.copyOf(ops);
+        this.erasing = List.copyOf(erasing);
         this.size = size;
     }
 
@@ -38,19 +49,45 @@ public final class Pipeline {
         for (Transform t : ops) img = t.apply(img, rng);
         if (img.cols() != size || img.rows() != size) img = Ops.resizeTo(img, size, size);
         Images.toChw(img, mean, std, out, offset);
+        for (RandomErasing e : erasing) e.apply(out, offset, size, rng);
     }
 
     public List<Map<String, Object>> toList() {
         List<Map<String, Object>> out = new ArrayList<>();
         for (Transform t : ops) out.add(t.toMap());
+        for (RandomErasing e : erasing) out.add(e.toMap());
         return out;
     }
 
     /** Reads a list of ops such as {@code [{op: random_crop, size: 32, padding: 4}, {op: hflip, p: 0.5}]}. */
     public static Pipeline fromConfig(ConfigNode list, int size) {
         List<Transform> ops = new ArrayList<>();
-        for (ConfigNode item : list.asList()) ops.add(op(item));
-        return new Pipeline(ops, size);
+        List<RandomErasing> erasing = new ArrayList<>();
+        for (ConfigNode item : list.asList()) {
+            if (item.isMapping() && item.has("op") && "random_erasing".equals(item.string("op", ""))) {
+                erasing.add(erasing(item));
+                continue;
+            }
+            if (!erasing.isEmpty())
+                throw item.error("random_erasing works on the normalised image, so it must come after every other op");
+            ops.add(op(item));
+        }
+        return new Pipeline(ops, erasing, size);
+    }
+
+    static RandomErasing erasing(ConfigNode n) {
+        n.requireOnly("op", "p", "scale", "ratio", "value");
+        double[] scale = pair(n, "scale", new double[] {0.02, 0.33}, 0.0001, 1);
+        double[] ratio = pair(n, "ratio", new double[] {0.3, 3.3}, 0.01, 100);
+        String value = n.choice("value", "zero", "zero", "random");
+        return new RandomErasing(
+                n.number("p", 0.5, 0, 1), scale[0], scale[1], ratio[0], ratio[1], value.equals("random"));
+    }
+
+    private static double[] pair(ConfigNode n, String key, double[] def, double min, double max) {
+        double[] v = n.numbers(key, def, min, max);
+        if (v.length != 2 || v[0] > v[1]) throw n.get(key).error("expected [min, max] with min <= max");
+        return v;
     }
 
     static Transform op(ConfigNode n) {
@@ -80,12 +117,8 @@ public final class Pipeline {
             }
             case "random_resized_crop" -> {
                 n.requireOnly("op", "p", "size", "scale", "ratio");
-                double[] scale = n.numbers("scale", new double[] {0.08, 1.0}, 0.0001, 1);
-                double[] ratio = n.numbers("ratio", new double[] {3.0 / 4, 4.0 / 3}, 0.01, 100);
-                if (scale.length != 2 || scale[0] > scale[1])
-                    throw n.get("scale").error("expected [min, max] with min <= max");
-                if (ratio.length != 2 || ratio[0] > ratio[1])
-                    throw n.get("ratio").error("expected [min, max] with min <= max");
+                double[] scale = pair(n, "scale", new double[] {0.08, 1.0}, 0.0001, 1);
+                double[] ratio = pair(n, "ratio", new double[] {3.0 / 4, 4.0 / 3}, 0.01, 100);
                 yield new Ops.RandomResizedCrop(required(n, "size"), scale[0], scale[1], ratio[0], ratio[1]);
             }
             case "hflip" -> {
@@ -107,6 +140,15 @@ public final class Pipeline {
                 n.requireOnly("op", "p");
                 yield new Ops.Equalize();
             }
+            case "rand_augment" -> {
+                n.requireOnly("op", "p", "n", "m");
+                yield new AutoAugment.RandAugment(n.integer("n", 2, 1, 10), n.integer("m", 9, 0, AutoAugment.BINS - 1));
+            }
+            case "trivial_augment_wide" -> {
+                n.requireOnly("op", "p");
+                yield new AutoAugment.TrivialAugmentWide();
+            }
+            case "random_erasing" -> throw n.error("random_erasing cannot be inside one_of; list it last");
             case "one_of" -> {
                 n.requireOnly("op", "p", "ops");
                 List<Transform> inner = new ArrayList<>();
