@@ -19,7 +19,17 @@ import java.util.Locale;
  */
 public final class MetricsCsv implements TrainListener {
     static final String[] COLUMNS = {
-        "epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "val_top5", "seconds", "step"
+        "epoch",
+        "lr",
+        "train_loss",
+        "train_acc",
+        "val_loss",
+        "val_acc",
+        "val_top5",
+        "seconds",
+        "step",
+        "ema_val_loss",
+        "ema_val_acc"
     };
     private final Path file;
     private final List<EpochStats> rows = new ArrayList<>();

@@ -39,7 +39,18 @@ class KillResumeTest {
     void sigkillAtARandomMomentThenResumeIsBitwiseExact(@TempDir Path tmp) throws Exception {
         Path data = TestData.subset("flowers5-128", tmp.resolve("data"), 20, "daisy", "rose", "tulip");
         Path config = tmp.resolve("c.yaml");
-        Files.writeString(config, config(data, EPOCHS, 32, 9, "{name: plateau, patience: 0, factor: 0.5}"));
+        // the recipe features that carry state or randomness through a resume are all on
+        Files.writeString(
+                config,
+                config(
+                        data,
+                        EPOCHS,
+                        32,
+                        9,
+                        "{name: plateau, patience: 0, factor: 0.5}",
+                        "[{op: random_resized_crop, size: 32}, {op: hflip}, {op: trivial_augment_wide},"
+                                + " {op: random_erasing, p: 0.5, value: random}]",
+                        "ema: {decay: 0.9}\n  accumulate: 2\n  mixup: {mixup_alpha: 0.2, cutmix_alpha: 1.0}\n"));
         Path straight = tmp.resolve("straight"), killed = tmp.resolve("killed");
         Process p = train(config, straight);
         assertTrue(p.waitFor(300, TimeUnit.SECONDS));
@@ -65,6 +76,11 @@ class KillResumeTest {
 
         assertArrayEquals(
                 finalWeights(straight), finalWeights(killed), "final weights differ after " + kills + " kills");
+        String last = lastDir(straight);
+        assertArrayEquals(
+                Files.readAllBytes(straight.resolve("checkpoints").resolve(last).resolve("ema.safetensors")),
+                Files.readAllBytes(killed.resolve("checkpoints").resolve(last).resolve("ema.safetensors")),
+                "the weight average differs after " + kills + " kills");
         List<String> rows = Files.readAllLines(killed.resolve("metrics.csv"));
         assertEquals(EPOCHS + 1, rows.size(), rows.toString());
         for (int e = 1; e <= EPOCHS; e++) assertTrue(rows.get(e).startsWith(e + ","), rows.toString());
@@ -90,6 +106,18 @@ class KillResumeTest {
     }
 
     static String config(Path data, int epochs, int size, int batch, String schedule) {
+        return config(
+                data,
+                epochs,
+                size,
+                batch,
+                schedule,
+                "[{op: random_resized_crop, size: %d}, {op: hflip}]".formatted(size),
+                "");
+    }
+
+    static String config(
+            Path data, int epochs, int size, int batch, String schedule, String transforms, String trainExtras) {
         return """
                 name: stop
                 seed: 5
@@ -104,13 +132,13 @@ class KillResumeTest {
                   workers: 2
                   mean: [0.5, 0.5, 0.5]
                   std: [0.25, 0.25, 0.25]
-                  train_transforms: [{op: random_resized_crop, size: %d}, {op: hflip}]
+                  train_transforms: %s
                   eval_transforms: [{op: resize, height: %d, width: %d}]
                 train:
                   epochs: %d
                   optimizer: {name: sgd, lr: 0.02}
                   schedule: %s
-                """.formatted(data, size, batch, size, size, size, epochs, schedule);
+                  %s""".formatted(data, size, batch, transforms, size, size, epochs, schedule, trainExtras);
     }
 
     static String lastDir(Path run) throws Exception {

@@ -201,6 +201,10 @@ class RecipeFeaturesTest {
                 11,
                 Files.readAllLines(stopped.resolve("metrics.csv")).get(1).split(",", -1).length,
                 "with the average's two columns");
+        assertEquals(
+                "ema_val_acc",
+                Files.readAllLines(stopped.resolve("metrics.csv")).get(0).split(",", -1)[10],
+                "the header names them");
     }
 
     /** Two micro-batches of 32 accumulated make the same step as one batch of 64 (a model without BatchNorm). */
