@@ -2,6 +2,7 @@ package convnet.cli;
 
 import convnet.UserException;
 import convnet.bench.Bench;
+import convnet.bench.RecipeBench;
 import convnet.engine.Engine;
 import convnet.engine.Precision;
 import convnet.io.AtomicFiles;
@@ -73,7 +74,7 @@ final class BenchCommand implements Runnable {
             split = ",",
             defaultValue = "train,predict,loader",
             description =
-                    "Which parts: train, predict, loader, epoch (loader feeding training steps), phases (ms per step in forward, backward, optimizer).")
+                    "Which parts: train, predict, loader, epoch (loader feeding training steps), phases (ms per step in forward, backward, optimizer), recipe (time to accuracy of --config).")
     List<String> only;
 
     @Option(
@@ -95,10 +96,41 @@ final class BenchCommand implements Runnable {
     @Option(names = "--json", paramLabel = "FILE", description = "Write the results as JSON here.")
     Path json;
 
+    @Option(
+            names = "--config",
+            paramLabel = "FILE",
+            description = "recipe: the config to train (e.g. configs/preact-resnet20-cifar10-30.yaml).")
+    Path recipe;
+
+    @Option(
+            names = "--epochs",
+            defaultValue = "0",
+            description = "recipe: train this many epochs (default: the config's).")
+    int epochs;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "recipe: override a config value, as train --set.")
+    List<String> overrides = new ArrayList<>();
+
+    @Option(
+            names = "--run",
+            paramLabel = "DIR",
+            description = "recipe: the run directory, trained afresh (default: runs/bench-<config name>).")
+    Path runDir;
+
+    @Option(names = "--flip", description = "recipe: also test the model bundle with flip averaging.")
+    boolean flip;
+
+    @Option(
+            names = "--table",
+            paramLabel = "FILE",
+            description = "recipe: append the row to this Markdown table (created with its header if new).")
+    Path table;
+
     @Override
     public void run() {
         Engine.start(common.threads);
         List<Bench.Result> results = new ArrayList<>();
+        List<Map<String, Object>> recipeRows = new ArrayList<>();
         for (String m : models) {
             for (String p : precisions) {
                 for (String mf : memoryFormats) {
@@ -138,12 +170,27 @@ final class BenchCommand implements Runnable {
             print(results, Bench.loader(folder(cifar, "--cifar"), "cifar", workers, 64, 200, repeats));
             print(results, Bench.loader(folder(photos, "--photos"), "photo224", workers, 32, 15, repeats));
         }
+        if (only.contains("recipe")) {
+            if (recipe == null) throw new UserException("--only recipe needs --config FILE (the recipe to train)");
+            if (epochs < 0) throw new UserException("--epochs must be 0 (the config's) or more, got " + epochs);
+            String base = recipe.getFileName().toString().replaceFirst("\\.ya?ml$", "");
+            Path dir = runDir != null ? runDir : Path.of("runs", "bench-" + base);
+            System.out.println(Bench.machine());
+            RecipeBench.Row row = RecipeBench.run(recipe, overrides, epochs, dir, flip);
+            System.out.print(RecipeBench.Row.HEADER + row.markdown());
+            if (table != null) RecipeBench.append(table, row);
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("what", "recipe");
+            r.put("row", row);
+            recipeRows.add(r);
+        }
         long rss = Bench.peakRssKb();
         System.out.printf(Locale.ROOT, "peak resident memory: %.0f MB%n", rss / 1024.0);
         if (json != null) {
             Map<String, Object> doc = new LinkedHashMap<>();
             doc.put("machine", Bench.machine());
             doc.put("results", results);
+            if (!recipeRows.isEmpty()) doc.put("recipes", recipeRows);
             doc.put("peak_rss_mb", rss / 1024.0);
             AtomicFiles.writeString(json, Json.text(doc) + "\n");
         }

@@ -198,6 +198,11 @@ public final class TrainingRun implements AutoCloseable {
         return trainer;
     }
 
+    /** The number of training images an epoch goes through (this process's share when data-parallel). */
+    public int trainImages() {
+        return trainLoader.size();
+    }
+
     public RunDir dir() {
         return dir;
     }
