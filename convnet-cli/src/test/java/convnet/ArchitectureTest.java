@@ -1,6 +1,7 @@
 package convnet;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -46,8 +47,17 @@ class ArchitectureTest {
     }
 
     /** Package → the packages it uses, with the files that use them. */
-    static Map<String, Map<String, Set<String>>> graph(Path root) throws Exception {
+    /** The sources of both modules, read from the repository root (the tests' working directory). */
+    static final List<Path> ROOTS =
+            List.of(Path.of("convnet-core/src/main/java/convnet"), Path.of("convnet-cli/src/main/java/convnet"));
+
+    static Map<String, Map<String, Set<String>>> graph() throws Exception {
         Map<String, Map<String, Set<String>>> g = new TreeMap<>();
+        for (Path root : ROOTS) graph(root, g);
+        return g;
+    }
+
+    static void graph(Path root, Map<String, Map<String, Set<String>>> g) throws Exception {
         try (Stream<Path> files = Files.walk(root)) {
             for (Path f : files.filter(p -> p.toString().endsWith(".java")).toList()) {
                 Path rel = root.relativize(f);
@@ -63,12 +73,27 @@ class ArchitectureTest {
                     uses.computeIfAbsent("", k -> new TreeSet<>()).add(rel.toString());
             }
         }
-        return g;
+    }
+
+    /** The library module holds no command-line or logging-backend code: it needs slf4j-api only. */
+    @Test
+    void theCoreModuleHasNoCliOrLoggingBackend() throws Exception {
+        Map<String, Map<String, Set<String>>> core = new TreeMap<>();
+        graph(ROOTS.get(0), core);
+        assertFalse(
+                core.containsKey("cli") || core.containsKey("bench"),
+                core.keySet().toString());
+        try (Stream<Path> files = Files.walk(ROOTS.get(0))) {
+            for (Path f : files.filter(p -> p.toString().endsWith(".java")).toList()) {
+                String code = Files.readString(f);
+                assertFalse(code.contains("ch.qos.logback") || code.contains("picocli"), f.toString());
+            }
+        }
     }
 
     @Test
     void everyDependencyPointsDownTheLayers() throws Exception {
-        Map<String, Map<String, Set<String>>> g = graph(Path.of("src/main/java/convnet"));
+        Map<String, Map<String, Set<String>>> g = graph();
         assertTrue(
                 g.keySet().containsAll(List.of("cli", "run", "train", "eval", "model", "data", "config", "engine")),
                 "sources not found: " + g.keySet());
@@ -89,7 +114,7 @@ class ArchitectureTest {
 
     @Test
     void theNamedForbiddenEdgesAreAbsent() throws Exception {
-        Map<String, Map<String, Set<String>>> g = graph(Path.of("src/main/java/convnet"));
+        Map<String, Map<String, Set<String>>> g = graph();
         for (String[] edge : new String[][] {
             {"train", "report"},
             {"eval", "train"},
@@ -116,7 +141,8 @@ class ArchitectureTest {
         Files.writeString(
                 tmp.resolve("train/X.java"),
                 "package convnet.train;\nimport convnet.report.MetricsCsv;\nclass X { convnet.run.RunDir d; }\n");
-        Map<String, Map<String, Set<String>>> g = graph(tmp);
+        Map<String, Map<String, Set<String>>> g = new TreeMap<>();
+        graph(tmp, g);
         assertEquals(Set.of("report", "run"), g.get("train").keySet());
         assertTrue(level("train") < level("eval") && level("report") < level("train"));
     }

@@ -2,7 +2,6 @@ package convnet.cli;
 
 import convnet.UserException;
 import convnet.io.AsciiFallback;
-import convnet.report.Logs;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 

@@ -3,7 +3,6 @@ package convnet.cli;
 import convnet.engine.Engine;
 import convnet.engine.Precision;
 import convnet.eval.Metrics;
-import convnet.report.Logs;
 import convnet.run.RunTests;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;

@@ -1,4 +1,4 @@
-package convnet.report;
+package convnet.cli;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;

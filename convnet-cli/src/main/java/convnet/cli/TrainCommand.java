@@ -2,7 +2,6 @@ package convnet.cli;
 
 import convnet.config.ConfigNode;
 import convnet.engine.Engine;
-import convnet.report.Logs;
 import convnet.run.RunConfig;
 import convnet.run.TrainingRun;
 import convnet.train.Distributed;

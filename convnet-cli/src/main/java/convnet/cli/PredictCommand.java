@@ -5,7 +5,6 @@ import convnet.data.ImageFolder;
 import convnet.engine.Engine;
 import convnet.engine.Precision;
 import convnet.eval.Classifier;
-import convnet.report.Logs;
 import convnet.run.RunDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
