@@ -142,6 +142,16 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
     public static final List<String> PRECISIONS = List.of("auto", "32", "bf16-mixed", "16-mixed");
 
     /** Reads and validates a config; {@code base} resolves relative dataset paths. */
+    /** A config given as YAML text (as a config file holds it); relative paths in it are taken from {@code base}. */
+    public static RunConfig parse(String yaml, Path base) {
+        return from(ConfigNode.parse(yaml, "config text"), base);
+    }
+
+    /** A config file; relative paths in it are taken from {@code base} (the CLI uses the current directory). */
+    public static RunConfig load(Path file, Path base) {
+        return from(ConfigNode.load(file), base);
+    }
+
     public static RunConfig from(ConfigNode root, Path base) {
         base = base.toAbsolutePath(); // the resolved config names absolute folders, so a run can be tested from
         // anywhere
