@@ -27,12 +27,58 @@ import picocli.CommandLine.Parameters;
             WeightsCommand.Inspect.class,
             WeightsCommand.Convert.class,
             WeightsCommand.Import.class,
-            WeightsCommand.Export.class
+            WeightsCommand.Export.class,
+            WeightsCommand.Fetch.class
         })
 final class WeightsCommand implements Runnable {
     @Override
     public void run() {
         new picocli.CommandLine(this).usage(System.err);
+    }
+
+    @Command(
+            name = "fetch",
+            mixinStandardHelpOptions = true,
+            description = {
+                "Download torchvision's published ImageNet weights by name (vgg11, vgg13, vgg16, vgg19 and their _bn"
+                        + " variants) into the cache, check the SHA-256 prefix in the file name, print the path.",
+                "Cache: $CONVNET_HOME/weights, else ~/.cache/convnet/weights. An interrupted download resumes."
+                        + " Configs can name them as model.init.weights: torchvision:NAME."
+            })
+    static final class Fetch implements Runnable {
+        @Mixin
+        Common common;
+
+        @Parameters(
+                paramLabel = "NAME",
+                description = "vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn")
+        String name;
+
+        @Option(
+                names = "--base-url",
+                paramLabel = "URL",
+                description = "Where to download from (default: $CONVNET_WEIGHTS_URL, else "
+                        + convnet.weights.Pretrained.DEFAULT_BASE_URL + ").")
+        String baseUrl;
+
+        @Override
+        public void run() {
+            String file = convnet.weights.Pretrained.fileOf(name);
+            java.net.URI base = baseUrl != null
+                    ? java.net.URI.create(baseUrl.endsWith("/") ? baseUrl : baseUrl + "/")
+                    : convnet.weights.Pretrained.baseUrl();
+            Path cache = convnet.weights.Pretrained.cacheDir();
+            boolean tty = System.console() != null;
+            long[] last = {0};
+            Path p = convnet.weights.Pretrained.fetchFile(file, base, cache, bytes -> {
+                if (tty && bytes - last[0] >= (8 << 20)) {
+                    last[0] = bytes;
+                    System.err.printf("\r%s: %,d MB", file, bytes >> 20);
+                }
+            });
+            if (tty && last[0] > 0) System.err.println();
+            System.out.println(p);
+        }
     }
 
     @Command(

@@ -26,6 +26,13 @@ record ModelSetup(Net net, Optimizer optimizer, double[] lrFactors, Set<String> 
         Net net = m.spec(numClasses).build(config.seed());
         Set<String> pretrained = Set.of();
         if (m.weights() != null) {
+            if (m.pretrained() != null && !java.nio.file.Files.isRegularFile(m.weights())) {
+                log.info(
+                        "downloading torchvision's {} weights into {}",
+                        m.pretrained(),
+                        m.weights().getParent());
+                convnet.weights.Pretrained.fetch(m.pretrained(), null);
+            }
             pretrained = new LinkedHashSet<>(Weights.load(m.weights(), net, m.dropHead()));
             log.info(
                     "initial weights: {} tensors from {}{}",

@@ -12,6 +12,7 @@ import convnet.train.Metric;
 import convnet.train.Mixing;
 import convnet.train.OptimizerConfig;
 import convnet.train.ScheduleConfig;
+import convnet.weights.Pretrained;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -32,7 +33,8 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
             String initLinear,
             Path weights,
             boolean dropHead,
-            boolean zeroLast) {
+            boolean zeroLast,
+            String pretrained) {
         public ModelSpec spec(int numClasses) {
             return new ModelSpec(name, arch, numClasses, initConv, initLinear);
         }
@@ -179,10 +181,23 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
         n.put("options", arch.toMap());
         Section init = n.section("init");
         String conv = init.choice("conv", "kaiming", Init.CONV), linear = init.choice("linear", "normal", Init.LINEAR);
-        Path weights = init.path("weights", base);
+        Path weights;
+        String pretrainedName = null;
+        if (init.has("weights") && init.raw("weights").asString().startsWith(Pretrained.SCHEME)) {
+            // torchvision:vgg19 — the published file, through the cache (fetched when the run starts, if missing)
+            String pretrained = init.string("weights", null);
+            try {
+                pretrainedName = pretrained.substring(Pretrained.SCHEME.length());
+                weights = Pretrained.cached(pretrainedName);
+            } catch (convnet.UserException e) {
+                throw init.raw("weights").error(e.getMessage());
+            }
+        } else {
+            weights = init.path("weights", base);
+        }
         boolean dropHead = init.bool("drop_head", false);
         if (weights == null) init.omit("drop_head");
-        return new Model(name, arch, conv, linear, weights, dropHead, init.bool("zero_last", false));
+        return new Model(name, arch, conv, linear, weights, dropHead, init.bool("zero_last", false), pretrainedName);
     }
 
     static Data data(Section n, Path base) {
