@@ -67,10 +67,13 @@ public final class Evaluation {
             ModelBundle bundle, List<Integer> scales, boolean multiScale, boolean dense, int crops, boolean flip) {
         int s0 = trainingScale(bundle);
         // the paper's {S-32, S, S+32}; for small training scales the same spread in proportion
+        // without scales, a test-time view is cut at the training scale S, as the single view of the eval
+        // transforms is (resize to S, center crop): --flip alone is that view and its mirror
+        boolean anyView = dense || crops > 0 || flip;
         List<Integer> qs = scales != null
                 ? scales
                 : !multiScale
-                        ? List.of()
+                        ? (anyView ? List.of(s0) : List.of())
                         : s0 > 128
                                 ? List.of(s0 - 32, s0, s0 + 32)
                                 : List.of(Math.round(s0 * 7 / 8f), s0, Math.round(s0 * 9 / 8f));

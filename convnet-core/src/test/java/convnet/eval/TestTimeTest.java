@@ -10,6 +10,7 @@ import convnet.Npy;
 import convnet.TestData;
 import convnet.data.Images;
 import convnet.data.transform.Ops;
+import convnet.data.transform.Pipeline;
 import convnet.engine.Engine;
 import convnet.engine.Precision;
 import convnet.engine.Scoped;
@@ -113,5 +114,16 @@ class TestTimeTest {
                 assertEquals(1f, sum, 1e-4f, tt.describe());
             }
         }
+    }
+    /** --flip alone is the eval transforms' view (resize to S, center crop) and its mirror, not a view at the crop size. */
+    @Test
+    void flipAloneUsesTheTrainingScaleOfTheEvalTransforms() {
+        Pipeline eval = new Pipeline(List.of(new Ops.Resize(256, 0, 0), new Ops.CenterCrop(224)), 224);
+        ModelBundle b = new ModelBundle(vgg.spec(), List.of("a", "b", "c", "d", "e"), 224, null, null, eval);
+        assertEquals(
+                List.of(256), Evaluation.method(b, null, false, false, 0, true).scales());
+        assertEquals(
+                List.of(), Evaluation.method(b, null, false, false, 0, false).scales(), "plain stays plain");
+        assertTrue(Evaluation.method(b, null, false, false, 0, false).isPlain());
     }
 }
