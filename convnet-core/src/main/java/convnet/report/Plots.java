@@ -28,7 +28,8 @@ public final class Plots implements TrainListener {
     private static final Color TRAIN = new Color(31, 119, 180),
             VAL = new Color(255, 127, 14),
             TOP5 = new Color(44, 160, 44),
-            LR = new Color(148, 103, 189);
+            LR = new Color(148, 103, 189),
+            EMA = new Color(214, 39, 40);
     private final Path dir;
     private final MetricsCsv metrics;
     private final String run;
@@ -97,6 +98,8 @@ public final class Plots implements TrainListener {
     List<Series> accuracySeries() {
         List<Series> acc = new ArrayList<>(List.of(
                 new Series("train", TRAIN, EpochStats::trainAcc), new Series("validation", VAL, EpochStats::valAcc)));
+        // the weight average's line where the run keeps one (a series of NaN draws nothing)
+        acc.add(new Series("validation, weight average (EMA)", EMA, EpochStats::emaValAcc));
         if (top5) acc.add(new Series("validation top-5", TOP5, EpochStats::valTop5));
         return acc;
     }
@@ -111,7 +114,8 @@ public final class Plots implements TrainListener {
                 false,
                 List.of(
                         new Series("train", TRAIN, EpochStats::trainLoss),
-                        new Series("validation", VAL, EpochStats::valLoss)));
+                        new Series("validation", VAL, EpochStats::valLoss),
+                        new Series("validation, weight average (EMA)", EMA, EpochStats::emaValLoss)));
         List<Series> acc = accuracySeries();
         write("accuracy.png", "accuracy", "accuracy", rows, false, acc);
         write(
