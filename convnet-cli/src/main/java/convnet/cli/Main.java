@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 @Command(
         name = "convnet",
         mixinStandardHelpOptions = true,
-        version = "convnet 0.1.0",
+        version = "convnet " + convnet.Version.VERSION,
         description = "Train, test and use VGG and pre-activation ResNet image classifiers on folders of images.",
         subcommands = {
             TrainCommand.class,
@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
             SummaryCommand.class,
             ModelsCommand.class,
             WeightsCommand.class,
+            ExportCommand.class,
             PreprocessCommand.class,
             BenchCommand.class,
             CommandLine.HelpCommand.class

@@ -1,11 +1,9 @@
 package convnet.cli;
 
-import convnet.UserException;
 import convnet.engine.Engine;
-import convnet.eval.ModelBundle;
 import convnet.model.Models;
 import convnet.model.Net;
-import convnet.run.RunDir;
+import convnet.run.RunExport;
 import convnet.weights.Safetensors;
 import convnet.weights.StateDict;
 import convnet.weights.Weights;
@@ -195,18 +193,10 @@ final class WeightsCommand implements Runnable {
 
         @Override
         public void run() {
-            Path modelDir = RunDir.bundleOf(run);
-            ModelBundle b = ModelBundle.read(modelDir);
-            if (!out.getFileName().toString().endsWith(".safetensors"))
-                throw new UserException(out + ": export writes safetensors; name the file *.safetensors");
             Engine.start(common.threads);
-            Net net = b.loadNet(modelDir);
-            Safetensors.write(
-                    out,
-                    StateDict.of(net),
-                    Map.of("format", "pt", "model", b.spec().name(), "classes", String.join(",", b.classes())));
+            RunExport.Result r = RunExport.export(run, out, RunExport.Options.of(RunExport.Format.SAFETENSORS));
             System.out.println(
-                    "wrote " + out + ": " + b.spec().name() + ", " + b.classes().size() + " classes");
+                    "wrote " + out + ": " + r.model() + ", " + r.classes().size() + " classes");
         }
     }
 }

@@ -136,6 +136,17 @@ public record ModelBundle(
         return new float[] {(float) d[0], (float) d[1], (float) d[2]};
     }
 
+    /**
+     * Writes {@code net}'s weights as safetensors with torchvision's names, the model's name and classes in the
+     * metadata (load in Python with {@code safetensors.torch.load_file}).
+     */
+    public void exportSafetensors(Path out, Net net) {
+        Safetensors.write(
+                out,
+                StateDict.of(net),
+                Map.of("format", "pt", "model", spec.name(), "classes", String.join(",", classes)));
+    }
+
     /** Builds the network and loads the bundle's weights into it (eval mode). Call outside a PointerScope. */
     public Net loadNet(Path dir) {
         Net net =

@@ -11,4 +11,12 @@ public interface Layer {
     default String describe() {
         return getClass().getSimpleName();
     }
+
+    /**
+     * Tells {@code tracer} what {@link #forward} computes at inference, operation by operation, and returns what the
+     * tracer made of the result (for ONNX export). A layer that does not override it cannot be exported.
+     */
+    default <V> V trace(Tracer<V> tracer, V x) {
+        throw new Tracer.Untraceable(this);
+    }
 }

@@ -114,6 +114,11 @@ public final class Layers {
         }
 
         @Override
+        public <V> V trace(Tracer<V> t, V x) {
+            return t.conv(this, x);
+        }
+
+        @Override
         public String describe() {
             return "Conv2d(" + in + "→" + out + ", " + kernel + "×" + kernel + (stride != 1 ? ", stride " + stride : "")
                     + ")";
@@ -135,6 +140,11 @@ public final class Layers {
         @Override
         public Tensor forward(Tensor x) {
             return torch.linear(x, weight, bias);
+        }
+
+        @Override
+        public <V> V trace(Tracer<V> t, V x) {
+            return t.linear(this, x);
         }
 
         @Override
@@ -180,6 +190,11 @@ public final class Layers {
         }
 
         @Override
+        public <V> V trace(Tracer<V> t, V x) {
+            return t.batchNorm(this, x);
+        }
+
+        @Override
         public String describe() {
             return "BatchNorm2d(" + channels + ")";
         }
@@ -207,6 +222,11 @@ public final class Layers {
         }
 
         @Override
+        public <V> V trace(Tracer<V> t, V x) {
+            return t.prelu(this, x);
+        }
+
+        @Override
         public String describe() {
             return "PReLU(" + channels + ")";
         }
@@ -218,6 +238,11 @@ public final class Layers {
             @Override
             public Tensor forward(Tensor x) {
                 return torch.relu(x);
+            }
+
+            @Override
+            public <V> V trace(Tracer<V> t, V x) {
+                return t.relu(x);
             }
 
             @Override
@@ -241,6 +266,11 @@ public final class Layers {
             }
 
             @Override
+            public <V> V trace(Tracer<V> t, V x) {
+                return t.maxPool(kernel, stride, padding, x);
+            }
+
+            @Override
             public String describe() {
                 return "MaxPool2d(" + kernel + "×" + kernel + ", stride " + stride + ")";
             }
@@ -252,6 +282,11 @@ public final class Layers {
         @Override
         public Tensor forward(Tensor x) {
             return torch.adaptive_avg_pool2d(x, size, size);
+        }
+
+        @Override
+        public <V> V trace(Tracer<V> t, V x) {
+            return t.adaptiveAvgPool(size, x);
         }
 
         @Override
@@ -272,6 +307,11 @@ public final class Layers {
             }
 
             @Override
+            public <V> V trace(Tracer<V> t, V x) {
+                return t.flatten(x);
+            }
+
+            @Override
             public String describe() {
                 return "Flatten";
             }
@@ -284,6 +324,11 @@ public final class Layers {
             @Override
             public Tensor forward(Tensor x) {
                 return p > 0 ? torch.dropout(x, p, owner.is_training()) : x;
+            }
+
+            @Override
+            public <V> V trace(Tracer<V> t, V x) {
+                return t.dropout(p, x);
             }
 
             @Override

@@ -106,20 +106,81 @@ public final class PreActResNet {
                     : null;
         }
 
-        abstract Tensor residual(Tensor preActivated);
+        /** The residual branch on the pre-activated input. */
+        abstract <V> V residual(Tracer<V> t, V preActivated);
 
         abstract Layers.BatchNorm2d firstNorm();
 
         /** The residual branch's last convolution: zeroed, the unit starts as the identity. */
         abstract Layers.Conv2d lastConv();
 
+        // One description of the unit serves both the forward pass (traced on tensors) and export.
         @Override
         public Tensor forward(Tensor x) {
-            Tensor pre = torch.relu(firstNorm().forward(x));
-            Tensor skip = shortcut == null ? x : shortcut.forward(pre);
-            return residual(pre).add(skip);
+            return trace(EAGER, x);
+        }
+
+        @Override
+        public <V> V trace(Tracer<V> t, V x) {
+            V pre = t.relu(t.child("bn1", firstNorm(), x));
+            V skip = shortcut == null ? x : t.child("shortcut", shortcut, pre);
+            return t.add(residual(t, pre), skip);
         }
     }
+
+    /** Runs a unit's trace on tensors: each part's own forward, then libtorch's ReLU and sum. */
+    private static final Tracer<Tensor> EAGER = new Tracer<>() {
+        @Override
+        public Tensor child(String name, Layer layer, Tensor x) {
+            return layer.forward(x);
+        }
+
+        @Override
+        public Tensor relu(Tensor x) {
+            return torch.relu(x);
+        }
+
+        @Override
+        public Tensor add(Tensor a, Tensor b) {
+            return a.add(b);
+        }
+
+        // Units reach their layers only through child(), which runs them directly.
+        @Override
+        public Tensor conv(Layers.Conv2d conv, Tensor x) {
+            return conv.forward(x);
+        }
+
+        @Override
+        public Tensor batchNorm(Layers.BatchNorm2d norm, Tensor x) {
+            return norm.forward(x);
+        }
+
+        @Override
+        public Tensor linear(Layers.Linear linear, Tensor x) {
+            return linear.forward(x);
+        }
+
+        @Override
+        public Tensor prelu(Layers.PReLU prelu, Tensor x) {
+            return prelu.forward(x);
+        }
+
+        @Override
+        public Tensor maxPool(int kernel, int stride, int padding, Tensor x) {
+            throw new UnsupportedOperationException("a residual unit has no pooling");
+        }
+
+        @Override
+        public Tensor adaptiveAvgPool(int size, Tensor x) {
+            throw new UnsupportedOperationException("a residual unit has no pooling");
+        }
+
+        @Override
+        public Tensor flatten(Tensor x) {
+            throw new UnsupportedOperationException("a residual unit does not flatten");
+        }
+    };
 
     /** Two 3×3 convolutions. */
     static final class Basic extends Unit {
@@ -145,8 +206,8 @@ public final class PreActResNet {
         }
 
         @Override
-        Tensor residual(Tensor pre) {
-            return conv2.forward(torch.relu(bn2.forward(conv1.forward(pre))));
+        <V> V residual(Tracer<V> t, V pre) {
+            return t.child("conv2", conv2, t.relu(t.child("bn2", bn2, t.child("conv1", conv1, pre))));
         }
 
         @Override
@@ -183,10 +244,10 @@ public final class PreActResNet {
         }
 
         @Override
-        Tensor residual(Tensor pre) {
-            Tensor h = conv1.forward(pre);
-            h = conv2.forward(torch.relu(bn2.forward(h)));
-            return conv3.forward(torch.relu(bn3.forward(h)));
+        <V> V residual(Tracer<V> t, V pre) {
+            V h = t.child("conv1", conv1, pre);
+            h = t.child("conv2", conv2, t.relu(t.child("bn2", bn2, h)));
+            return t.child("conv3", conv3, t.relu(t.child("bn3", bn3, h)));
         }
 
         @Override

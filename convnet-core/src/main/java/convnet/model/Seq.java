@@ -49,6 +49,12 @@ public class Seq extends Module implements Layer {
     }
 
     @Override
+    public <V> V trace(Tracer<V> t, V x) {
+        for (Entry e : entries) x = t.child(e.name, e.layer, x);
+        return x;
+    }
+
+    @Override
     public String describe() {
         return "Sequence(" + entries.size() + ")";
     }

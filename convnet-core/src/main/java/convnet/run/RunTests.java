@@ -54,7 +54,7 @@ public final class RunTests {
 
     public static Report test(List<Path> runs, Options o) {
         List<Evaluation.Model> models = new ArrayList<>();
-        for (Path run : runs) models.add(load(new RunDir(run), o.weights()));
+        for (Path run : runs) models.add(load(new RunDir(run), new RunDir(run).model(), o.weights()));
         ModelBundle first = models.get(0).bundle();
         List<Sample> samples;
         String split;
@@ -73,9 +73,10 @@ public final class RunTests {
         return new Report(List.copyOf(runs), first.classes(), split, o.weights(), method, m, csv, png);
     }
 
-    private static Evaluation.Model load(RunDir run, String weights) {
-        ModelBundle bundle = ModelBundle.read(run.model());
-        Net net = bundle.loadNet(run.model());
+    /** The bundle's network with the chosen weights: {@code model} (the bundle's own), {@code best}, {@code last} or a checkpoint path. */
+    static Evaluation.Model load(RunDir run, Path bundleDir, String weights) {
+        ModelBundle bundle = ModelBundle.read(bundleDir);
+        Net net = bundle.loadNet(bundleDir);
         if (!weights.equals("model")) {
             Checkpoints.load(run.checkpoints().find(weights), net, null);
             net.eval();

@@ -44,7 +44,9 @@ public final class Safetensors {
         long offset = 0;
         for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
             Tensor t = e.getValue();
-            boolean integer = t.scalar_type() == torch.ScalarType.Long || t.scalar_type() == torch.ScalarType.Int;
+            // JavaCPP hands back a fresh enum object from native code: intern() makes == work
+            torch.ScalarType type = t.scalar_type().intern();
+            boolean integer = type == torch.ScalarType.Long || type == torch.ScalarType.Int;
             Tensor c = (integer ? t.to(torch.ScalarType.Long) : t.to(torch.ScalarType.Float)).contiguous();
             byte[] bytes = new byte[(int) (c.numel() * 8 / (integer ? 1 : 2))];
             new BytePointer(c.data_ptr()).get(bytes);

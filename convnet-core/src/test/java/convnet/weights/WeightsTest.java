@@ -147,4 +147,21 @@ class WeightsTest {
             assertArrayEquals(Tensors.toFloats(sa.get(k)), Tensors.toFloats(sb.get(k)), 0f, k);
         }
     }
+
+    /** num_batches_tracked is int64 in PyTorch's state dicts, and stays so (it was written as F32). */
+    @Test
+    void integerBuffersAreWrittenAsI64(@TempDir Path tmp) {
+        Net a = head64(true, 5);
+        Weights.load(FIX.resolve("vgg11_bn-head64.pth"), a, false);
+        Path file = tmp.resolve("w.safetensors");
+        Safetensors.write(file, StateDict.of(a), Map.of());
+        Safetensors.Entry e = Safetensors.read(file).get("features.1.num_batches_tracked");
+        assertEquals("I64", e.dtype());
+        assertEquals(
+                1234L,
+                java.nio.ByteBuffer.wrap(e.data())
+                        .order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                        .getLong());
+        assertEquals("F32", Safetensors.read(file).get("features.1.running_var").dtype());
+    }
 }
