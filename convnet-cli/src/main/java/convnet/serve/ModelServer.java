@@ -383,7 +383,10 @@ public final class ModelServer implements AutoCloseable {
                 endpoint[0] = "health";
                 allow(method, "GET");
                 if (draining) return json(503, Map.of("status", "shutting down"));
-                return json(200, Map.of("status", "ok", "models", modelNames()));
+                Map<String, Object> ok = new LinkedHashMap<>();
+                ok.put("status", "ok");
+                ok.put("models", modelNames());
+                return json(200, ok);
             }
             case "/metrics" -> {
                 endpoint[0] = "metrics";
