@@ -51,6 +51,15 @@ public final class Images {
         }
     }
 
+    /**
+     * {width, height} as the file's header states them, read without decoding (PNG, JPEG, GIF, BMP), or null
+     * when the format's header is not read or is cut short: the check {@link #decode(Path, byte[])} makes
+     * against {@link #MAX_PIXELS}, for callers with a lower limit of their own.
+     */
+    public static long[] headerSize(byte[] bytes) {
+        return ImageHeader.size(bytes);
+    }
+
     public static Mat decode(Path file, byte[] bytes) {
         if (bytes.length == 0) throw new BadImageException(file, "empty file (0 bytes)");
         long[] size = ImageHeader.size(bytes);

@@ -1,0 +1,126 @@
+package convnet.serve;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/** /metrics in the Prometheus text format: every line parses, counters count, histograms are consistent. */
+class MetricsTest {
+    static final Pattern SAMPLE = Pattern.compile(
+            "([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\\{((?:[a-zA-Z_][a-zA-Z0-9_]*=\"(?:[^\"\\\\\\n]|\\\\[\\\\\"n])*\",?)*)\\})?"
+                    + " (-?[0-9.eE+-]+|\\+Inf|-Inf|NaN)");
+    static final Pattern LABEL = Pattern.compile("([a-zA-Z_][a-zA-Z0-9_]*)=\"((?:[^\"\\\\]|\\\\.)*)\"");
+
+    /** A parsed sample. */
+    record Sample(String name, Map<String, String> labels, double value) {}
+
+    /**
+     * Parses exposition text strictly: HELP and TYPE before a metric's samples, each sample line well formed, histogram
+     * buckets cumulative with +Inf equal to _count. Returns the samples.
+     */
+    static List<Sample> parse(String text) {
+        Map<String, String> types = new HashMap<>();
+        Set<String> helped = new HashSet<>();
+        List<Sample> out = new java.util.ArrayList<>();
+        assertTrue(text.endsWith("\n"), "ends with a line feed");
+        for (String line : text.split("\n")) {
+            if (line.startsWith("# HELP ")) {
+                helped.add(line.split(" ")[2]);
+                continue;
+            }
+            if (line.startsWith("# TYPE ")) {
+                String[] t = line.split(" ");
+                assertEquals(4, t.length, line);
+                assertTrue(List.of("counter", "gauge", "histogram").contains(t[3]), line);
+                assertTrue(helped.contains(t[2]), "HELP before TYPE: " + line);
+                types.put(t[2], t[3]);
+                continue;
+            }
+            Matcher m = SAMPLE.matcher(line);
+            assertTrue(m.matches(), "not a sample line: '" + line + "'");
+            String name = m.group(1), family = name.replaceAll("_(bucket|sum|count)$", "");
+            assertTrue(types.containsKey(name) || "histogram".equals(types.get(family)), "no TYPE for " + line);
+            Map<String, String> labels = new LinkedHashMap<>();
+            if (m.group(2) != null) {
+                Matcher l = LABEL.matcher(m.group(2));
+                while (l.find()) labels.put(l.group(1), l.group(2));
+            }
+            out.add(new Sample(
+                    name,
+                    labels,
+                    m.group(3).equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(m.group(3))));
+        }
+        checkHistograms(out, types);
+        return out;
+    }
+
+    static void checkHistograms(List<Sample> samples, Map<String, String> types) {
+        Map<String, Double> last = new HashMap<>(), lastLe = new HashMap<>(), inf = new HashMap<>();
+        for (Sample s : samples) {
+            if (s.name().endsWith("_bucket")) {
+                Map<String, String> rest = new LinkedHashMap<>(s.labels());
+                double le = rest.remove("le").equals("+Inf")
+                        ? Double.POSITIVE_INFINITY
+                        : Double.parseDouble(s.labels().get("le"));
+                String key = s.name() + rest;
+                assertTrue(le > lastLe.getOrDefault(key, Double.NEGATIVE_INFINITY), "le ascending: " + key);
+                assertTrue(s.value() >= last.getOrDefault(key, 0.0), "buckets cumulative: " + key);
+                last.put(key, s.value());
+                lastLe.put(key, le);
+                if (le == Double.POSITIVE_INFINITY) inf.put(s.name().replace("_bucket", "") + rest, s.value());
+            }
+            if (s.name().endsWith("_count")
+                    && "histogram".equals(types.get(s.name().replace("_count", ""))))
+                assertEquals(inf.get(s.name().replace("_count", "") + s.labels()), s.value(), "+Inf = _count: " + s);
+        }
+    }
+
+    static double value(List<Sample> samples, String name, String... labels) {
+        Map<String, String> want = new LinkedHashMap<>();
+        for (int i = 0; i < labels.length; i += 2) want.put(labels[i], labels[i + 1]);
+        return samples.stream()
+                .filter(s -> s.name().equals(name) && s.labels().entrySet().containsAll(want.entrySet()))
+                .mapToDouble(Sample::value)
+                .sum();
+    }
+
+    @Test
+    void countersAndHistogramsInTheTextFormat() {
+        Metrics m = new Metrics(16);
+        m.queue("tiny", () -> 3);
+        m.queue("we\"ird\\name", () -> 0);
+        m.inFlight(() -> 2);
+        for (int i = 0; i < 5; i++) m.request("predict", 200, 0.003 * i);
+        m.request("predict", 400, 0.0001);
+        m.request("health", 200, 0.0002);
+        m.error("bad_image");
+        m.batch("tiny", 1, 0.01);
+        m.batch("tiny", 16, 0.05);
+        m.batch("tiny", 5, 0.02);
+        String text = m.render();
+        List<Sample> s = parse(text);
+        assertEquals(5, value(s, "convnet_http_requests_total", "endpoint", "predict", "code", "200"));
+        assertEquals(1, value(s, "convnet_http_requests_total", "endpoint", "predict", "code", "400"));
+        assertEquals(1, value(s, "convnet_http_errors_total", "reason", "bad_image"));
+        assertEquals(6, value(s, "convnet_http_request_duration_seconds_count", "endpoint", "predict"));
+        assertEquals(3, value(s, "convnet_http_request_duration_seconds_bucket", "endpoint", "predict", "le", "0.005"));
+        assertEquals(3, value(s, "convnet_batch_size_count", "model", "tiny"));
+        assertEquals(22, value(s, "convnet_batch_size_sum", "model", "tiny"));
+        assertEquals(1, value(s, "convnet_batch_size_bucket", "model", "tiny", "le", "1"));
+        assertEquals(2, value(s, "convnet_batch_size_bucket", "model", "tiny", "le", "8"));
+        assertEquals(3, value(s, "convnet_batch_size_bucket", "model", "tiny", "le", "16"));
+        assertEquals(22, value(s, "convnet_images_predicted_total", "model", "tiny"));
+        assertEquals(3, value(s, "convnet_queue_images", "model", "tiny"));
+        assertEquals(2, value(s, "convnet_http_requests_in_flight"));
+        assertTrue(text.contains("model=\"we\\\"ird\\\\name\""), "label values escaped:\n" + text);
+    }
+}
