@@ -97,8 +97,13 @@ final class PredictCommand implements java.util.concurrent.Callable<Integer> {
                 d.put("file", r.file().toString());
                 if (r.error() != null) d.put("error", r.error());
                 List<Object> top = new ArrayList<>();
-                for (Classifier.Guess g : r.top())
-                    top.add(Map.of("label", g.label(), "index", g.index(), "probability", g.probability()));
+                for (Classifier.Guess g : r.top()) {
+                    Map<String, Object> guess = new LinkedHashMap<>(); // label, index, probability in this order
+                    guess.put("label", g.label());
+                    guess.put("index", g.index());
+                    guess.put("probability", g.probability());
+                    top.add(guess);
+                }
                 d.put("top", top);
                 docs.add(d);
             } else if (r.error() == null) {

@@ -63,7 +63,8 @@ public final class Images {
     public static Mat decode(Path file, byte[] bytes) {
         if (bytes.length == 0) throw new BadImageException(file, "empty file (0 bytes)");
         long[] size = ImageHeader.size(bytes);
-        if (size != null && size[0] * size[1] > MAX_PIXELS) {
+        // divided, not multiplied: two 32-bit dimensions can overflow a long's product
+        if (size != null && (size[0] < 0 || size[1] < 0 || (size[1] > 0 && size[0] > MAX_PIXELS / size[1]))) {
             throw new BadImageException(
                     file, "header claims " + size[0] + "×" + size[1] + " pixels, more than the limit of " + MAX_PIXELS);
         }
