@@ -79,10 +79,9 @@ class PlotsTest {
             m[i][(i + 1) % n] = 1;
         }
         ConfusionPlot.write(tmp.resolve("c.png"), names, m);
-        java.nio.file.Files.copy(
-                tmp.resolve("c.png"),
-                Path.of("target/confusion-40-classes.png"),
-                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Path keep = Path.of("convnet-core/target/confusion-40-classes.png"); // kept to look at
+        java.nio.file.Files.createDirectories(keep.getParent());
+        java.nio.file.Files.copy(tmp.resolve("c.png"), keep, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         BufferedImage img = ImageIO.read(tmp.resolve("c.png").toFile());
         assertTrue(
                 img.getWidth() > 600 && img.getHeight() > img.getWidth() - 120, img.getWidth() + "x" + img.getHeight());
