@@ -103,7 +103,8 @@ public final class RecipeBench {
                 .orElse(Double.NaN);
         double flipAcc = Double.NaN;
         if (flip) {
-            RunTests.Options o = new RunTests.Options("model", null, Precision.FP32, null, false, false, 0, true);
+            RunTests.Options o =
+                    new RunTests.Options("model", null, Precision.FP32, null, false, false, 0, true, false);
             flipAcc = RunTests.test(List.of(runDir), o).metrics().top1();
         }
         Map<String, Object> m = Bench.machine();

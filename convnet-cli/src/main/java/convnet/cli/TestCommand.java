@@ -71,6 +71,12 @@ final class TestCommand implements Runnable {
     @Option(names = "--flip", description = "Average the posteriors of each view and its mirror image.")
     boolean flip;
 
+    @Option(
+            names = "--ema",
+            description = "Test the checkpoint's average of the weights (train.ema) instead of its raw weights;"
+                    + " without --checkpoint, the last checkpoint's.")
+    boolean ema;
+
     @Option(names = "--json", description = "Print one JSON document on stdout and nothing else there.")
     boolean json;
 
@@ -81,7 +87,7 @@ final class TestCommand implements Runnable {
         RunTests.Report r = RunTests.test(
                 runs,
                 new RunTests.Options(
-                        checkpoint, data, Precision.of(precision), scales, multiScale, dense, crops, flip));
+                        checkpoint, data, Precision.of(precision), scales, multiScale, dense, crops, flip, ema));
         Metrics m = r.metrics();
         List<String> classes = r.classes();
         if (json) {

@@ -157,6 +157,52 @@ class RecipeFeaturesTest {
         assertTrue(again.stderr().contains("early stopping after epoch 3"), again.stderr());
     }
 
+    /** {@code convnet test --ema} scores a checkpoint's average of the weights: what training logged for it. */
+    @Test
+    void testingTheAverageGivesWhatTrainingLoggedForIt(@TempDir Path tmp) throws Exception {
+        Path data = TestData.subset("flowers5-128", tmp.resolve("d"), 10, "daisy", "rose", "tulip");
+        Path cfg = config(tmp, data, "{epochs: 2, optimizer: {name: sgd, lr: 0.05}, ema: {decay: 0.9}}");
+        Path run = tmp.resolve("run");
+        Cli.Out o = Cli.run("train", cfg.toString(), "--run", run.toString(), "--threads", "2");
+        assertEquals(0, o.code(), o.stderr());
+        List<String> header =
+                List.of(Files.readAllLines(run.resolve("metrics.csv")).get(0).split(","));
+        String[] last = Files.readAllLines(run.resolve("metrics.csv")).get(2).split(",");
+        ObjectMapper json = new ObjectMapper();
+        Cli.Out e = Cli.run("test", run.toString(), "--ema", "--json", "--threads", "2");
+        assertEquals(0, e.code(), e.stderr());
+        var ema = json.readTree(e.stdout());
+        assertEquals("ema of last", ema.path("weights").asText());
+        assertEquals(
+                Double.parseDouble(last[header.indexOf("ema_val_acc")]),
+                ema.path("top1").asDouble(),
+                1e-6); // metrics.csv keeps six digits
+        assertEquals(
+                Double.parseDouble(last[header.indexOf("ema_val_loss")]),
+                ema.path("loss").asDouble(),
+                1e-4);
+        Cli.Out r = Cli.run("test", run.toString(), "--checkpoint", "last", "--json", "--threads", "2");
+        assertEquals(0, r.code(), r.stderr());
+        var raw = json.readTree(r.stdout());
+        assertEquals(
+                Double.parseDouble(last[header.indexOf("val_loss")]),
+                raw.path("loss").asDouble(),
+                1e-4);
+        assertTrue(
+                Math.abs(raw.path("loss").asDouble() - ema.path("loss").asDouble()) > 1e-3,
+                "the average is not the raw weights: " + raw.path("loss") + " vs " + ema.path("loss"));
+
+        Path plainCfg = config(tmp, data, "{epochs: 1, optimizer: {name: sgd, lr: 0.05}}");
+        Path plain = tmp.resolve("plain");
+        assertEquals(
+                0,
+                Cli.run("train", plainCfg.toString(), "--run", plain.toString(), "--threads", "2")
+                        .code());
+        Cli.Out none = Cli.run("test", plain.toString(), "--ema");
+        assertEquals(2, none.code(), none.stderr());
+        assertTrue(none.stderr().contains("epoch-0001: the checkpoint holds no average of the weights"), none.stderr());
+    }
+
     /** A stop mid-epoch and a resume, with mixup, cutmix, clipping and accumulation on: bitwise the same as an uninterrupted run. */
     @Test
     void mixedRunsResumeBitwiseExactly(@TempDir Path tmp) throws Exception {

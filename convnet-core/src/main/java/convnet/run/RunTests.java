@@ -27,7 +27,8 @@ public final class RunTests {
     /**
      * {@code weights}: {@code model} (the bundle), {@code best}, {@code last} or a checkpoint path;
      * {@code data}: a folder-per-class dataset instead of the validation split (null for the split);
-     * the rest choose the test-time method ({@link Evaluation#method}).
+     * {@code ema}: the checkpoint's average of the weights instead of its raw weights (with {@code model},
+     * the last checkpoint's); the rest choose the test-time method ({@link Evaluation#method}).
      */
     public record Options(
             String weights,
@@ -37,8 +38,20 @@ public final class RunTests {
             boolean multiScale,
             boolean dense,
             int crops,
-            boolean flip) {
-        public static final Options DEFAULT = new Options("model", null, Precision.FP32, null, false, false, 0, false);
+            boolean flip,
+            boolean ema) {
+        public static final Options DEFAULT =
+                new Options("model", null, Precision.FP32, null, false, false, 0, false, false);
+
+        /** The weights a report names: {@code weights}, or which checkpoint's average. */
+        String describeWeights() {
+            return ema ? "ema of " + checkpoint() : weights;
+        }
+
+        /** The checkpoint to read: {@code weights}, except that the average of {@code model} means the last one's. */
+        String checkpoint() {
+            return ema && weights.equals("model") ? "last" : weights;
+        }
     }
 
     /** What a test found, and where the confusion matrix went. */
@@ -54,7 +67,7 @@ public final class RunTests {
 
     public static Report test(List<Path> runs, Options o) {
         List<Evaluation.Model> models = new ArrayList<>();
-        for (Path run : runs) models.add(load(new RunDir(run), new RunDir(run).model(), o.weights()));
+        for (Path run : runs) models.add(load(new RunDir(run), new RunDir(run).model(), o.checkpoint(), o.ema()));
         ModelBundle first = models.get(0).bundle();
         List<Sample> samples;
         String split;
@@ -70,14 +83,20 @@ public final class RunTests {
         Path out = new RunDir(runs.get(0)).test();
         Path csv = out.resolve(RunDir.TEST_FILES.get(0)), png = out.resolve(RunDir.TEST_FILES.get(1));
         Evaluation.writeConfusion(csv, png, first.classes(), m);
-        return new Report(List.copyOf(runs), first.classes(), split, o.weights(), method, m, csv, png);
+        return new Report(List.copyOf(runs), first.classes(), split, o.describeWeights(), method, m, csv, png);
     }
 
-    /** The bundle's network with the chosen weights: {@code model} (the bundle's own), {@code best}, {@code last} or a checkpoint path. */
-    static Evaluation.Model load(RunDir run, Path bundleDir, String weights) {
+    /**
+     * The bundle's network with the chosen weights: {@code model} (the bundle's own), {@code best}, {@code last}
+     * or a checkpoint path; with {@code ema}, that checkpoint's average of the weights.
+     */
+    static Evaluation.Model load(RunDir run, Path bundleDir, String weights, boolean ema) {
         ModelBundle bundle = ModelBundle.read(bundleDir);
         Net net = bundle.loadNet(bundleDir);
-        if (!weights.equals("model")) {
+        if (ema) {
+            Checkpoints.loadAverage(run.checkpoints().find(weights), net);
+            net.eval();
+        } else if (!weights.equals("model")) {
             Checkpoints.load(run.checkpoints().find(weights), net, null);
             net.eval();
         }

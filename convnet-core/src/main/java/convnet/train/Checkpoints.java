@@ -304,6 +304,21 @@ public final class Checkpoints {
         }
     }
 
+    /**
+     * Loads the average of the weights (EMA) saved with the verified checkpoint {@code ckpt} into {@code net},
+     * in place of the raw weights: what {@code convnet test --ema} scores. A checkpoint of a run trained
+     * without {@code train.ema} has none, and says so.
+     */
+    public static State loadAverage(Path ckpt, Net net) {
+        State state = verify(ckpt);
+        Path file = ckpt.resolve(EMA);
+        if (!Files.isRegularFile(file))
+            throw new UserException(ckpt + ": the checkpoint holds no average of the weights (the run was trained"
+                    + " without train.ema); test its raw weights without --ema");
+        Safetensors.load(file, StateDict.of(net));
+        return state;
+    }
+
     /** Loads weights and, if given, optimizer state from a verified checkpoint. Call outside a PointerScope. */
     public static State load(Path ckpt, Net net, Optimizer optimizer) {
         State state = verify(ckpt);
