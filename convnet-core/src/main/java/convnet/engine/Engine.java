@@ -43,6 +43,10 @@ public final class Engine {
             Loader.load(org.bytedeco.openblas.global.openblas_nolapack.class);
             org.bytedeco.openblas.global.openblas_nolapack.blas_set_num_threads(1);
             Loader.load(torch.class);
+            // NNPACK is never the convolution path here (oneDNN is), but asking whether it is available logs
+            // "Could not initialize NNPACK! Reason: Unsupported hardware." a dozen times on CPUs it does not know
+            // (seen on AMD Zen 5); asking nothing says nothing.
+            torch.globalContext().setUserEnabledNNPACK(false);
             started = true;
         }
         int wanted = computeThreads > 0 ? computeThreads : cores;

@@ -103,6 +103,7 @@ public final class Layers {
 
         @Override
         public Tensor forward(Tensor x) {
+            if (kernel == 1) return pointwise(x);
             return torch.conv2d(
                     x,
                     weight,
@@ -111,6 +112,35 @@ public final class Layers {
                     new long[] {padding, padding},
                     new long[] {1, 1},
                     1);
+        }
+
+        /**
+         * A 1×1 convolution as a matrix product over channels. oneDNN's own 1×1 kernels on AVX-512 ({@code
+         * brgemm_1x1_convolution}) die with SIGFPE in {@code brg_blocking_t::est_eff_1x1} on CPUs whose cache sizes
+         * the hypervisor hides (seen on AMD EPYC Zen 4/5 VMs), killing the JVM; a matrix product computes the same
+         * sums through the GEMM path, in both memory formats and under bf16 autocast ({@code linear} and {@code
+         * matmul} are on autocast's bf16 list, as {@code conv2d} is). Stride s takes every s-th pixel first;
+         * padding pads with zeros first. Autograd gives the gradients of input, weight and bias.
+         */
+        Tensor pointwise(Tensor x) {
+            boolean channelsLast = x.is_contiguous(torch.MemoryFormat.ChannelsLast) && !x.is_contiguous();
+            if (padding > 0) x = torch.constant_pad_nd(x, padding, padding, padding, padding);
+            if (stride > 1) {
+                org.bytedeco.pytorch.LongOptional none = new org.bytedeco.pytorch.LongOptional();
+                x = x.slice(2, none, none, stride).slice(3, none, none, stride);
+            }
+            long n = x.size(0), h = x.size(2), w = x.size(3);
+            Tensor w2 = weight.view(out, in);
+            if (channelsLast) {
+                // [N, H, W, C] rows are contiguous, so this reshape is a view (a copy of the kept pixels when strided)
+                Tensor rows = x.permute(0, 2, 3, 1).reshape(n * h * w, in);
+                Tensor y = bias == null ? torch.linear(rows, w2) : torch.linear(rows, w2, new TensorOptional(bias));
+                return y.view(n, h, w, out).permute(0, 3, 1, 2);
+            }
+            Tensor y = torch.matmul(w2, x.reshape(n, in, h * w));
+            // in place, so that a bf16 product stays bf16 as conv2d's output would under autocast
+            if (bias != null) y.add_(bias.view(out, 1));
+            return y.view(n, out, h, w);
         }
 
         @Override
