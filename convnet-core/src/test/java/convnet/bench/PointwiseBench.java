@@ -56,7 +56,12 @@ public final class PointwiseBench {
         }
         System.out.printf(
                 "%s %s batch %d %dpx ONEDNN_MAX_CPU_ISA=%s: total %.1f ms (best of 6 per layer, forward+backward)%s%n",
-                args[0], precision.word, batch, size, System.getenv().getOrDefault("ONEDNN_MAX_CPU_ISA", "-"), total,
+                args[0],
+                precision.word,
+                batch,
+                size,
+                System.getenv().getOrDefault("ONEDNN_MAX_CPU_ISA", "-"),
+                total,
                 row);
     }
 }

@@ -111,8 +111,11 @@ class PointwiseConvTest {
                 // bf16 keeps 8 significant bits: a few parts in a thousand of the output's scale
                 assertClose(ref, y, 2e-2, "bf16 output");
                 y.to(torch.ScalarType.Float).sum().backward();
-                assertEquals(torch.ScalarType.Float.value, x.grad().scalar_type().intern().value);
-                assertEquals(torch.ScalarType.Float.value, conv.weight.grad().scalar_type().intern().value);
+                assertEquals(
+                        torch.ScalarType.Float.value, x.grad().scalar_type().intern().value);
+                assertEquals(
+                        torch.ScalarType.Float.value,
+                        conv.weight.grad().scalar_type().intern().value);
                 conv.weight.grad().zero_();
                 conv.bias.grad().zero_();
             }

@@ -63,7 +63,66 @@ class TrainingTest {
     @ParameterizedTest
     @ValueSource(strings = {"vgg_bn_small", "vgg_prelu_after", "preact_resnet20_cifar", "preact_resnet20"})
     void fewStepsLowerTheLossOnARealBatch(String which) {
-        Net net = switch (which) {
+        Net net = family(which);
+        Loader.Batch b = which.equals("preact_resnet20") || which.equals("vgg_prelu_after") ? batch64 : batch32;
+        Trainer t = trainer(net, which.startsWith("vgg") ? "adam" : "sgd", which.startsWith("vgg") ? 1e-3 : 0.02);
+        net.train(true);
+        double first = t.step(b)[0], last = first;
+        for (int i = 0; i < 8; i++) last = t.step(b)[0];
+        assertTrue(last < first * 0.8, which + ": loss " + first + " → " + last);
+    }
+
+    /**
+     * bf16-mixed on every family, channels-last as {@code train} runs it, training and then predicting: the kernels a
+     * CPU with native bf16 runs (AVX-512 bf16, AMX) and one without never does. Skipped where bf16 would be emulated.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"vgg_bn_small", "vgg_prelu_after", "preact_resnet20_cifar", "preact_resnet20"})
+    void bf16MixedTrainsAndPredictsEveryFamilyWhereTheCpuHasBf16(String which) {
+        Precision.Choice auto = Precision.choose("auto", Precision.cpuFlags());
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                auto.precision() == Precision.BF16_MIXED, "this CPU has no native bf16 (" + auto.reason() + ")");
+        Net net = family(which);
+        Loader.Batch b = which.equals("preact_resnet20") || which.equals("vgg_prelu_after") ? batch64 : batch32;
+        double lr = which.startsWith("vgg") ? 1e-3 : 0.02;
+        Trainer t = new Trainer(
+                        net,
+                        Optimizers.create(
+                                new OptimizerConfig(
+                                        which.startsWith("vgg") ? "adam" : "sgd", lr, 0.9, true, 0, 0.9, 0.999),
+                                net),
+                        null,
+                        null,
+                        Precision.BF16_MIXED,
+                        new Schedule(new ScheduleConfig("constant", 0, 0, 1, 1), lr, 1),
+                        1,
+                        0)
+                .channelsLast(true);
+        net.train(true);
+        double first = t.step(b)[0], last = first;
+        for (int i = 0; i < 8; i++) last = t.step(b)[0];
+        assertTrue(last < first * 0.8, which + " in bf16: loss " + first + " → " + last);
+
+        net.eval();
+        convnet.engine.Scoped.run(() -> {
+            try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
+                org.bytedeco.pytorch.Tensor x = convnet.engine.Tensors.fromFloats(
+                                b.images(), b.size(), 3, b.height(), b.width())
+                        .contiguous(org.bytedeco.pytorch.global.torch.MemoryFormat.ChannelsLast);
+                float[] p16 = convnet.engine.Tensors.toFloats(Precision.BF16_MIXED
+                        .forward(() -> net.forward(x))
+                        .to(org.bytedeco.pytorch.global.torch.ScalarType.Float)
+                        .softmax(1));
+                float[] p32 = convnet.engine.Tensors.toFloats(net.forward(x).softmax(1));
+                double worst = 0;
+                for (int i = 0; i < p16.length; i++) worst = Math.max(worst, Math.abs(p16[i] - p32[i]));
+                assertTrue(worst < 0.1, which + ": bf16 probabilities differ from fp32 by up to " + worst);
+            }
+        });
+    }
+
+    static Net family(String which) {
+        return switch (which) {
             case "vgg_bn_small" ->
                 new ModelSpec(
                                 "vgg11_bn",
@@ -82,12 +141,6 @@ class TrainingTest {
                         .build(1);
             default -> Models.spec(which, 5).build(1);
         };
-        Loader.Batch b = which.equals("preact_resnet20") || which.equals("vgg_prelu_after") ? batch64 : batch32;
-        Trainer t = trainer(net, which.startsWith("vgg") ? "adam" : "sgd", which.startsWith("vgg") ? 1e-3 : 0.02);
-        net.train(true);
-        double first = t.step(b)[0], last = first;
-        for (int i = 0; i < 8; i++) last = t.step(b)[0];
-        assertTrue(last < first * 0.8, which + ": loss " + first + " → " + last);
     }
 
     @Test
