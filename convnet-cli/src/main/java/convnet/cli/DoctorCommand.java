@@ -43,8 +43,7 @@ final class DoctorCommand implements Callable<Integer> {
             names = "--models",
             split = ",",
             paramLabel = "NAME",
-            description = "Models to check (default: one per family: " + "vgg11_bn, vgg13_caltech, vgg11_bn_gap,"
-                    + " preact_resnet20_cifar, preact_resnet20).")
+            description = "Models to check (default: one per family: " + Doctor.FAMILY_NAMES + ").")
     List<String> models;
 
     @Option(names = "--all", description = "Check every registered model (convnet models lists them).")
@@ -102,7 +101,9 @@ final class DoctorCommand implements Callable<Integer> {
                 .collect(Collectors.joining(", "));
         System.out.printf("%-11s %s (%d cores)%n", "cpu", m.cpu(), m.cores());
         System.out.printf("%-11s %s%n", "flags", flags);
-        System.out.printf("%-11s %d compute threads (--threads)%n", "threads", m.computeThreads());
+        System.out.printf(
+                "%-11s %d compute thread%s (--threads)%n",
+                "threads", m.computeThreads(), m.computeThreads() == 1 ? "" : "s");
         System.out.printf("%-11s auto picks %s: %s%n", "precision", m.autoPrecision(), m.autoReason());
         System.out.printf(
                 "%-11s %s (org.bytedeco:pytorch %s), its own kernels built for %s%n",

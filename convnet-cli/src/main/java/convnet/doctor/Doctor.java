@@ -35,8 +35,10 @@ public final class Doctor {
     private Doctor() {}
 
     /** One model per kind of layer and kernel: VGG with BatchNorm; PReLU and dropout; the GAP head; basic units; bottleneck units with the ImageNet stem. */
-    public static final List<String> FAMILIES =
-            List.of("vgg11_bn", "vgg13_caltech", "vgg11_bn_gap", "preact_resnet20_cifar", "preact_resnet20");
+    public static final String FAMILY_NAMES =
+            "vgg11_bn, vgg13_caltech, vgg11_bn_gap, preact_resnet20_cifar, preact_resnet20";
+
+    public static final List<String> FAMILIES = List.of(FAMILY_NAMES.split(", "));
 
     /** The CPU flags the engine's kernels and {@code precision: auto} depend on. */
     public static final List<String> FLAGS = List.of("avx2", "avx512f", "avx512_bf16", "amx_bf16");
@@ -126,6 +128,7 @@ public final class Doctor {
             int timeoutSeconds,
             boolean crashTest) {
         public Settings {
+            models = models.stream().map(String::strip).toList();
             for (String m : models) Models.preset(m); // an unknown name fails here, with the known ones
             for (String p : precisions) Precision.of(p);
             if (size < 1) throw new UserException("--size must be 1 or more pixels, got " + size);
@@ -138,7 +141,6 @@ public final class Doctor {
                 if (!ISAS.contains(isa))
                     throw new UserException("--isa " + isa + ": oneDNN knows " + String.join(", ", ISAS));
             }
-            models = List.copyOf(models);
             precisions = List.copyOf(precisions);
         }
     }
