@@ -26,6 +26,7 @@ class ArchitectureTest {
     /** Top to bottom; packages in one row are on the same level. The root package (UserException) is below all. */
     static final List<List<String>> LAYERS = List.of(
             List.of("cli"),
+            List.of("doctor"),
             List.of("bench"),
             List.of("serve"),
             List.of("run"),
@@ -81,7 +82,7 @@ class ArchitectureTest {
         Map<String, Map<String, Set<String>>> core = new TreeMap<>();
         graph(ROOTS.get(0), core);
         assertFalse(
-                core.containsKey("cli") || core.containsKey("bench"),
+                core.containsKey("cli") || core.containsKey("doctor") || core.containsKey("bench"),
                 core.keySet().toString());
         try (Stream<Path> files = Files.walk(ROOTS.get(0))) {
             for (Path f : files.filter(p -> p.toString().endsWith(".java")).toList()) {

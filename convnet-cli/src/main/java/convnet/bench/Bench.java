@@ -74,7 +74,7 @@ public final class Bench {
     }
 
     /** One fixed batch of Gaussian noise images with random labels of 10 classes. */
-    static Loader.Batch randomBatch(int batch, int size) {
+    public static Loader.Batch randomBatch(int batch, int size) {
         Random r = new Random(0);
         float[] x = new float[batch * 3 * size * size];
         for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
@@ -84,7 +84,7 @@ public final class Bench {
     }
 
     /** A trainer of plain SGD at a constant rate, as the peer's benchmark loop. */
-    static Trainer plainTrainer(Net net, Precision precision) {
+    public static Trainer plainTrainer(Net net, Precision precision) {
         OptimizerConfig o = new OptimizerConfig("sgd", 0.01, 0.9, false, 0, 0.9, 0.999);
         return new Trainer(
                 net,

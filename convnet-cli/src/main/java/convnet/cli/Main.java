@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
             ExportCommand.class,
             PreprocessCommand.class,
             BenchCommand.class,
+            DoctorCommand.class,
             ServeCommand.class,
             CommandLine.HelpCommand.class
         })

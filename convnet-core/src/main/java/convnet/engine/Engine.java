@@ -59,4 +59,36 @@ public final class Engine {
     public static int threads() {
         return threads;
     }
+
+    /** libtorch's version as its build configuration states it (e.g. {@code 2.10.0}); the engine must be started. */
+    public static String libtorchVersion() {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("TORCH_VERSION=([^,\\s]+)")
+                .matcher(torch.show_config().getString());
+        return m.find() ? m.group(1) : "unknown";
+    }
+
+    /** The version of the JavaCPP presets that bring libtorch (e.g. {@code 2.10.0-1.5.13}), from their jar. */
+    public static String presetsVersion() {
+        String v = torch.class.getPackage().getImplementationVersion();
+        return v != null ? v : "unknown";
+    }
+
+    /**
+     * The version of oneDNN (MKL-DNN), libtorch's convolution library, e.g. {@code 3.7.1 (git 8d263e69)}; the
+     * engine must be started.
+     */
+    public static String onednnVersion() {
+        String s = torch.get_mkldnn_version().getString();
+        java.util.regex.Matcher v =
+                java.util.regex.Pattern.compile("v(\\d+(?:\\.\\d+)+)").matcher(s);
+        java.util.regex.Matcher git =
+                java.util.regex.Pattern.compile("Git Hash ([0-9a-f]{8})").matcher(s);
+        if (!v.find()) return s.isBlank() ? "unknown" : s.trim();
+        return v.group(1) + (git.find() ? " (git " + git.group(1) + ")" : "");
+    }
+
+    /** The instruction set ATen's own vectorised kernels use here (e.g. {@code AVX512}, {@code AVX2}). */
+    public static String atenCpuCapability() {
+        return torch.get_cpu_capability().getString();
+    }
 }
