@@ -46,6 +46,14 @@ final class DoctorCommand implements Callable<Integer> {
             description = "Models to check (default: one per family: " + Doctor.FAMILY_NAMES + ").")
     List<String> models;
 
+    @Option(
+            names = "--precisions",
+            split = ",",
+            paramLabel = "P",
+            description = "Precisions to check: 32, bf16-mixed, 16-mixed (default: 32 and what precision: auto picks"
+                    + " here, when that is another).")
+    List<String> precisions;
+
     @Option(names = "--all", description = "Check every registered model (convnet models lists them).")
     boolean all;
 
@@ -78,7 +86,15 @@ final class DoctorCommand implements Callable<Integer> {
         Doctor.Machine m = Doctor.machine();
         List<String> names = all ? Models.names() : models != null ? models : Doctor.FAMILIES;
         Doctor.Settings s = new Doctor.Settings(
-                names, Doctor.precisions(m), size, batch, steps, Engine.threads(), isa, timeoutSeconds, crashTest);
+                names,
+                precisions != null ? precisions : Doctor.precisions(m),
+                size,
+                batch,
+                steps,
+                Engine.threads(),
+                isa,
+                timeoutSeconds,
+                crashTest);
         if (!json) printMachine(m, s);
         Doctor.Report report = Doctor.run(s, c -> {
             if (!json) printCheck(c);

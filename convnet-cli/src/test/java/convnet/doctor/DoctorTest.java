@@ -90,6 +90,37 @@ class DoctorTest {
         deleteTree(kept);
     }
 
+    /**
+     * The lower instruction-set paths that only older CPUs take, on any machine: every family's training step with
+     * oneDNN held to SSE4.1 and to AVX2, each in its own JVM (fp32: below AVX-512 bf16 is emulated, and {@code auto}
+     * never picks it there).
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"SSE41", "AVX2"})
+    void everyFamilyTrainsOnTheLowerInstructionSets(String isa) throws Exception {
+        Cli.Out o = Cli.run(
+                "doctor",
+                "--isa",
+                isa,
+                "--precisions",
+                "32",
+                "--size",
+                "32",
+                "--batch",
+                "2",
+                "--steps",
+                "1",
+                "--threads",
+                "2",
+                "--json");
+        JsonNode doc = JSON.readTree(o.stdout());
+        JsonNode checks = doc.get("checks");
+        assertEquals(Doctor.FAMILIES.size(), checks.size(), checks.toString());
+        for (JsonNode c : checks) assertEquals("ok", c.get("status").asText(), isa + ": " + c);
+        assertEquals(isa, doc.get("settings").get("isa").asText());
+        assertEquals(0, o.code(), o.stderr());
+    }
+
     @Test
     void anEngineErrorIsOneLineAndExitsOne() throws Exception {
         // 8 px halves to 1 after three of VGG A's five pools: the fourth has nothing to pool
