@@ -391,7 +391,8 @@ public final class ModelServer implements AutoCloseable {
             case "/metrics" -> {
                 endpoint[0] = "metrics";
                 allow(method, "GET");
-                return new Answer(200, Metrics.CONTENT_TYPE, metrics.render().getBytes(StandardCharsets.UTF_8));
+                Metrics.Scrape scrape = metrics.scrape(ex.getRequestHeaders().getFirst("Accept"));
+                return new Answer(200, scrape.contentType(), scrape.body());
             }
             case "/v1/models", "/v1/models/" -> {
                 endpoint[0] = "models";
