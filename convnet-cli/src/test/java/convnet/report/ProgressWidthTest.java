@@ -58,11 +58,13 @@ class ProgressWidthTest {
         List<String> redraws = new ArrayList<>();
         for (String segment : screen.split("[\r\n]")) {
             String visible = segment.replaceAll("\u001B\\[[0-9;?]*[A-Za-z]", "");
-            if (visible.startsWith("epoch ") && visible.contains("img/s")) redraws.add(visible);
+            if (visible.matches("epoch \\d+/\\d+ .*")) redraws.add(visible);
         }
         assertTrue(redraws.size() >= 2, "progress redraws on the terminal:\n" + screen);
         for (String r : redraws)
             assertTrue(r.length() < columns, r.length() + " characters on a " + columns + "-column terminal: " + r);
-        if (columns >= 200) assertTrue(redraws.get(redraws.size() - 1).contains("left"), "all parts fit in 200");
+        String last = redraws.get(redraws.size() - 1);
+        assertTrue(last.contains("left"), "the time left is shown at every width: " + last);
+        if (columns >= 200) assertTrue(last.contains("img/s") && last.contains("lr ") && last.contains("(run "), last);
     }
 }

@@ -90,39 +90,43 @@ public final class ProgressLog implements TrainListener {
         out.flush();
     }
 
-    /** What goes first when the line is too wide: the bar shrinks, then these parts go, in this order. */
-    private static final int[] DROP_ORDER = {6, 5, 2, 4, 7};
-
     /**
      * The progress line in fewer than {@code columns} characters, so that it never wraps (a wrapped line is not
      * redrawn by {@code \r}: every redraw would leave a new line). Parts: epoch, batch, img/s, loss, acc, val_acc, lr,
-     * times; the bar (20 cells, at least 5) goes after the epoch.
+     * times; the bar goes after the epoch. When the line is too wide the bar shrinks to 10 cells, then lr, val_acc,
+     * the elapsed and run times (the epoch's time left stays), img/s go; then the bar to 5, acc, loss and the time.
+     * The bar then takes what room is left, up to 20 cells.
      */
     String fit(String[] parts, double fraction, int columns) {
         int room = Math.max(10, columns - 1);
-        boolean[] dropped = new boolean[parts.length];
-        for (int bar = 20; ; ) {
-            String line = join(parts, dropped, bar, fraction);
-            if (line.length() <= room) return line;
-            if (bar > 5) bar = Math.max(5, bar - (line.length() - room));
-            else {
-                int next = -1;
-                for (int i : DROP_ORDER)
-                    if (!dropped[i]) {
-                        next = i;
-                        break;
-                    }
-                if (next < 0) return line.substring(0, room);
-                dropped[next] = true;
+        String[] p = parts.clone();
+        String shortTimes = p[7].substring(p[7].indexOf("left"), p[7].indexOf(" (run"));
+        int bar = 20;
+        for (int step = 0; ; step++) {
+            String line = join(p, bar, fraction);
+            if (line.length() <= room) return join(p, Math.min(20, bar + room - line.length()), fraction);
+            switch (step) {
+                case 0 -> bar = 10;
+                case 1 -> p[6] = null; // lr
+                case 2 -> p[5] = null; // val_acc
+                case 3 -> p[7] = shortTimes;
+                case 4 -> p[2] = null; // img/s
+                case 5 -> bar = 5;
+                case 6 -> p[4] = null; // acc
+                case 7 -> p[3] = null; // loss
+                case 8 -> p[7] = null;
+                default -> {
+                    return line.substring(0, room);
+                }
             }
         }
     }
 
-    private String join(String[] parts, boolean[] dropped, int bar, double fraction) {
+    private String join(String[] parts, int bar, double fraction) {
         StringBuilder b = new StringBuilder(parts[0]);
         int filled = (int) Math.min(bar, Math.floor(bar * fraction));
         b.append(' ').append(full.repeat(filled)).append(empty.repeat(bar - filled));
-        for (int i = 1; i < parts.length; i++) if (!dropped[i]) b.append("  ").append(parts[i]);
+        for (int i = 1; i < parts.length; i++) if (parts[i] != null) b.append("  ").append(parts[i]);
         return b.toString();
     }
 
