@@ -111,7 +111,7 @@ final class TestCommand implements Runnable {
             Map<String, Object> byClass = new LinkedHashMap<>();
             for (int c = 0; c < classes.size(); c++)
                 byClass.put(classes.get(c), scores(s.precision()[c], s.recall()[c], s.f1()[c], s.support()[c]));
-            doc.put("classes", byClass);
+            doc.put("per_class_report", byClass);
             doc.put("macro_avg", average(s.macro()));
             doc.put("weighted_avg", average(s.weighted()));
             doc.put("confusion", m.confusion());

@@ -49,7 +49,7 @@ class ReportsTest {
             long tp = cm[c][c], support = cm[c][0] + cm[c][1], predicted = cm[0][c] + cm[1][c];
             double p = predicted == 0 ? 0 : (double) tp / predicted, r = (double) tp / support;
             double f1 = p + r == 0 ? 0 : 2 * p * r / (p + r);
-            JsonNode s = j.path("classes").path(CLASSES.get(c));
+            JsonNode s = j.path("per_class_report").path(CLASSES.get(c));
             assertEquals(6, support);
             assertEquals(support, s.path("support").asLong());
             assertEquals(p, s.path("precision").asDouble(), 1e-12, CLASSES.get(c));
@@ -76,7 +76,9 @@ class ReportsTest {
         for (int i = 0; i < 4; i++) {
             List<String> row = rows.get(i + 1);
             assertEquals(names.get(i), row.get(0));
-            JsonNode s = i < 2 ? j.path("classes").path(names.get(i)) : j.path(i == 2 ? "macro_avg" : "weighted_avg");
+            JsonNode s = i < 2
+                    ? j.path("per_class_report").path(names.get(i))
+                    : j.path(i == 2 ? "macro_avg" : "weighted_avg");
             assertEquals(s.path("precision").asDouble(), Double.parseDouble(row.get(1)), 1e-6, row.toString());
             assertEquals(s.path("recall").asDouble(), Double.parseDouble(row.get(2)), 1e-6, row.toString());
             assertEquals(s.path("f1").asDouble(), Double.parseDouble(row.get(3)), 1e-6, row.toString());
@@ -97,7 +99,9 @@ class ReportsTest {
         for (int i = 0; i < 4; i++) {
             String line = lines.get(i + 2);
             assertTrue(line.startsWith(names.get(i) + " "), line);
-            JsonNode s = i < 2 ? j.path("classes").path(names.get(i)) : j.path(i == 2 ? "macro_avg" : "weighted_avg");
+            JsonNode s = i < 2
+                    ? j.path("per_class_report").path(names.get(i))
+                    : j.path(i == 2 ? "macro_avg" : "weighted_avg");
             String[] f = line.substring(names.get(i).length()).trim().split("\\s+");
             assertEquals(
                     String.format(
