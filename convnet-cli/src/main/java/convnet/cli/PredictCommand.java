@@ -5,6 +5,7 @@ import convnet.data.ImageFolder;
 import convnet.engine.Engine;
 import convnet.engine.Precision;
 import convnet.eval.Classifier;
+import convnet.io.Csv;
 import convnet.run.RunDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -54,6 +55,14 @@ final class PredictCommand implements java.util.concurrent.Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON document on stdout and nothing else there.")
     boolean json;
 
+    @Option(
+            names = "--csv",
+            paramLabel = "FILE",
+            description = "Write the predictions to FILE as CSV, batch by batch as they are made (nothing is held):"
+                    + " path, label, probability, then label_2, probability_2 ... up to the top-k, and error"
+                    + " (empty unless the file could not be read). The console then shows a summary only.")
+    Path csv;
+
     @Override
     public Integer call() {
         if (json) Logs.quiet();
@@ -83,39 +92,86 @@ final class PredictCommand implements java.util.concurrent.Callable<Integer> {
                             + (skipped.size() > 5 ? " and " + (skipped.size() - 5) + " more" : ""));
         }
         Engine.start(common.threads);
-        Classifier classifier = Classifier.load(modelDir, Precision.of(precision));
-        List<Classifier.Result> results = classifier.predictAll(files, topK, batch);
-        int failed = 0;
+        int[] predicted = {0}, failed = {0};
         List<Object> docs = new ArrayList<>();
-        for (Classifier.Result r : results) {
-            if (r.error() != null) {
-                failed++;
-                System.err.println("error: " + r.file() + ": " + r.error());
-            }
-            if (json) {
-                Map<String, Object> d = new LinkedHashMap<>();
-                d.put("file", r.file().toString());
-                if (r.error() != null) d.put("error", r.error());
-                List<Object> top = new ArrayList<>();
-                for (Classifier.Guess g : r.top()) {
-                    Map<String, Object> guess = new LinkedHashMap<>(); // label, index, probability in this order
-                    guess.put("label", g.label());
-                    guess.put("index", g.index());
-                    guess.put("probability", g.probability());
-                    top.add(guess);
+        // the CSV is opened first, so that a path that cannot be written fails before the model loads
+        try (Csv.Streaming table = csv == null ? null : Csv.Streaming.open(csv);
+                Classifier classifier = Classifier.load(modelDir, Precision.of(precision))) {
+            int k = Math.min(topK, classifier.classes().size());
+            if (table != null) table.row(csvHeader(k)).flush();
+            classifier.predictEach(files, topK, batch, results -> {
+                for (Classifier.Result r : results) {
+                    if (r.error() != null) {
+                        failed[0]++;
+                        System.err.println("error: " + r.file() + ": " + r.error());
+                    } else {
+                        predicted[0]++;
+                    }
+                    if (table != null) table.row(csvRow(r, k));
+                    if (json) docs.add(jsonDoc(r));
+                    else if (table == null && r.error() == null) System.out.println(line(r));
                 }
-                d.put("top", top);
-                docs.add(d);
-            } else if (r.error() == null) {
-                StringBuilder sb = new StringBuilder(r.file().toString()).append(':');
-                for (Classifier.Guess g : r.top())
-                    sb.append(String.format(Locale.ROOT, "  %s %.4f", g.label(), g.probability()));
-                System.out.println(sb);
-            }
+                if (table != null) table.flush();
+                if (!json) System.out.flush();
+            });
         }
         if (json) {
             Json.print(Map.of("predictions", docs));
+        } else if (csv != null) {
+            System.out.printf(
+                    Locale.ROOT,
+                    "%d image%s predicted into %s%s%n",
+                    predicted[0],
+                    predicted[0] == 1 ? "" : "s",
+                    csv,
+                    failed[0] == 0 ? "" : "; " + failed[0] + " could not be read (their rows give the error)");
         }
-        return failed == 0 ? 0 : 2;
+        return failed[0] == 0 ? 0 : 2;
+    }
+
+    static List<String> csvHeader(int k) {
+        List<String> h = new ArrayList<>(List.of("path", "label", "probability"));
+        for (int i = 2; i <= k; i++) h.addAll(List.of("label_" + i, "probability_" + i));
+        h.add("error");
+        return h;
+    }
+
+    static List<Object> csvRow(Classifier.Result r, int k) {
+        List<Object> row = new ArrayList<>(List.of(r.file().toString()));
+        for (int i = 0; i < k; i++) {
+            if (i < r.top().size()) {
+                Classifier.Guess g = r.top().get(i);
+                row.add(g.label());
+                row.add(String.format(Locale.ROOT, "%.6f", g.probability()));
+            } else {
+                row.add("");
+                row.add("");
+            }
+        }
+        row.add(r.error() == null ? "" : r.error());
+        return row;
+    }
+
+    private static Map<String, Object> jsonDoc(Classifier.Result r) {
+        Map<String, Object> d = new LinkedHashMap<>();
+        d.put("file", r.file().toString());
+        if (r.error() != null) d.put("error", r.error());
+        List<Object> top = new ArrayList<>();
+        for (Classifier.Guess g : r.top()) {
+            Map<String, Object> guess = new LinkedHashMap<>(); // label, index, probability in this order
+            guess.put("label", g.label());
+            guess.put("index", g.index());
+            guess.put("probability", g.probability());
+            top.add(guess);
+        }
+        d.put("top", top);
+        return d;
+    }
+
+    private static String line(Classifier.Result r) {
+        StringBuilder sb = new StringBuilder(r.file().toString()).append(':');
+        for (Classifier.Guess g : r.top())
+            sb.append(String.format(Locale.ROOT, "  %s %.4f", g.label(), g.probability()));
+        return sb.toString();
     }
 }

@@ -2,6 +2,7 @@ package convnet.cli;
 
 import convnet.engine.Engine;
 import convnet.engine.Precision;
+import convnet.eval.ClassScores;
 import convnet.eval.Metrics;
 import convnet.run.RunTests;
 import java.nio.file.Path;
@@ -18,7 +19,9 @@ import picocli.CommandLine.Parameters;
         name = "test",
         mixinStandardHelpOptions = true,
         description =
-                "Evaluate a trained run: top-1, top-5, loss, per-class accuracy and confusion matrix, on the validation split unless --data is given.")
+                "Evaluate a trained run: top-1, top-5, loss; per class precision, recall (the class's accuracy), F1 and"
+                        + " support with their macro and weighted averages (also in RUN/test/report.csv); the confusion"
+                        + " matrix (RUN/test/confusion.csv, .png). On the validation split unless --data is given.")
 final class TestCommand implements Runnable {
     @Mixin
     Common common;
@@ -104,7 +107,16 @@ final class TestCommand implements Runnable {
             for (int c = 0; c < classes.size(); c++)
                 per.put(classes.get(c), Double.isNaN(m.perClass()[c]) ? null : m.perClass()[c]);
             doc.put("per_class", per);
+            ClassScores s = m.classScores();
+            Map<String, Object> byClass = new LinkedHashMap<>();
+            for (int c = 0; c < classes.size(); c++)
+                byClass.put(classes.get(c), scores(s.precision()[c], s.recall()[c], s.f1()[c], s.support()[c]));
+            doc.put("per_class_report", byClass);
+            doc.put("macro_avg", average(s.macro()));
+            doc.put("weighted_avg", average(s.weighted()));
             doc.put("confusion", m.confusion());
+            doc.put("report_csv", r.reportCsv().toString());
+            doc.put("confusion_csv", r.confusionCsv().toString());
             Json.print(doc);
         } else {
             System.out.printf(
@@ -118,15 +130,60 @@ final class TestCommand implements Runnable {
                     m.top1(),
                     m.top5(),
                     m.loss());
-            System.out.println("per-class accuracy:");
-            for (int c = 0; c < classes.size(); c++) {
-                System.out.printf(
-                        Locale.ROOT,
-                        "  %-20s %s%n",
-                        classes.get(c),
-                        Double.isNaN(m.perClass()[c]) ? "-" : String.format(Locale.ROOT, "%.4f", m.perClass()[c]));
-            }
-            System.out.println("confusion matrix: " + r.confusionCsv() + ", " + r.confusionPng());
+            System.out.print(table(classes, m.classScores()));
+            System.out.println(
+                    "report: " + r.reportCsv() + "; confusion matrix: " + r.confusionCsv() + ", " + r.confusionPng());
         }
+    }
+
+    /**
+     * The per-class report as a console table: precision, recall, F1, support per class, then the macro and
+     * weighted averages; a class with no figures (neither in the data nor predicted) shows "-".
+     */
+    static String table(List<String> classes, ClassScores s) {
+        int w = "weighted avg".length();
+        for (String c : classes) w = Math.max(w, c.length());
+        String row = "%-" + w + "s  %9s  %9s  %9s  %8s%n";
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, row, "class", "precision", "recall", "f1", "support"));
+        for (int c = 0; c < classes.size(); c++) {
+            sb.append(String.format(
+                    Locale.ROOT,
+                    row,
+                    classes.get(c),
+                    figure(s.precision()[c]),
+                    figure(s.recall()[c]),
+                    figure(s.f1()[c]),
+                    s.support()[c]));
+        }
+        for (var avg : List.of(Map.entry("macro avg", s.macro()), Map.entry("weighted avg", s.weighted()))) {
+            ClassScores.Average a = avg.getValue();
+            sb.append(String.format(
+                    Locale.ROOT,
+                    row,
+                    avg.getKey(),
+                    figure(a.precision()),
+                    figure(a.recall()),
+                    figure(a.f1()),
+                    a.support()));
+        }
+        return sb.toString();
+    }
+
+    private static String figure(double v) {
+        return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.4f", v);
+    }
+
+    private static Map<String, Object> scores(double precision, double recall, double f1, long support) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("precision", Double.isNaN(precision) ? null : precision);
+        m.put("recall", Double.isNaN(recall) ? null : recall);
+        m.put("f1", Double.isNaN(f1) ? null : f1);
+        m.put("support", support);
+        return m;
+    }
+
+    private static Map<String, Object> average(ClassScores.Average a) {
+        return scores(a.precision(), a.recall(), a.f1(), a.support());
     }
 }

@@ -76,6 +76,33 @@ class ClassifierApiTest {
     }
 
     @Test
+    void predictEachHandsOverOneBatchAtATimeInOrder() throws Exception {
+        Path bad = tmp.resolve("bad.jpg");
+        Files.writeString(bad, "not an image");
+        List<Path> files = new ArrayList<>(photos);
+        files.add(3, bad);
+        try (Classifier c = Classifier.load(run.run())) {
+            List<List<Classifier.Result>> batches = new ArrayList<>();
+            c.predictEach(files, 2, 5, batches::add);
+            assertEquals(List.of(5, 5, 3), batches.stream().map(List::size).toList());
+            List<Classifier.Result> all = batches.stream().flatMap(List::stream).toList();
+            assertEquals(files, all.stream().map(Classifier.Result::file).toList());
+            assertTrue(
+                    all.get(3).error() != null && all.get(3).top().isEmpty(),
+                    all.get(3).toString());
+            List<Classifier.Result> atOnce = c.predictAll(files, 2, 64);
+            for (int i = 0; i < files.size(); i++) {
+                if (i == 3) continue;
+                double[] big = probs(atOnce.get(i).top()),
+                        small = probs(all.get(i).top());
+                for (int k = 0; k < 2; k++)
+                    assertEquals(big[k], small[k], 1e-5, files.get(i).toString());
+            }
+            assertThrows(IllegalArgumentException.class, () -> c.predictEach(files, 2, 0, b -> {}));
+        }
+    }
+
+    @Test
     void aBatchAgreesWithSingleImages() {
         try (Classifier c = Classifier.load(run.run().resolve("model"))) {
             List<List<Classifier.Guess>> batch = c.predict(photos, 2);

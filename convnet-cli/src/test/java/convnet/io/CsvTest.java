@@ -28,6 +28,22 @@ class CsvTest {
     }
 
     @Test
+    void aStreamingTableShowsEachFlushedRowWhileStillOpen(@TempDir Path tmp) throws Exception {
+        Path file = tmp.resolve("sub/out.csv");
+        try (Csv.Streaming t = Csv.Streaming.open(file)) {
+            t.row("path", "label").flush();
+            assertEquals("path,label\n", Files.readString(file));
+            t.row("a.jpg", COMMA).flush();
+            assertEquals(
+                    List.of(List.of("path", "label"), List.of("a.jpg", COMMA)), Csv.parse(Files.readString(file), "t"));
+        }
+        Files.createDirectories(tmp.resolve("dir.csv"));
+        var e = org.junit.jupiter.api.Assertions.assertThrows(
+                convnet.UserException.class, () -> Csv.Streaming.open(tmp.resolve("dir.csv")));
+        assertEquals("cannot write " + tmp.resolve("dir.csv") + ": Is a directory", e.getMessage());
+    }
+
+    @Test
     void classNamesWithCommasAndQuotesSurvivePreprocessTrainingAndTest(@TempDir Path tmp) throws Exception {
         Engine.start(2);
         Path src = TestData.subset("flowers5-128", tmp.resolve("src"), 6, "rose", "daisy");

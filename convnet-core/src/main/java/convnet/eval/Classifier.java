@@ -17,6 +17,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Consumer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.opencv.opencv_core.Mat;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -164,8 +165,19 @@ public final class Classifier implements AutoCloseable {
 
     /** Predicts many files in batches; an unreadable file gets an error in its result, the rest are still predicted. */
     public List<Result> predictAll(List<Path> files, int k, int batchSize) {
-        return during(() -> {
-            List<Result> out = new ArrayList<>();
+        List<Result> out = new ArrayList<>();
+        predictEach(files, k, batchSize, out::addAll);
+        return out;
+    }
+
+    /**
+     * Predicts many files in batches of {@code batchSize}, handing each batch's results (in the order of
+     * {@code files}) to {@code sink} as soon as the batch is done, so that only one batch is held at a time however
+     * many files there are. An unreadable file gets an error in its result; the rest are still predicted.
+     */
+    public void predictEach(List<Path> files, int k, int batchSize, Consumer<List<Result>> sink) {
+        if (batchSize < 1) throw new IllegalArgumentException("batchSize must be at least 1, got " + batchSize);
+        during(() -> {
             int per = 3 * inputSize() * inputSize();
             for (int from = 0; from < files.size(); from += batchSize) {
                 List<Path> chunk = files.subList(from, Math.min(files.size(), from + batchSize));
@@ -181,13 +193,15 @@ public final class Classifier implements AutoCloseable {
                     }
                 }
                 float[][] probs = probabilities(java.util.Arrays.copyOf(images, ok * per), ok);
+                List<Result> out = new ArrayList<>(chunk.size());
                 int j = 0;
                 for (int i = 0; i < chunk.size(); i++) {
                     if (errors[i] != null) out.add(new Result(chunk.get(i), List.of(), errors[i]));
                     else out.add(new Result(chunk.get(i), top(probs[j++], k), null));
                 }
+                sink.accept(out);
             }
-            return out;
+            return null;
         });
     }
 

@@ -103,6 +103,30 @@ public final class Evaluation {
         ConfusionPlot.write(png, classes, m.confusion());
     }
 
+    /**
+     * Writes the per-class report ({@link ClassScores}): a row per class with precision, recall, F1 and support,
+     * then the rows {@code macro avg} and {@code weighted avg}; a class with no figures has empty fields.
+     */
+    public static void writeReport(Path csvFile, List<String> classes, Metrics m) {
+        ClassScores s = m.classScores();
+        Csv csv = new Csv("class", "precision", "recall", "f1", "support");
+        for (int c = 0; c < classes.size(); c++)
+            csv.row(classes.get(c), figure(s.precision()[c]), figure(s.recall()[c]), figure(s.f1()[c]), s.support()[c]);
+        for (var avg :
+                List.of(java.util.Map.entry("macro avg", s.macro()), java.util.Map.entry("weighted avg", s.weighted())))
+            csv.row(
+                    avg.getKey(),
+                    figure(avg.getValue().precision()),
+                    figure(avg.getValue().recall()),
+                    figure(avg.getValue().f1()),
+                    avg.getValue().support());
+        csv.write(csvFile);
+    }
+
+    private static String figure(double v) {
+        return Double.isNaN(v) ? "" : String.format(java.util.Locale.ROOT, "%.6f", v);
+    }
+
     private static Predictions perImage(List<Model> models, List<Sample> samples, TestTime tt, Precision prec) {
         int n = samples.size(), c = models.get(0).bundle().classes().size();
         List<DenseEvaluator> dense =

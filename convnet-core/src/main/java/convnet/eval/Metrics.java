@@ -1,7 +1,15 @@
 package convnet.eval;
 
-/** Top-1 / top-5 accuracy, per-class accuracy and the confusion matrix of a set of predictions. */
+/**
+ * Top-1 / top-5 accuracy, per-class accuracy and the confusion matrix of a set of predictions (rows: true class,
+ * columns: predicted); {@link #classScores()} adds precision, recall and F1.
+ */
 public record Metrics(int count, double top1, double top5, double loss, double[] perClass, long[][] confusion) {
+
+    /** Per-class precision, recall, F1 and support, with their macro and weighted averages. */
+    public ClassScores classScores() {
+        return ClassScores.of(confusion);
+    }
 
     public static Metrics of(Predictions p, int numClasses) {
         int n = p.size(), k = Math.min(5, numClasses);

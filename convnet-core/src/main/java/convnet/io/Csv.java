@@ -44,6 +44,74 @@ public final class Csv {
         return text.toString();
     }
 
+    /**
+     * A CSV file written row by row as results come, for tables too large to hold: rows go through a buffer to
+     * the file, and {@link #flush()} pushes them out (so that a reader of the file sees every row flushed so far).
+     * Not atomic: an interrupted writer leaves the rows written until then.
+     */
+    public static final class Streaming implements AutoCloseable {
+        private final Path file;
+        private final java.io.Writer out;
+
+        private Streaming(Path file, java.io.Writer out) {
+            this.file = file;
+            this.out = out;
+        }
+
+        /** Creates (or truncates) {@code file}, and the folders above it. */
+        public static Streaming open(Path file) {
+            try {
+                Path dir = file.toAbsolutePath().getParent();
+                if (dir != null) Files.createDirectories(dir);
+                return new Streaming(file, Files.newBufferedWriter(file, StandardCharsets.UTF_8));
+            } catch (IOException e) {
+                throw new UserException("cannot write " + file + ": " + reason(e));
+            }
+        }
+
+        private static String reason(IOException e) {
+            if (e instanceof java.nio.file.AccessDeniedException) return "permission denied";
+            if (e instanceof java.nio.file.FileAlreadyExistsException f)
+                return f.getFile() + " is a file, not a folder";
+            if (e instanceof java.nio.file.FileSystemException f && f.getReason() != null) return f.getReason();
+            return e.getMessage();
+        }
+
+        public Streaming row(Object... fields) {
+            try {
+                for (int i = 0; i < fields.length; i++) {
+                    if (i > 0) out.write(',');
+                    out.write(field(String.valueOf(fields[i])));
+                }
+                out.write('\n');
+            } catch (IOException e) {
+                throw new UserException("cannot write " + file + ": " + e.getMessage());
+            }
+            return this;
+        }
+
+        public Streaming row(List<?> fields) {
+            return row(fields.toArray());
+        }
+
+        public void flush() {
+            try {
+                out.flush();
+            } catch (IOException e) {
+                throw new UserException("cannot write " + file + ": " + e.getMessage());
+            }
+        }
+
+        @Override
+        public void close() {
+            try {
+                out.close();
+            } catch (IOException e) {
+                throw new UserException("cannot write " + file + ": " + e.getMessage());
+            }
+        }
+    }
+
     public static String field(String s) {
         if (s.contains(",") || s.contains("\"") || s.contains("\n") || s.contains("\r"))
             return "\"" + s.replace("\"", "\"\"") + "\"";

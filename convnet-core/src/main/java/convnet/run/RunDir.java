@@ -33,7 +33,7 @@ public final class RunDir {
     private static final Set<String> OWN = Set.of(CONFIG, CLASSES, METRICS, CHECKPOINTS, MODEL, TEST, PLOTS, LOCK);
 
     /** What {@code convnet test} writes into {@link #test()}. */
-    public static final List<String> TEST_FILES = List.of("confusion.csv", "confusion.png");
+    public static final List<String> TEST_FILES = List.of("confusion.csv", "confusion.png", "report.csv");
 
     private final Path root;
 

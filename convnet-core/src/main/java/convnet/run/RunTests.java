@@ -19,7 +19,7 @@ import java.util.List;
 /**
  * {@code convnet test} as a Java call: loads each run's model (or one of its checkpoints), picks the
  * images (the run's validation split, recomputed from its config, or a given folder), scores them with
- * {@link Evaluation} and writes the confusion matrix into the first run's {@code test/}.
+ * {@link Evaluation} and writes the confusion matrix and the per-class report into the first run's {@code test/}.
  */
 public final class RunTests {
     private RunTests() {}
@@ -54,7 +54,10 @@ public final class RunTests {
         }
     }
 
-    /** What a test found, and where the confusion matrix went. */
+    /**
+     * What a test found, and where the confusion matrix and the per-class report (precision, recall, F1, support)
+     * went.
+     */
     public record Report(
             List<Path> runs,
             List<String> classes,
@@ -63,7 +66,8 @@ public final class RunTests {
             TestTime method,
             Metrics metrics,
             Path confusionCsv,
-            Path confusionPng) {}
+            Path confusionPng,
+            Path reportCsv) {}
 
     public static Report test(List<Path> runs, Options o) {
         List<Evaluation.Model> models = new ArrayList<>();
@@ -82,8 +86,10 @@ public final class RunTests {
         Metrics m = Evaluation.run(models, samples, method, o.precision());
         Path out = new RunDir(runs.get(0)).test();
         Path csv = out.resolve(RunDir.TEST_FILES.get(0)), png = out.resolve(RunDir.TEST_FILES.get(1));
+        Path report = out.resolve(RunDir.TEST_FILES.get(2));
         Evaluation.writeConfusion(csv, png, first.classes(), m);
-        return new Report(List.copyOf(runs), first.classes(), split, o.describeWeights(), method, m, csv, png);
+        Evaluation.writeReport(report, first.classes(), m);
+        return new Report(List.copyOf(runs), first.classes(), split, o.describeWeights(), method, m, csv, png, report);
     }
 
     /**
