@@ -126,7 +126,8 @@ public final class ProgressLog implements TrainListener {
         StringBuilder b = new StringBuilder(parts[0]);
         int filled = (int) Math.min(bar, Math.floor(bar * fraction));
         b.append(' ').append(full.repeat(filled)).append(empty.repeat(bar - filled));
-        for (int i = 1; i < parts.length; i++) if (parts[i] != null) b.append("  ").append(parts[i]);
+        for (int i = 1; i < parts.length; i++)
+            if (parts[i] != null) b.append("  ").append(parts[i]);
         return b.toString();
     }
 
