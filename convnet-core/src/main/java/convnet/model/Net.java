@@ -27,6 +27,20 @@ public final class Net extends Seq {
         }
     }
 
+    /**
+     * Puts the named layers ({@code layer1.0.bn1}, as {@link ParamGroups#batchNorms} gives them) in evaluation mode,
+     * leaving the rest as they are: after {@code train(true)}, BatchNorm layers of a frozen part keep their running
+     * statistics and normalise with them. Call outside a PointerScope or inside one, either works.
+     */
+    public void evalOnly(java.util.Collection<String> layers) {
+        if (layers.isEmpty()) return;
+        org.bytedeco.pytorch.StringSharedModuleDict modules = named_modules();
+        for (long i = 0; i < modules.size(); i++) {
+            var item = modules.get(i);
+            if (layers.contains(item.key().getString())) item.value().train(false);
+        }
+    }
+
     public ModelSpec spec() {
         return spec;
     }

@@ -95,7 +95,9 @@ class OnnxExportTest {
                 "vgg13_caltech;{classifier_widths: [64, 64]};64;10;0",
                 "vgg11_bn_gap;;32;0;8",
                 "preact_resnet20_cifar;;32;10;9",
-                "preact_resnet20;;64;7;13"
+                "preact_resnet20;;64;7;13",
+                "resnet18;;64;0;20",
+                "resnet50;;64;0;53"
             })
     void logitsAgreeWithLibtorch(String name, String options, int size, int bnLeft, int bnFolded) throws Exception {
         Net net = randomNet(name, options, 7, 11);
