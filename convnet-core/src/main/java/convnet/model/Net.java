@@ -35,9 +35,10 @@ public final class Net extends Seq {
     public void evalOnly(java.util.Collection<String> layers) {
         if (layers.isEmpty()) return;
         org.bytedeco.pytorch.StringSharedModuleDict modules = named_modules();
-        for (long i = 0; i < modules.size(); i++) {
-            var item = modules.get(i);
-            if (layers.contains(item.key().getString())) item.value().train(false);
+        org.bytedeco.pytorch.StringVector names = modules.keys();
+        for (long i = 0; i < names.size(); i++) {
+            org.bytedeco.javacpp.BytePointer key = names.get(i); // null for the root's empty name
+            if (key != null && layers.contains(key.getString())) modules.get(key.getString()).train(false);
         }
     }
 
