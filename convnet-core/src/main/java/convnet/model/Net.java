@@ -38,7 +38,8 @@ public final class Net extends Seq {
         org.bytedeco.pytorch.StringVector names = modules.keys();
         for (long i = 0; i < names.size(); i++) {
             org.bytedeco.javacpp.BytePointer key = names.get(i); // null for the root's empty name
-            if (key != null && layers.contains(key.getString())) modules.get(key.getString()).train(false);
+            if (key != null && layers.contains(key.getString()))
+                modules.get(key.getString()).train(false);
         }
     }
 
