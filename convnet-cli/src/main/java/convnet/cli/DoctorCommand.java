@@ -132,8 +132,9 @@ final class DoctorCommand implements Callable<Integer> {
                     "isa", s.isa());
         System.out.println();
         System.out.printf(
-                "A training step (forward, loss, backward, SGD) on random %d×%d images, batch %d, channels-last,%n"
-                        + "each model in its own JVM; the median of %d step%s after one warm-up:%n",
+                "Each model in its own JVM: its output checked against libtorch's reference convolutions, then a"
+                        + " training step%n(forward, loss, backward, SGD) on random %d×%d images, batch %d,"
+                        + " channels-last; the median of %d step%s after one warm-up:%n",
                 s.size(), s.size(), s.batch(), s.steps(), s.steps() == 1 ? "" : "s");
         System.out.printf("%-24s %-11s %s%n", "model", "precision", "result");
         System.out.flush();

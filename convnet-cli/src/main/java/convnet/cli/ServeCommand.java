@@ -18,7 +18,9 @@ import picocli.CommandLine.Parameters;
         mixinStandardHelpOptions = true,
         description = {
             "Serve trained runs over HTTP: POST /v1/models/NAME:predict (an image body, or multipart/form-data with"
-                    + " several images; ?top_k=K), GET /v1/models, GET /health, GET /metrics (Prometheus).",
+                    + " several images; ?top_k=K), GET /v1/models, GET /health, GET /metrics (Prometheus), and the"
+                    + " KServe v2 / Open Inference Protocol: GET /v2/health/live|ready, GET /v2/models/NAME[/ready],"
+                    + " POST /v2/models/NAME/infer (base64 images as BYTES, or normalised FP32 [N,3,H,W]).",
             "Requests that arrive together share one forward pass (--max-batch, --batch-wait-ms). SIGTERM or Ctrl-C"
                     + " stops accepting, finishes the requests in flight, then exits."
         })

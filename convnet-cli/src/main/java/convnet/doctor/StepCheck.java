@@ -4,6 +4,8 @@ import convnet.bench.Bench;
 import convnet.data.Loader;
 import convnet.engine.Engine;
 import convnet.engine.Precision;
+import convnet.engine.Scoped;
+import convnet.engine.Tensors;
 import convnet.model.Models;
 import convnet.model.Net;
 import convnet.train.Trainer;
@@ -14,10 +16,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 
 /**
- * The child JVM's side of {@code convnet doctor}: training steps of one model in one precision, on a fixed batch of
- * random images, channels-last as training runs them. Writes its result to a file — {@code ok} and the milliseconds
+ * The child JVM's side of {@code convnet doctor}: the model's evaluation output checked against libtorch's reference
+ * convolutions, then training steps of one model in one precision, on a fixed batch of random images, channels-last as
+ * training runs them. Writes its result to a file — {@code ok} and the milliseconds
  * of each timed step, or {@code error} and one line — and exits; if libtorch crashes, the parent reads the JVM's
  * crash report instead.
  *
@@ -50,6 +56,8 @@ public final class StepCheck {
         Trainer trainer = Bench.plainTrainer(net, precision).channelsLast(true);
         net.train(true);
         Loader.Batch b = Bench.randomBatch(batch, size);
+        checkNumerics(net, precision, b);
+        net.train(true);
         check(trainer.step(b), 0); // warm-up: oneDNN creates its kernels in the first step
         List<Double> ms = new ArrayList<>();
         for (int i = 1; i <= steps; i++) {
@@ -59,6 +67,43 @@ public final class StepCheck {
             check(r, i);
         }
         return ms;
+    }
+
+    /**
+     * The model's evaluation forward pass as training runs it (oneDNN, channels-last, in {@code precision}) against the
+     * same pass through libtorch's reference convolutions (oneDNN off, fp32): some oneDNN kernels return wrong sums on
+     * some CPUs rather than crash (an inner product 2–90 % off was seen on an AVX-512 VM), and a step alone would not
+     * show it. Within 1e-4 of the output's scale in fp32, 5e-2 in a 16-bit precision.
+     */
+    private static void checkNumerics(Net net, Precision precision, Loader.Batch b) {
+        net.eval();
+        Scoped.run(() -> {
+            try (NoGradGuard g = new NoGradGuard()) {
+                Tensor x = Tensors.fromFloats(b.images(), b.size(), 3, b.height(), b.width());
+                Tensor fast = precision
+                        .forward(() -> net.forward(x.contiguous(torch.MemoryFormat.ChannelsLast)))
+                        .to(torch.ScalarType.Float);
+                Tensor reference;
+                torch.globalContext().setUserEnabledMkldnn(false);
+                try {
+                    reference = net.forward(x);
+                } finally {
+                    torch.globalContext().setUserEnabledMkldnn(true);
+                }
+                double scale = Math.max(1, reference.abs().max().item_double());
+                double diff = fast.sub(reference).abs().max().item_double();
+                double tolerance = precision == Precision.FP32 ? 1e-4 : 5e-2;
+                if (!(diff <= tolerance * scale))
+                    throw new IllegalStateException(String.format(
+                            Locale.ROOT,
+                            "wrong results: the output differs from libtorch's reference convolutions by %.3g"
+                                    + " (%.2g of its scale %.3g; at most %.0e expected)",
+                            diff,
+                            diff / scale,
+                            scale,
+                            tolerance));
+            }
+        });
     }
 
     private static void check(double[] lossAndCorrect, int step) {

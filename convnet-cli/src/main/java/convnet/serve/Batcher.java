@@ -20,15 +20,18 @@ import org.slf4j.LoggerFactory;
 final class Batcher {
     private static final Logger log = LoggerFactory.getLogger(Batcher.class);
 
-    /** One image waiting for its guesses (all classes, best first). */
+    /**
+     * One image waiting for its guesses (all classes, best first): decoded pixels ({@link BufferedImage}) or a
+     * {@link Classifier.Preprocessed} tensor, which share batches.
+     */
     static final class Item {
         private static final int QUEUED = 0, RUNNING = 1, CANCELLED = 2;
-        final BufferedImage image;
+        final Object image;
         final CompletableFuture<List<Classifier.Guess>> result = new CompletableFuture<>();
         final long arrived = System.nanoTime();
         private final AtomicInteger state = new AtomicInteger(QUEUED);
 
-        Item(BufferedImage image) {
+        Item(Object image) {
             this.image = image;
         }
 
@@ -125,7 +128,7 @@ final class Batcher {
     }
 
     private void run(List<Item> batch) {
-        List<BufferedImage> images = new ArrayList<>(batch.size());
+        List<Object> images = new ArrayList<>(batch.size());
         for (Item i : batch) images.add(i.image);
         int all = classifier.classes().size();
         long t0 = System.nanoTime();

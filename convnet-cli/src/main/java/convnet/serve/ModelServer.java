@@ -11,6 +11,7 @@ import convnet.eval.Classifier;
 import java.awt.image.BufferedImage;
 import java.awt.image.DataBufferByte;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.BindException;
 import java.net.InetSocketAddress;
@@ -40,10 +41,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * An HTTP server for trained models: {@code POST /v1/models/NAME:predict} (an image body, or
- * {@code multipart/form-data} with several; {@code ?top_k=}), {@code GET /v1/models[/NAME]}, {@code GET /health}
- * and {@code GET /metrics}. Images are decoded in the request threads; each model's {@link Batcher} then lets
- * concurrent requests share forward passes. Every answer is JSON (Prometheus text for /metrics); an error is
- * {@code {"error": "..."}} with a 4xx status for the client's mistakes and never a stack trace.
+ * {@code multipart/form-data} with several; {@code ?top_k=}), {@code GET /v1/models[/NAME]}, {@code GET /health},
+ * {@code GET /metrics}, and the Open Inference Protocol (KServe v2: {@code /v2/health/live|ready},
+ * {@code /v2/models/NAME[/ready]}, {@code POST /v2/models/NAME/infer}; see {@link OpenInference}). Images are
+ * decoded in the request threads; each model's {@link Batcher} then lets concurrent requests of either protocol
+ * share forward passes. Every answer is JSON (Prometheus text for /metrics); an error is {@code {"error": "..."}}
+ * with a 4xx status for the client's mistakes and never a stack trace.
  *
  * <p>{@link #stop()} (what SIGTERM calls) stops accepting connections, lets the requests in flight finish
  * (waiting at most the request timeout), then closes the models it loaded.
@@ -356,6 +359,7 @@ public final class ModelServer implements AutoCloseable {
                                         + "); the server's log has the details"));
             }
             status = a.status();
+            if (status != 413) drain(ex);
             send(ex, a);
             if (log.isDebugEnabled())
                 log.debug(
@@ -375,6 +379,22 @@ public final class ModelServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Reads what is left of the request body (at most the body limit) before answering: a client still sending a
+     * large body that is answered early (an unknown model, a wrong method) would otherwise see its connection reset
+     * and lose the answer.
+     */
+    private void drain(HttpExchange ex) {
+        byte[] buffer = new byte[65536];
+        long left = options.maxBodyBytes();
+        try {
+            InputStream in = ex.getRequestBody();
+            for (int n; left > 0 && (n = in.read(buffer, 0, (int) Math.min(buffer.length, left))) >= 0; ) left -= n;
+        } catch (IOException e) {
+            log.debug("could not read the rest of {} {}: {}", ex.getRequestMethod(), ex.getRequestURI(), e.toString());
+        }
+    }
+
     private Answer route(HttpExchange ex, String[] endpoint, long t0) throws IOException {
         String path = ex.getRequestURI().getPath();
         String method = ex.getRequestMethod();
@@ -391,7 +411,8 @@ public final class ModelServer implements AutoCloseable {
             case "/metrics" -> {
                 endpoint[0] = "metrics";
                 allow(method, "GET");
-                return new Answer(200, Metrics.CONTENT_TYPE, metrics.render().getBytes(StandardCharsets.UTF_8));
+                Metrics.Scrape scrape = metrics.scrape(ex.getRequestHeaders().getFirst("Accept"));
+                return new Answer(200, scrape.contentType(), scrape.body());
             }
             case "/v1/models", "/v1/models/" -> {
                 endpoint[0] = "models";
@@ -402,7 +423,10 @@ public final class ModelServer implements AutoCloseable {
             }
             default -> {}
         }
-        if (path.startsWith("/v1/models/")) {
+        if (path.equals("/v2") || path.startsWith("/v2/")) {
+            Answer a = v2(ex, path, method, endpoint, t0);
+            if (a != null) return a;
+        } else if (path.startsWith("/v1/models/")) {
             String rest = path.substring("/v1/models/".length());
             if (rest.endsWith(":predict")) {
                 endpoint[0] = "predict";
@@ -416,7 +440,70 @@ public final class ModelServer implements AutoCloseable {
             return json(200, describe(m));
         }
         throw HttpError.notFound("no such endpoint: " + path + " (there are POST /v1/models/NAME:predict,"
-                + " GET /v1/models, GET /v1/models/NAME, GET /health and GET /metrics)");
+                + " GET /v1/models, GET /v1/models/NAME, GET /health, GET /metrics, and the Open Inference Protocol's"
+                + " GET /v2, /v2/health/live, /v2/health/ready, /v2/models/NAME, /v2/models/NAME/ready and POST"
+                + " /v2/models/NAME/infer)");
+    }
+
+    /**
+     * The Open Inference Protocol (KServe v2): server metadata, health, model metadata and readiness, inference.
+     * Null for a path it does not know.
+     */
+    private Answer v2(HttpExchange ex, String path, String method, String[] endpoint, long t0) throws IOException {
+        switch (path) {
+            case "/v2", "/v2/" -> {
+                endpoint[0] = "v2_metadata";
+                allow(method, "GET");
+                return json(200, OpenInference.serverMetadata());
+            }
+            case "/v2/health/live" -> {
+                endpoint[0] = "v2_health";
+                allow(method, "GET");
+                return json(200, Map.of("live", true));
+            }
+            case "/v2/health/ready" -> {
+                endpoint[0] = "v2_health";
+                allow(method, "GET");
+                // the protocol's "not ready" is a 4xx
+                return json(draining ? 400 : 200, Map.of("ready", !draining));
+            }
+            default -> {}
+        }
+        if (!path.startsWith("/v2/models/")) return null;
+        // NAME[/versions/V][/ready|/infer]; a model's name holds no '/'
+        List<String> parts = List.of(path.substring("/v2/models/".length()).split("/", -1));
+        String action = "";
+        if (parts.size() == 2 || parts.size() == 4) action = parts.get(parts.size() - 1);
+        int head = parts.size() - (action.isEmpty() ? 0 : 1);
+        boolean versioned = head == 3 && parts.get(1).equals("versions");
+        if (parts.get(0).isEmpty()
+                || (head != 1 && !versioned)
+                || !List.of("", "ready", "infer").contains(action)) return null;
+        endpoint[0] = action.equals("infer") ? "v2_infer" : action.equals("ready") ? "v2_health" : "v2_metadata";
+        Served m = model(parts.get(0));
+        if (versioned && !parts.get(2).equals(OpenInference.VERSION))
+            throw new HttpError(
+                    404,
+                    "unknown_model",
+                    "model '" + m.name() + "' has no version '" + parts.get(2) + "' (its one version is "
+                            + OpenInference.VERSION + ")");
+        switch (action) {
+            case "ready" -> {
+                allow(method, "GET");
+                Map<String, Object> d = new LinkedHashMap<>();
+                d.put("name", m.name());
+                d.put("ready", !draining);
+                return json(draining ? 400 : 200, d);
+            }
+            case "infer" -> {
+                allow(method, "POST");
+                return infer(ex, m, t0);
+            }
+            default -> {
+                allow(method, "GET");
+                return json(200, OpenInference.modelMetadata(m.name(), m.classifier(), options.defaultTopK()));
+            }
+        }
     }
 
     private static void allow(String method, String allowed) {
@@ -442,16 +529,10 @@ public final class ModelServer implements AutoCloseable {
     }
 
     private Answer predict(HttpExchange ex, Served m, long t0) throws IOException {
-        if (draining)
-            throw HttpError.unavailable("shutting_down", "the server is shutting down")
-                    .header("Connection", "close");
-        if (!permits.tryAcquire())
-            throw HttpError.unavailable(
-                    "overloaded",
-                    "more than " + options.maxConcurrent() + " requests at once (--max-concurrent); try again shortly");
-        try {
+        return limited(() -> {
             int k = topK(ex.getRequestURI().getRawQuery(), options.defaultTopK());
-            byte[] body = body(ex);
+            byte[] body = body(
+                    ex, "empty body: send an image (JPEG, PNG, BMP, TIFF, WebP) or multipart/form-data with images");
             String type = ex.getRequestHeaders().getFirst("Content-Type");
             List<String> names = new ArrayList<>();
             List<byte[]> files = new ArrayList<>();
@@ -466,16 +547,15 @@ public final class ModelServer implements AutoCloseable {
                 names.add("body");
                 files.add(body);
             }
-            List<Batcher.Item> items = new ArrayList<>();
-            for (int i = 0; i < files.size(); i++) items.add(new Batcher.Item(decode(names.get(i), files.get(i))));
+            List<Object> images = new ArrayList<>();
+            for (int i = 0; i < files.size(); i++) images.add(decode(names.get(i), files.get(i)));
             files.clear();
-            for (Batcher.Item item : items) m.batcher().submit(item);
-            await(items, t0 + TimeUnit.MILLISECONDS.toNanos(options.requestTimeoutMs()));
+            List<List<Classifier.Guess>> all = classify(m, images, t0);
             List<Object> predictions = new ArrayList<>();
-            for (int i = 0; i < items.size(); i++) {
-                List<Classifier.Guess> all = items.get(i).result.join();
+            for (int i = 0; i < all.size(); i++) {
+                List<Classifier.Guess> guesses = all.get(i);
                 List<Object> top = new ArrayList<>();
-                for (Classifier.Guess g : all.subList(0, Math.min(k, all.size()))) {
+                for (Classifier.Guess g : guesses.subList(0, Math.min(k, guesses.size()))) {
                     Map<String, Object> guess = new LinkedHashMap<>();
                     guess.put("label", g.label());
                     guess.put("index", g.index());
@@ -488,9 +568,62 @@ public final class ModelServer implements AutoCloseable {
                 predictions.add(doc);
             }
             return json(200, Map.of("predictions", predictions));
+        });
+    }
+
+    /**
+     * An Open Inference Protocol inference request: base64 image files (decoded here, as predict's) and normalised
+     * tensors, each image an item of the model's batcher, so that v1 and v2 requests share forward passes.
+     */
+    private Answer infer(HttpExchange ex, Served m, long t0) throws IOException {
+        return limited(() -> {
+            if (ex.getRequestHeaders().containsKey("Inference-Header-Content-Length"))
+                throw HttpError.badRequest(
+                        "the binary tensor data extension is not supported: send the inputs' data in the JSON");
+            byte[] body = body(ex, "empty body: send an inference request (JSON with \"inputs\")");
+            OpenInference.Request r =
+                    OpenInference.read(body, m.classifier().inputSize(), options.defaultTopK(), MAX_IMAGES_PER_REQUEST);
+            body = null; // the encoded images are in r; let the body go
+            List<Object> images = new ArrayList<>();
+            for (int i = 0; i < r.images().size(); i++) {
+                Object image = r.images().get(i);
+                images.add(image instanceof byte[] file ? decode(r.names().get(i), file) : image);
+                r.images().set(i, null);
+            }
+            return json(200, OpenInference.response(m.name(), r, m.classifier().classes(), classify(m, images, t0)));
+        });
+    }
+
+    private interface Call {
+        Answer run() throws IOException;
+    }
+
+    /** Runs a prediction within the limits: refused while stopping, and beyond --max-concurrent at once. */
+    private Answer limited(Call call) throws IOException {
+        if (draining)
+            throw HttpError.unavailable("shutting_down", "the server is shutting down")
+                    .header("Connection", "close");
+        if (!permits.tryAcquire())
+            throw HttpError.unavailable(
+                    "overloaded",
+                    "more than " + options.maxConcurrent() + " requests at once (--max-concurrent); try again shortly");
+        try {
+            return call.run();
         } finally {
             permits.release();
         }
+    }
+
+    /** Each image's guesses (all classes, best first) from the model's batcher, within the request timeout. */
+    private List<List<Classifier.Guess>> classify(Served m, List<Object> images, long t0) {
+        List<Batcher.Item> items = new ArrayList<>();
+        for (Object image : images) items.add(new Batcher.Item(image));
+        images.clear();
+        for (Batcher.Item item : items) m.batcher().submit(item);
+        await(items, t0 + TimeUnit.MILLISECONDS.toNanos(options.requestTimeoutMs()));
+        List<List<Classifier.Guess>> out = new ArrayList<>();
+        for (Batcher.Item item : items) out.add(item.result.join());
+        return out;
     }
 
     /** {@code top_k}, the one query parameter; anything else is refused, so that a misspelling is not ignored. */
@@ -519,7 +652,7 @@ public final class ModelServer implements AutoCloseable {
         return k;
     }
 
-    private byte[] body(HttpExchange ex) {
+    private byte[] body(HttpExchange ex, String whenEmpty) {
         long max = options.maxBodyBytes();
         String declared = ex.getRequestHeaders().getFirst("Content-Length");
         if (declared != null) {
@@ -541,9 +674,7 @@ public final class ModelServer implements AutoCloseable {
         }
         if (b.length > max)
             throw HttpError.tooLarge("a body of more than the limit of " + max + " bytes (--max-body-bytes)");
-        if (b.length == 0)
-            throw HttpError.badRequest(
-                    "empty body: send an image (JPEG, PNG, BMP, TIFF, WebP) or multipart/form-data with images");
+        if (b.length == 0) throw HttpError.badRequest(whenEmpty);
         return b;
     }
 

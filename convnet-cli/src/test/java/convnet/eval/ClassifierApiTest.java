@@ -93,6 +93,26 @@ class ClassifierApiTest {
     }
 
     @Test
+    void aPreprocessedImageGoesToTheNetworkAsItIs() {
+        try (Classifier c = Classifier.load(run.run(), Classifier.Options.DEFAULT.withThreads(2))) {
+            Classifier.Preprocessed x = c.preprocess(photos.get(1));
+            assertEquals(3 * 32 * 32, x.chw().length);
+            assertEquals(
+                    Arrays.toString(probs(c.predict(photos.get(1), 2))),
+                    Arrays.toString(probs(c.predict(List.of(x), 2).get(0))));
+            // in one batch with encoded images, each keeps its own answer
+            List<List<Classifier.Guess>> mixed = c.predict(List.of(photos.get(0), x, c.preprocess(photos.get(2))), 2);
+            for (int i = 0; i < 3; i++)
+                for (int k = 0; k < 2; k++)
+                    assertEquals(probs(c.predict(photos.get(i), 2))[k], probs(mixed.get(i))[k], 1e-5, "image " + i);
+            IllegalArgumentException wrong = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> c.predict(List.of(new Classifier.Preprocessed(new float[10])), 1));
+            assertTrue(wrong.getMessage().contains("expected 3×32×32 = 3072"), wrong.getMessage());
+        }
+    }
+
+    @Test
     void eightThreadsAtOnceGetTheAnswersOfOne() throws Exception {
         try (Classifier c = Classifier.load(run.run(), Classifier.Options.DEFAULT.withPrecision(Precision.FP32))) {
             List<String> expected = new ArrayList<>();

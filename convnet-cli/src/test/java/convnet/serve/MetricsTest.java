@@ -13,7 +13,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
-/** /metrics in the Prometheus text format: every line parses, counters count, histograms are consistent. */
+/**
+ * /metrics in the Prometheus text format: every line parses, counters count, histograms are consistent, and the JVM's
+ * and the process's series are there.
+ */
 class MetricsTest {
     static final Pattern SAMPLE = Pattern.compile(
             "([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\\{((?:[a-zA-Z_][a-zA-Z0-9_]*=\"(?:[^\"\\\\\\n]|\\\\[\\\\\"n])*\",?)*)\\})?"
@@ -40,7 +43,7 @@ class MetricsTest {
             if (line.startsWith("# TYPE ")) {
                 String[] t = line.split(" ");
                 assertEquals(4, t.length, line);
-                assertTrue(List.of("counter", "gauge", "histogram").contains(t[3]), line);
+                assertTrue(List.of("counter", "gauge", "histogram", "summary").contains(t[3]), line);
                 assertTrue(helped.contains(t[2]), "HELP before TYPE: " + line);
                 types.put(t[2], t[3]);
                 continue;
@@ -48,7 +51,11 @@ class MetricsTest {
             Matcher m = SAMPLE.matcher(line);
             assertTrue(m.matches(), "not a sample line: '" + line + "'");
             String name = m.group(1), family = name.replaceAll("_(bucket|sum|count)$", "");
-            assertTrue(types.containsKey(name) || "histogram".equals(types.get(family)), "no TYPE for " + line);
+            assertTrue(
+                    types.containsKey(name)
+                            || "histogram".equals(types.get(family))
+                            || ("summary".equals(types.get(family)) && !name.endsWith("_bucket")),
+                    "no TYPE for " + line);
             Map<String, String> labels = new LinkedHashMap<>();
             if (m.group(2) != null) {
                 Matcher l = LABEL.matcher(m.group(2));
@@ -84,13 +91,25 @@ class MetricsTest {
         }
     }
 
+    /** The sum of the samples of that name with those labels ({@code le} compared as a number: 1 is 1.0). */
     static double value(List<Sample> samples, String name, String... labels) {
         Map<String, String> want = new LinkedHashMap<>();
         for (int i = 0; i < labels.length; i += 2) want.put(labels[i], labels[i + 1]);
         return samples.stream()
-                .filter(s -> s.name().equals(name) && s.labels().entrySet().containsAll(want.entrySet()))
+                .filter(s -> s.name().equals(name) && has(s.labels(), want))
                 .mapToDouble(Sample::value)
                 .sum();
+    }
+
+    static boolean has(Map<String, String> labels, Map<String, String> want) {
+        for (var w : want.entrySet()) {
+            String v = labels.get(w.getKey());
+            if (v == null) return false;
+            if (w.getKey().equals("le") && !v.equals("+Inf") && !w.getValue().equals("+Inf")) {
+                if (Double.parseDouble(v) != Double.parseDouble(w.getValue())) return false;
+            } else if (!v.equals(w.getValue())) return false;
+        }
+        return true;
     }
 
     @Test
@@ -122,5 +141,33 @@ class MetricsTest {
         assertEquals(3, value(s, "convnet_queue_images", "model", "tiny"));
         assertEquals(2, value(s, "convnet_http_requests_in_flight"));
         assertTrue(text.contains("model=\"we\\\"ird\\\\name\""), "label values escaped:\n" + text);
+    }
+
+    @Test
+    void theJvmAndTheProcessHaveTheirSeries() {
+        for (int round = 0; round < 2; round++) { // each server's registry has them, not only the first one's
+            List<Sample> s = parse(new Metrics(4).render());
+            assertTrue(value(s, "jvm_memory_used_bytes", "area", "heap") > 0, "heap in use");
+            assertTrue(value(s, "jvm_threads_current") > 0, "threads");
+            assertTrue(s.stream().anyMatch(x -> x.name().equals("jvm_gc_collection_seconds_count")), "GC");
+            assertTrue(s.stream().anyMatch(x -> x.name().equals("jvm_runtime_info")), "runtime");
+            assertTrue(value(s, "process_cpu_seconds_total") > 0, "CPU time");
+            assertTrue(value(s, "process_resident_memory_bytes") > 0, "resident memory");
+            assertTrue(value(s, "process_open_fds") > 0, "file descriptors");
+            assertTrue(value(s, "process_start_time_seconds") > 1.6e9, "start time");
+        }
+    }
+
+    @Test
+    void openMetricsWhenTheScraperAsksForIt() {
+        Metrics m = new Metrics(2);
+        m.request("predict", 200, 0.01);
+        Metrics.Scrape plain = m.scrape(null);
+        assertEquals(Metrics.CONTENT_TYPE, plain.contentType());
+        Metrics.Scrape open = m.scrape("application/openmetrics-text; version=1.0.0; charset=utf-8");
+        assertTrue(open.contentType().startsWith("application/openmetrics-text"), open.contentType());
+        String text = new String(open.body(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(text.endsWith("# EOF\n"), text);
+        assertTrue(text.contains("convnet_http_requests_total{code=\"200\",endpoint=\"predict\"} 1"), text);
     }
 }

@@ -34,8 +34,8 @@ import org.bytedeco.pytorch.global.torch;
  * }</pre>
  *
  * <p>Images may be given as a {@link Path}, a {@link BufferedImage}, the encoded bytes of a JPEG/PNG/...
- * file ({@code byte[]}) or an {@link InputStream} of them; {@link #predict(List, int)} classifies a list in
- * one forward pass.
+ * file ({@code byte[]}), an {@link InputStream} of them, or already {@link Preprocessed}; {@link #predict(List,
+ * int)} classifies a list in one forward pass.
  *
  * <p><b>Thread safety.</b> One {@code Classifier} may be shared by any number of threads. Decoding and
  * preprocessing run in the calling thread, concurrently; the forward passes are serialised (each one
@@ -46,6 +46,12 @@ import org.bytedeco.pytorch.global.torch;
 public final class Classifier implements AutoCloseable {
     /** One class and its probability. */
     public record Guess(String label, int index, double probability) {}
+
+    /**
+     * An image already through the evaluation transforms: {@code 3 × s × s} normalised floats, channel first and
+     * row-major, {@code s} being {@link #inputSize()}; it goes to the network as it is.
+     */
+    public record Preprocessed(float[] chw) {}
 
     /** The guesses for one file, or the reason it could not be read. */
     public record Result(Path file, List<Guess> top, String error) {}
@@ -127,7 +133,8 @@ public final class Classifier implements AutoCloseable {
 
     /**
      * The top {@code k} guesses for each image, in one forward pass. The elements may be of any of the types
-     * {@link Path}, {@link BufferedImage}, {@code byte[]} and {@link InputStream}; an image that cannot be read
+     * {@link Path}, {@link BufferedImage}, {@code byte[]}, {@link InputStream} and {@link Preprocessed} (whose
+     * length must be {@code 3 × inputSize()²}, or {@link IllegalArgumentException}); an image that cannot be read
      * fails the call with a {@link BadImageException} naming it ({@link #predictAll} reports such images one
      * by one instead).
      */
@@ -140,6 +147,18 @@ public final class Classifier implements AutoCloseable {
             List<List<Guess>> out = new ArrayList<>();
             for (float[] row : p) out.add(top(row, k));
             return out;
+        });
+    }
+
+    /**
+     * An image (of any type {@link #predict(List, int)} takes) through this model's evaluation transforms and
+     * normalisation: what the network sees, and what a caller may keep or send elsewhere as a tensor.
+     */
+    public Preprocessed preprocess(Object image) {
+        return during(() -> {
+            float[] x = new float[3 * inputSize() * inputSize()];
+            preprocess(image, 0, x, 0);
+            return new Preprocessed(x);
         });
     }
 
@@ -197,6 +216,14 @@ public final class Classifier implements AutoCloseable {
     }
 
     private void preprocess(Object image, int position, float[] out, int offset) {
+        if (image instanceof Preprocessed p) {
+            int per = 3 * inputSize() * inputSize();
+            if (p.chw().length != per)
+                throw new IllegalArgumentException("image " + position + ": a preprocessed image of " + p.chw().length
+                        + " values, expected 3×" + inputSize() + "×" + inputSize() + " = " + per);
+            System.arraycopy(p.chw(), 0, out, offset, per);
+            return;
+        }
         try (PointerScope scope = new PointerScope()) {
             Mat bgr = decode(image, position);
             bundle.evalTransforms().run(bgr, new Random(0), bundle.mean(), bundle.std(), out, offset);
@@ -219,7 +246,7 @@ public final class Classifier implements AutoCloseable {
         }
         if (image instanceof BufferedImage bi) return fromBufferedImage(bi, position);
         throw new IllegalArgumentException(
-                "image " + position + ": expected a Path, BufferedImage, byte[] or InputStream, got "
+                "image " + position + ": expected a Path, BufferedImage, byte[], InputStream or Preprocessed, got "
                         + (image == null ? "null" : image.getClass().getName()));
     }
 

@@ -7,8 +7,6 @@ import convnet.model.Seq;
 import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorOptional;
-import org.bytedeco.pytorch.global.torch;
 
 /**
  * Dense evaluation (Simonyan & Zisserman 2015, §3.2): the fully-connected layers become convolutions
@@ -45,8 +43,7 @@ public final class DenseEvaluator {
                 int in = (int) (lin.in / ((long) kernel * kernel));
                 Tensor w = lin.weight.reshape(lin.out, in, kernel, kernel);
                 Tensor b = lin.bias;
-                head.add(x -> torch.conv2d(
-                        x, w, new TensorOptional(b), new long[] {1, 1}, new long[] {0, 0}, new long[] {1, 1}, 1));
+                head.add(x -> Layers.conv2d(x, w, b, 1, 0));
                 first = false;
             } else if (l.describe().startsWith("Dropout")) {
                 continue; // evaluation: dropout is the identity

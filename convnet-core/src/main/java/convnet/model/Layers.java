@@ -85,6 +85,65 @@ public final class Layers {
         return t;
     }
 
+    /**
+     * A 2-D convolution with a square kernel ({@code weight} is {@code [out, in, k, k]}, {@code bias} may be null),
+     * routed around two oneDNN paths that fail on some AVX-512 CPUs (seen on AMD EPYC Zen 4/5 VMs whose hypervisor
+     * hides the cache sizes, oneDNN 3.7.1 in libtorch 2.10):
+     *
+     * <ul>
+     *   <li>1×1 kernels: {@code brgemm_1x1_convolution} dies with SIGFPE in {@code brg_blocking_t::est_eff_1x1},
+     *       killing the JVM (every bottleneck ResNet). Computed as a matrix product over channels.
+     *   <li>kernels that cover the whole unpadded input (a 1×1 output, as a fully connected layer turned into a
+     *       convolution for dense evaluation): oneDNN runs them as an inner product that returned wrong sums — 2 % to
+     *       90 % off for 512→64 at 7×7, batch 2–4. Computed as a linear layer on the flattened input.
+     * </ul>
+     *
+     * The products go through the GEMM path ({@code linear} and {@code matmul} are on autocast's bf16 list, as
+     * {@code conv2d} is), so bf16 autocast behaves as before; autograd gives the gradients of input, weight and bias.
+     * Every other convolution is libtorch's {@code conv2d}.
+     */
+    public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding) {
+        long out = weight.size(0), in = weight.size(1), k = weight.size(2);
+        if (k == 1) return pointwise(x, weight.reshape(out, in), bias, stride, padding);
+        if (padding == 0 && x.dim() == 4 && x.size(2) == k && x.size(3) == k) {
+            Tensor rows =
+                    x.reshape(x.size(0), in * k * k); // (c, y, x) order, as the weight's; a copy when channels-last
+            Tensor w2 = weight.reshape(out, in * k * k);
+            Tensor y = bias == null ? torch.linear(rows, w2) : torch.linear(rows, w2, new TensorOptional(bias));
+            return y.view(x.size(0), out, 1, 1);
+        }
+        return torch.conv2d(
+                x,
+                weight,
+                bias == null ? new TensorOptional() : new TensorOptional(bias),
+                new long[] {stride, stride},
+                new long[] {padding, padding},
+                new long[] {1, 1},
+                1);
+    }
+
+    /** A 1×1 convolution with {@code w2 = [out, in]}: stride s takes every s-th pixel first, padding pads first. */
+    private static Tensor pointwise(Tensor x, Tensor w2, Tensor bias, int stride, int padding) {
+        long out = w2.size(0), in = w2.size(1);
+        boolean channelsLast = x.is_contiguous(torch.MemoryFormat.ChannelsLast) && !x.is_contiguous();
+        if (padding > 0) x = torch.constant_pad_nd(x, padding, padding, padding, padding);
+        if (stride > 1) {
+            org.bytedeco.pytorch.LongOptional none = new org.bytedeco.pytorch.LongOptional();
+            x = x.slice(2, none, none, stride).slice(3, none, none, stride);
+        }
+        long n = x.size(0), h = x.size(2), w = x.size(3);
+        if (channelsLast) {
+            // [N, H, W, C] rows are contiguous, so this reshape is a view (a copy of the kept pixels when strided)
+            Tensor rows = x.permute(0, 2, 3, 1).reshape(n * h * w, in);
+            Tensor y = bias == null ? torch.linear(rows, w2) : torch.linear(rows, w2, new TensorOptional(bias));
+            return y.view(n, h, w, out).permute(0, 3, 1, 2);
+        }
+        Tensor y = torch.matmul(w2, x.reshape(n, in, h * w));
+        // in place, so that a bf16 product stays bf16 as conv2d's output would under autocast
+        if (bias != null) y.add_(bias.view(out, 1));
+        return y.view(n, out, h, w);
+    }
+
     /** 2-D convolution with square kernel, stride and padding. */
     public static final class Conv2d extends Module implements Layer {
         public final int in, out, kernel, stride, padding;
@@ -103,44 +162,7 @@ public final class Layers {
 
         @Override
         public Tensor forward(Tensor x) {
-            if (kernel == 1) return pointwise(x);
-            return torch.conv2d(
-                    x,
-                    weight,
-                    bias == null ? new TensorOptional() : new TensorOptional(bias),
-                    new long[] {stride, stride},
-                    new long[] {padding, padding},
-                    new long[] {1, 1},
-                    1);
-        }
-
-        /**
-         * A 1×1 convolution as a matrix product over channels. oneDNN's own 1×1 kernels on AVX-512 ({@code
-         * brgemm_1x1_convolution}) die with SIGFPE in {@code brg_blocking_t::est_eff_1x1} on CPUs whose cache sizes
-         * the hypervisor hides (seen on AMD EPYC Zen 4/5 VMs), killing the JVM; a matrix product computes the same
-         * sums through the GEMM path, in both memory formats and under bf16 autocast ({@code linear} and {@code
-         * matmul} are on autocast's bf16 list, as {@code conv2d} is). Stride s takes every s-th pixel first;
-         * padding pads with zeros first. Autograd gives the gradients of input, weight and bias.
-         */
-        Tensor pointwise(Tensor x) {
-            boolean channelsLast = x.is_contiguous(torch.MemoryFormat.ChannelsLast) && !x.is_contiguous();
-            if (padding > 0) x = torch.constant_pad_nd(x, padding, padding, padding, padding);
-            if (stride > 1) {
-                org.bytedeco.pytorch.LongOptional none = new org.bytedeco.pytorch.LongOptional();
-                x = x.slice(2, none, none, stride).slice(3, none, none, stride);
-            }
-            long n = x.size(0), h = x.size(2), w = x.size(3);
-            Tensor w2 = weight.view(out, in);
-            if (channelsLast) {
-                // [N, H, W, C] rows are contiguous, so this reshape is a view (a copy of the kept pixels when strided)
-                Tensor rows = x.permute(0, 2, 3, 1).reshape(n * h * w, in);
-                Tensor y = bias == null ? torch.linear(rows, w2) : torch.linear(rows, w2, new TensorOptional(bias));
-                return y.view(n, h, w, out).permute(0, 3, 1, 2);
-            }
-            Tensor y = torch.matmul(w2, x.reshape(n, in, h * w));
-            // in place, so that a bf16 product stays bf16 as conv2d's output would under autocast
-            if (bias != null) y.add_(bias.view(out, 1));
-            return y.view(n, out, h, w);
+            return conv2d(x, weight, bias, stride, padding);
         }
 
         @Override

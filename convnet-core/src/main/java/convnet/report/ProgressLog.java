@@ -7,6 +7,7 @@ import convnet.train.Trainer;
 import java.io.PrintStream;
 import java.nio.charset.Charset;
 import java.util.Locale;
+import java.util.function.IntSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,6 +20,7 @@ import org.slf4j.LoggerFactory;
 public final class ProgressLog implements TrainListener {
     private static final Logger log = LoggerFactory.getLogger("convnet.train");
     private final boolean terminal;
+    private final IntSupplier columns;
     private final double every;
     private final PrintStream out;
     private final String full, empty;
@@ -28,6 +30,12 @@ public final class ProgressLog implements TrainListener {
 
     /** With {@code every} seconds between plain lines (when not on a terminal), drawing on {@code out} in {@code charset}. */
     public ProgressLog(boolean terminal, double every, PrintStream out, Charset charset) {
+        this(terminal, every, out, charset, terminal ? TerminalWidth.watch() : () -> 80);
+    }
+
+    /** As above, with the terminal's width in columns from {@code columns} (read at every redraw). */
+    public ProgressLog(boolean terminal, double every, PrintStream out, Charset charset, IntSupplier columns) {
+        this.columns = columns;
         this.terminal = terminal;
         this.every = every;
         this.out = out;
@@ -68,10 +76,54 @@ public final class ProgressLog implements TrainListener {
         }
         if (now - lastDraw < 100_000_000L && batch < batches) return;
         lastDraw = now;
-        int width = 20, filled = (int) ((long) width * batch / batches);
-        out.print("\repoch " + (epoch + 1) + "/" + t.epochs + " " + full.repeat(filled) + empty.repeat(width - filled)
-                + " " + figures + CLEAR_LINE);
+        String[] parts = {
+            "epoch " + (epoch + 1) + "/" + t.epochs,
+            batch + "/" + batches,
+            String.format(Locale.ROOT, "%.0f img/s", imagesPerSecond),
+            String.format(Locale.ROOT, "loss %.4f", loss),
+            String.format(Locale.ROOT, "acc %.3f", acc),
+            "val_acc " + (Double.isNaN(lastValAcc) ? "-" : String.format(Locale.ROOT, "%.3f", lastValAcc)),
+            String.format(Locale.ROOT, "lr %.2e", t.currentLr()),
+            clock(secs) + ", left " + clock(epochLeft) + " (run " + clock(runLeft) + ")"
+        };
+        out.print("\r" + fit(parts, (double) batch / batches, columns.getAsInt()) + CLEAR_LINE);
         out.flush();
+    }
+
+    /** What goes first when the line is too wide: the bar shrinks, then these parts go, in this order. */
+    private static final int[] DROP_ORDER = {6, 5, 2, 4, 7};
+
+    /**
+     * The progress line in fewer than {@code columns} characters, so that it never wraps (a wrapped line is not
+     * redrawn by {@code \r}: every redraw would leave a new line). Parts: epoch, batch, img/s, loss, acc, val_acc, lr,
+     * times; the bar (20 cells, at least 5) goes after the epoch.
+     */
+    String fit(String[] parts, double fraction, int columns) {
+        int room = Math.max(10, columns - 1);
+        boolean[] dropped = new boolean[parts.length];
+        for (int bar = 20; ; ) {
+            String line = join(parts, dropped, bar, fraction);
+            if (line.length() <= room) return line;
+            if (bar > 5) bar = Math.max(5, bar - (line.length() - room));
+            else {
+                int next = -1;
+                for (int i : DROP_ORDER)
+                    if (!dropped[i]) {
+                        next = i;
+                        break;
+                    }
+                if (next < 0) return line.substring(0, room);
+                dropped[next] = true;
+            }
+        }
+    }
+
+    private String join(String[] parts, boolean[] dropped, int bar, double fraction) {
+        StringBuilder b = new StringBuilder(parts[0]);
+        int filled = (int) Math.min(bar, Math.floor(bar * fraction));
+        b.append(' ').append(full.repeat(filled)).append(empty.repeat(bar - filled));
+        for (int i = 1; i < parts.length; i++) if (!dropped[i]) b.append("  ").append(parts[i]);
+        return b.toString();
     }
 
     @Override
@@ -79,7 +131,7 @@ public final class ProgressLog implements TrainListener {
         long now = System.nanoTime();
         if (!terminal || (now - lastDraw < 100_000_000L && batch < batches)) return;
         lastDraw = now;
-        out.print("\rvalidating " + batch + "/" + batches + CLEAR_LINE);
+        out.print("\rvalidating " + batch + "/" + batches + CLEAR_LINE); // 25 characters at most
         out.flush();
     }
 

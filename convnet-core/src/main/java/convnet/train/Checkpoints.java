@@ -7,6 +7,7 @@ import convnet.io.Dirs;
 import convnet.model.Net;
 import convnet.weights.Safetensors;
 import convnet.weights.StateDict;
+import convnet.weights.TorchFile;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -324,10 +325,23 @@ public final class Checkpoints {
         State state = verify(ckpt);
         Safetensors.load(ckpt.resolve("model.safetensors"), StateDict.of(net));
         if (optimizer != null) {
+            Path file = ckpt.resolve("optimizer.pt");
+            // libtorch's reader trusts the zip's sizes and overflows the native stack on a deep pickle
+            TorchFile.checkArchive(file);
             InputArchive archive = new InputArchive();
-            archive.load_from(ckpt.resolve("optimizer.pt").toString());
-            optimizer.load(archive);
-            archive.close();
+            try {
+                archive.load_from(file.toString());
+                optimizer.load(archive);
+            } catch (UserException e) {
+                throw e;
+            } catch (RuntimeException e) { // libtorch's error, with its C++ stack trace after the first line
+                String why = e.getMessage() == null
+                        ? e.toString()
+                        : e.getMessage().lines().findFirst().orElse("");
+                throw new UserException(file + ": damaged checkpoint, libtorch cannot read it: " + why);
+            } finally {
+                archive.close();
+            }
         }
         return state;
     }

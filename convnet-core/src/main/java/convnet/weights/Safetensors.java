@@ -79,10 +79,17 @@ public final class Safetensors {
         });
     }
 
-    /** Reads every tensor of a safetensors file, checking the header against the file's size. */
+    /**
+     * Reads every tensor of a safetensors file, checking the header against the file's size: nothing the header
+     * claims (its own length, a tensor's byte range) is allocated before it is found inside the file.
+     */
     public static Map<String, Entry> read(Path file) {
         byte[] all;
         try {
+            long size = Files.size(file);
+            if (size > MAX_TENSOR_BYTES)
+                throw new UserException(
+                        file + ": the file is " + Text.bytes(size) + ", larger than convnet reads (2 GiB)");
             all = Files.readAllBytes(file);
         } catch (IOException e) {
             throw new UserException("cannot read weights file " + file + ": " + e.getMessage());
@@ -98,15 +105,22 @@ public final class Safetensors {
         JsonNode header;
         try {
             header = JSON.readTree(new String(all, 8, (int) headerLen, StandardCharsets.UTF_8));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) { // its getMessage() adds a second line
+            String what = String.valueOf(e.getOriginalMessage())
+                    .replaceAll("(?s)\\s*\\(?(start marker )?at \\[Source:.*", "");
+            throw new UserException(file + ": damaged safetensors header: " + Text.shown(what));
         } catch (IOException e) {
             throw new UserException(file + ": damaged safetensors header: " + e.getMessage());
         }
+        if (!header.isObject())
+            throw new UserException(file + ": damaged safetensors header: not a JSON object of tensors");
         long dataStart = 8 + headerLen;
         Map<String, Entry> out = new LinkedHashMap<>();
         java.util.TreeMap<Long, long[]> ranges = new java.util.TreeMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             if (e.getKey().equals("__metadata__")) continue;
+            String name = Text.shown(e.getKey());
             JsonNode info = e.getValue();
             String dtype = info.path("dtype").asText();
             int width = switch (dtype) {
@@ -114,17 +128,31 @@ public final class Safetensors {
                 case "I64", "F64" -> 8;
                 case "F16", "BF16" -> 2;
                 default ->
-                    throw new UserException(file + ": tensor '" + e.getKey() + "' has unsupported dtype " + dtype);
+                    throw new UserException(
+                            file + ": tensor '" + name + "' has unsupported dtype " + Text.shown(dtype));
             };
             JsonNode shapeNode = info.path("shape");
+            if (!shapeNode.isArray())
+                throw new UserException(file + ": tensor '" + name + "' has no shape (a list of sizes)");
             long[] shape = new long[shapeNode.size()];
-            for (int i = 0; i < shape.length; i++) shape[i] = shapeNode.get(i).asLong(-1);
-            long n = elements(file.toString(), e.getKey(), shape, width);
-            long from = info.path("data_offsets").path(0).asLong(-1),
-                    to = info.path("data_offsets").path(1).asLong(-1);
-            if (from < 0 || to < from || dataStart + to > all.length || to - from != n * width) {
-                throw new UserException(file + ": tensor '" + e.getKey() + "' has a bad byte range [" + from + ", " + to
-                        + ") for " + n + " values of " + dtype + " (file truncated?)");
+            for (int i = 0; i < shape.length; i++)
+                shape[i] = shapeNode.get(i).canConvertToExactIntegral()
+                                && shapeNode.get(i).canConvertToLong()
+                        ? shapeNode.get(i).asLong()
+                        : -1;
+            long n = elements(file.toString(), name, shape, width);
+            JsonNode range = info.path("data_offsets");
+            long from = range.path(0).canConvertToLong() ? range.path(0).asLong(-1) : -1,
+                    to = range.path(1).canConvertToLong() ? range.path(1).asLong(-1) : -1;
+            if (!range.isArray()
+                    || range.size() != 2
+                    || from < 0
+                    || to < from
+                    || to > all.length - dataStart
+                    || to - from != n * width) {
+                throw new UserException(file + ": tensor '" + name + "' has a bad byte range [" + from + ", " + to
+                        + ") for " + n + " values of " + dtype + " in a file of " + all.length
+                        + " bytes (file truncated?)");
             }
             ranges.put(from, new long[] {to});
             byte[] data = new byte[(int) (to - from)];

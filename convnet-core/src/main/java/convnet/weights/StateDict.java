@@ -59,7 +59,8 @@ public final class StateDict {
     }
 
     static String abbreviate(TreeSet<String> names) {
-        if (names.size() <= 6) return String.join(", ", names);
-        return String.join(", ", names.stream().limit(6).toList()) + " and " + (names.size() - 6) + " more";
+        String shown =
+                String.join(", ", names.stream().limit(6).map(Text::shown).toList());
+        return names.size() <= 6 ? shown : shown + " and " + (names.size() - 6) + " more";
     }
 }

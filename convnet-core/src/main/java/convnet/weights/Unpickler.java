@@ -4,8 +4,11 @@ import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,6 +20,16 @@ import java.util.Set;
  * ({@code collections.OrderedDict}, {@code torch._utils._rebuild_tensor_v2}, {@code _rebuild_parameter},
  * the storage types), and it represents them as Java data. Any other global — {@code os.system},
  * {@code builtins.eval}, {@code subprocess.Popen} ... — stops the read with an error naming it.
+ *
+ * <p>It is also bounded: containers nest at most {@link #MAX_DEPTH} levels (counted on the stack of marks and
+ * as containers are built, then measured exactly, without recursion, over what the pickle made: nesting built
+ * top-down through the memo included), no structure holds itself, and one pickle makes at most
+ * {@link #MAX_OBJECTS} objects. Its lists and dicts compare and hash by identity and print in a few words, so
+ * no Java method recurses through what a file built.
+ *
+ * <p>{@link #scan} reads any pickle that way without interpreting it — any global is a name, any call an
+ * opaque object — to check one that libtorch will read (whose own reader would overflow the native stack
+ * on a deep one, which kills the JVM).
  */
 final class Unpickler {
     /** A reference to (part of) a storage, as PyTorch's persistent id names it. */
@@ -44,18 +57,99 @@ final class Unpickler {
             "torch.ByteStorage",
             "torch.BoolStorage");
 
-    private static final Object MARK = new Object();
+    /** The deepest nesting of lists, tuples and dicts a pickle may build; a state dict needs three or four. */
+    static final int MAX_DEPTH = 1000;
+
+    /**
+     * The most objects (pushes on the stack and memo entries) one pickle may make: a state dict needs about 25 a
+     * tensor, so this is 200,000 tensors, and it bounds the memory a small hostile pickle can claim.
+     */
+    static final long MAX_OBJECTS = 5_000_000;
+
+    /** A pickled list or tuple; equal only to itself, so that hashing or comparing it never walks its items. */
+    static final class PList extends ArrayList<Object> {
+        final boolean tuple;
+        int depth = 1;
+
+        PList(boolean tuple, int capacity) {
+            super(capacity);
+            this.tuple = tuple;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return this == o;
+        }
+
+        @Override
+        public int hashCode() {
+            return System.identityHashCode(this);
+        }
+
+        @Override
+        public String toString() {
+            return Text.shown(this);
+        }
+    }
+
+    /** What a {@linkplain #scan scanned} pickle calls or builds: the parts it is made of, uninterpreted. */
+    static final class PObject {
+        final List<Object> parts = new ArrayList<>();
+        int depth = 1;
+
+        @Override
+        public String toString() {
+            return "<object>";
+        }
+    }
+
+    /** A pickled dict or OrderedDict; equal only to itself, as {@link PList}. */
+    static final class PDict extends LinkedHashMap<Object, Object> {
+        int depth = 1;
+
+        @Override
+        public boolean equals(Object o) {
+            return this == o;
+        }
+
+        @Override
+        public int hashCode() {
+            return System.identityHashCode(this);
+        }
+
+        @Override
+        public String toString() {
+            return Text.shown(this);
+        }
+    }
 
     private final ByteBuffer in;
     private final String source;
     private final List<Object> stack = new ArrayList<>();
     private final List<Integer> marks = new ArrayList<>();
     private final Map<Long, Object> memo = new HashMap<>();
+    private long objects;
+
+    private final boolean opaque;
 
     Unpickler(byte[] data, int offset, String source) {
+        this(data, offset, source, false);
+    }
+
+    private Unpickler(byte[] data, int offset, String source, boolean opaque) {
         this.in = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
         this.in.position(offset);
         this.source = source;
+        this.opaque = opaque;
+    }
+
+    /**
+     * Reads the pickle in {@code data} with every bound checked (nesting, objects, size) but nothing refused or
+     * interpreted: globals are names, calls and persistent ids opaque objects. For pickles another reader will
+     * load. Throws a {@link WeightsException} naming {@code source} if a bound is passed or the pickle is damaged.
+     */
+    static void scan(byte[] data, String source) {
+        new Unpickler(data, 0, source, true).load();
     }
 
     /** Where the next pickle would start (legacy files hold several in a row). */
@@ -65,6 +159,145 @@ final class Unpickler {
 
     private WeightsException bad(String what) {
         return new WeightsException(source + ": " + what);
+    }
+
+    private void push(Object o) {
+        count();
+        stack.add(o);
+    }
+
+    private void count() {
+        if (++objects > MAX_OBJECTS) {
+            throw bad(String.format(
+                    java.util.Locale.ROOT,
+                    "pickle makes more than %,d objects, far more than a state dict needs (damaged or hostile file)",
+                    MAX_OBJECTS));
+        }
+    }
+
+    private void remember(long key, Object value) {
+        count();
+        memo.put(key, value);
+    }
+
+    private WeightsException tooDeep() {
+        return bad("pickle nesting deeper than " + MAX_DEPTH + " levels");
+    }
+
+    private static int depth(Object o) {
+        if (o instanceof PList l) return l.depth;
+        if (o instanceof PDict d) return d.depth;
+        if (o instanceof PObject p) return p.depth;
+        return 0;
+    }
+
+    /** Notes that {@code container} now holds {@code item}: its depth is at least one more than the item's. */
+    private void holds(Object container, Object item) {
+        int d = depth(item) + 1;
+        if (d > MAX_DEPTH) throw tooDeep();
+        if (container instanceof PList l) l.depth = Math.max(l.depth, d);
+        else if (container instanceof PDict m) m.depth = Math.max(m.depth, d);
+        else if (container instanceof PObject p) p.depth = Math.max(p.depth, d);
+    }
+
+    private PObject object(Object... parts) {
+        PObject o = new PObject();
+        for (Object part : parts) {
+            holds(o, part);
+            o.parts.add(part);
+        }
+        return o;
+    }
+
+    private static Iterator<?> parts(Object o) {
+        if (o instanceof PList l) return l.iterator();
+        if (o instanceof PObject p) return p.parts.iterator();
+        if (o instanceof PDict d)
+            return d.entrySet().stream()
+                    .flatMap(e -> java.util.stream.Stream.of(e.getKey(), e.getValue()))
+                    .iterator();
+        return null;
+    }
+
+    /**
+     * Measures how deep what the pickle made really nests — from its result, its memo and what is left on its
+     * stack — with an explicit stack rather than recursion: the depths counted as containers were built miss a
+     * container that grew after it was put into another (through the memo), and a structure that holds itself.
+     */
+    private void checkNesting(Object result) {
+        Map<Object, Integer> measured = new IdentityHashMap<>();
+        Set<Object> open = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        List<Object> roots = new ArrayList<>(memo.values());
+        roots.add(result);
+        roots.addAll(stack);
+        ArrayDeque<Object> nodes = new ArrayDeque<>();
+        ArrayDeque<Iterator<?>> iterators = new ArrayDeque<>();
+        ArrayDeque<int[]> deepest = new ArrayDeque<>();
+        for (Object root : roots) {
+            if (parts(root) == null || measured.containsKey(root)) continue;
+            nodes.push(root);
+            iterators.push(parts(root));
+            deepest.push(new int[1]);
+            open.add(root);
+            while (!nodes.isEmpty()) {
+                Iterator<?> it = iterators.peek();
+                if (it.hasNext()) {
+                    Object part = it.next();
+                    Iterator<?> partParts = parts(part);
+                    if (partParts == null) continue;
+                    Integer d = measured.get(part);
+                    if (d != null) {
+                        deepest.peek()[0] = Math.max(deepest.peek()[0], d);
+                        continue;
+                    }
+                    if (open.contains(part)) throw bad("pickle holds a structure that contains itself");
+                    if (nodes.size() >= MAX_DEPTH) throw tooDeep();
+                    nodes.push(part);
+                    iterators.push(partParts);
+                    deepest.push(new int[1]);
+                    open.add(part);
+                } else {
+                    Object done = nodes.pop();
+                    iterators.pop();
+                    int d = deepest.pop()[0] + 1;
+                    open.remove(done);
+                    measured.put(done, d);
+                    if (!deepest.isEmpty()) deepest.peek()[0] = Math.max(deepest.peek()[0], d);
+                }
+            }
+        }
+    }
+
+    private PList list(boolean tuple, List<Object> items) {
+        PList l = new PList(tuple, items.size());
+        for (Object item : items) {
+            holds(l, item);
+            l.add(item);
+        }
+        return l;
+    }
+
+    private PList tuple(Object... items) {
+        return list(true, java.util.Arrays.asList(items));
+    }
+
+    private List<Object> appendable(Object o) {
+        if (o instanceof PList l && !l.tuple) return l;
+        throw bad("damaged pickle (appends to something that is not a list)");
+    }
+
+    private Map<Object, Object> settable(Object o) {
+        if (o instanceof PDict m) return m;
+        throw bad("damaged pickle (sets an item of something that is not a dict)");
+    }
+
+    private void putAll(Map<Object, Object> m, List<Object> items) {
+        if (items.size() % 2 != 0) throw bad("damaged pickle (a dict's keys and values do not pair up)");
+        for (int i = 0; i < items.size(); i += 2) {
+            holds(m, items.get(i));
+            holds(m, items.get(i + 1));
+            m.put(items.get(i), items.get(i + 1));
+        }
     }
 
     private Object pop() {
@@ -80,7 +313,7 @@ final class Unpickler {
         return items;
     }
 
-    private String text(int n) {
+    private String text(long n) {
         byte[] b = bytes(n);
         return new String(b, StandardCharsets.UTF_8);
     }
@@ -105,8 +338,8 @@ final class Unpickler {
 
     private Object global(String module, String name) {
         String full = module + "." + name;
-        if (!ALLOWED.contains(full)) {
-            throw bad("refusing to load: the file asks to call " + full
+        if (!opaque && !ALLOWED.contains(full)) {
+            throw bad("refusing to load: the file asks to call " + Text.shown(full)
                     + ", which a weights file never needs (it could run code); nothing was executed");
         }
         return new Global(module, name);
@@ -123,112 +356,128 @@ final class Unpickler {
                     case 0x80 -> in.get(); // PROTO
                     case 0x95 -> in.getLong(); // FRAME
                     case '.' -> { // STOP
-                        return pop();
+                        Object result = pop();
+                        checkNesting(result);
+                        return result;
                     }
-                    case '}' -> stack.add(new LinkedHashMap<Object, Object>());
-                    case ']' -> stack.add(new ArrayList<Object>());
-                    case ')' -> stack.add(List.of());
+                    case '}' -> push(new PDict());
+                    case ']' -> push(new PList(false, 0));
+                    case ')' -> push(new PList(true, 0));
                     case '(' -> {
+                        if (marks.size() >= MAX_DEPTH) throw tooDeep();
+                        count();
                         marks.add(stack.size());
                     }
-                    case 'N' -> stack.add(null);
-                    case 0x88 -> stack.add(Boolean.TRUE);
-                    case 0x89 -> stack.add(Boolean.FALSE);
-                    case 'J' -> stack.add((long) in.getInt());
-                    case 'K' -> stack.add((long) (in.get() & 0xff));
-                    case 'M' -> stack.add((long) (in.getShort() & 0xffff));
+                    case 'N' -> push(null);
+                    case 0x88 -> push(Boolean.TRUE);
+                    case 0x89 -> push(Boolean.FALSE);
+                    case 'J' -> push((long) in.getInt());
+                    case 'K' -> push((long) (in.get() & 0xff));
+                    case 'M' -> push((long) (in.getShort() & 0xffff));
                     case 0x8a -> { // LONG1
                         int n = in.get() & 0xff;
                         byte[] b = bytes(n);
                         long v = 0;
                         for (int i = n - 1; i >= 0; i--) v = (v << 8) | (b[i] & 0xff);
                         if (n > 0 && n < 8 && (b[n - 1] & 0x80) != 0) v -= 1L << (8 * n);
-                        stack.add(n > 8 ? (Object) new java.math.BigInteger(reverse(b)) : (Object) v);
+                        push(n > 8 ? (Object) new java.math.BigInteger(reverse(b)) : (Object) v);
                     }
                     case 'G' -> { // BINFLOAT, big-endian
                         long bits = in.order(ByteOrder.BIG_ENDIAN).getLong();
                         in.order(ByteOrder.LITTLE_ENDIAN);
-                        stack.add(Double.longBitsToDouble(bits));
+                        push(Double.longBitsToDouble(bits));
                     }
-                    case 'X' -> stack.add(text(in.getInt()));
-                    case 0x8c -> stack.add(text(in.get() & 0xff));
-                    case 0x8d -> stack.add(text((int) in.getLong()));
-                    case 'T' -> stack.add(bytes(in.getInt()));
-                    case 'U' -> stack.add(bytes(in.get() & 0xff));
-                    case 'B' -> stack.add(bytes(in.getInt()));
-                    case 'C' -> stack.add(bytes(in.get() & 0xff));
-                    case 0x8e -> stack.add(bytes(in.getLong()));
-                    case 't' -> stack.add(tuple(popToMark().toArray()));
-                    case 0x85 -> stack.add(tuple(pop()));
+                    case 'X' -> push(text(in.getInt()));
+                    case 0x8c -> push(text(in.get() & 0xff));
+                    case 0x8d -> push(text(in.getLong()));
+                    case 'T' -> push(bytes(in.getInt()));
+                    case 'U' -> push(bytes(in.get() & 0xff));
+                    case 'B' -> push(bytes(in.getInt()));
+                    case 'C' -> push(bytes(in.get() & 0xff));
+                    case 0x8e -> push(bytes(in.getLong()));
+                    case 't' -> push(list(true, popToMark()));
+                    case 0x85 -> push(tuple(pop()));
                     case 0x86 -> {
                         Object b = pop(), a = pop();
-                        stack.add(tuple(a, b));
+                        push(tuple(a, b));
                     }
                     case 0x87 -> {
                         Object c = pop(), b = pop(), a = pop();
-                        stack.add(tuple(a, b, c));
+                        push(tuple(a, b, c));
                     }
-                    case 'l' -> stack.add(new ArrayList<>(popToMark()));
+                    case 'l' -> push(list(false, popToMark()));
                     case 'd' -> {
-                        List<Object> items = popToMark();
-                        Map<Object, Object> m = new LinkedHashMap<>();
-                        for (int i = 0; i + 1 < items.size(); i += 2) m.put(items.get(i), items.get(i + 1));
-                        stack.add(m);
+                        PDict m = new PDict();
+                        putAll(m, popToMark());
+                        push(m);
                     }
                     case 'c' -> { // GLOBAL: module\nname\n
                         String module = line(), name = line();
-                        stack.add(global(module, name));
+                        push(global(module, name));
                     }
                     case 0x93 -> { // STACK_GLOBAL
                         Object name = pop(), module = pop();
-                        stack.add(global(String.valueOf(module), String.valueOf(name)));
+                        if (!(module instanceof String m && name instanceof String n))
+                            throw bad("damaged pickle (a global named by " + Text.shown(module) + ", "
+                                    + Text.shown(name) + ")");
+                        push(global(m, n));
                     }
                     case 'R' -> { // REDUCE
                         Object args = pop(), fn = pop();
-                        stack.add(call(fn, (List<Object>) args));
+                        push(call(fn, (List<Object>) args));
                     }
                     case 0x81 -> { // NEWOBJ
                         Object args = pop(), cls = pop();
-                        stack.add(call(cls, (List<Object>) args));
+                        push(call(cls, (List<Object>) args));
                     }
                     case 'b' -> { // BUILD: state on an object; a state dict's objects take none we need
-                        pop();
+                        Object state = pop();
+                        if (opaque && peek() instanceof PObject o) {
+                            holds(o, state);
+                            o.parts.add(state);
+                        }
                     }
                     case 's' -> {
                         Object v = pop(), k = pop();
-                        ((Map<Object, Object>) peek()).put(k, v);
+                        putAll(settable(peek()), java.util.Arrays.asList(k, v));
                     }
                     case 'u' -> {
                         List<Object> items = popToMark();
-                        Map<Object, Object> m = (Map<Object, Object>) peek();
-                        for (int i = 0; i + 1 < items.size(); i += 2) m.put(items.get(i), items.get(i + 1));
+                        putAll(settable(peek()), items);
                     }
                     case 'a' -> {
                         Object v = pop();
-                        ((List<Object>) peek()).add(v);
+                        Object l = peek();
+                        holds(l, v);
+                        appendable(l).add(v);
                     }
                     case 'e' -> {
                         List<Object> items = popToMark();
-                        ((List<Object>) peek()).addAll(items);
+                        Object l = peek();
+                        List<Object> target = appendable(l);
+                        for (Object item : items) holds(l, item);
+                        target.addAll(items);
                     }
-                    case 'q' -> memo.put((long) (in.get() & 0xff), peek());
-                    case 'r' -> memo.put((long) in.getInt() & 0xffffffffL, peek());
-                    case 0x94 -> memo.put((long) memo.size(), peek());
-                    case 'h' -> stack.add(memoGet(in.get() & 0xff));
-                    case 'j' -> stack.add(memoGet(in.getInt() & 0xffffffffL));
-                    case 'p' -> memo.put(Long.parseLong(line()), peek());
-                    case 'g' -> stack.add(memoGet(Long.parseLong(line())));
-                    case 'Q' -> stack.add(persistent(pop())); // BINPERSID
+                    case 'q' -> remember(in.get() & 0xff, peek());
+                    case 'r' -> remember(in.getInt() & 0xffffffffL, peek());
+                    case 0x94 -> remember(memo.size(), peek());
+                    case 'h' -> push(memoGet(in.get() & 0xff));
+                    case 'j' -> push(memoGet(in.getInt() & 0xffffffffL));
+                    case 'p' -> remember(Long.parseLong(line().strip()), peek());
+                    case 'g' -> push(memoGet(Long.parseLong(line().strip())));
+                    case 'Q' -> push(persistent(pop())); // BINPERSID
                     case '0' -> pop();
-                    case '2' -> stack.add(peek());
+                    case '2' -> push(peek());
                     default ->
                         throw bad(String.format(
                                 "unsupported or damaged pickle (opcode 0x%02x at byte %d)", op, in.position() - 1));
                 }
             }
+        } catch (WeightsException e) {
+            throw e;
         } catch (java.nio.BufferUnderflowException e) {
             throw bad("truncated pickle");
-        } catch (ClassCastException | NullPointerException | IndexOutOfBoundsException e) {
+        } catch (RuntimeException e) { // ClassCastException, NumberFormatException, ...: data of the wrong kind
             throw bad("damaged pickle (unexpected structure)");
         }
     }
@@ -237,10 +486,6 @@ final class Unpickler {
         byte[] r = new byte[b.length];
         for (int i = 0; i < b.length; i++) r[i] = b[b.length - 1 - i];
         return r;
-    }
-
-    private static List<Object> tuple(Object... items) {
-        return java.util.Collections.unmodifiableList(new ArrayList<>(java.util.Arrays.asList(items)));
     }
 
     private Object peek() {
@@ -255,11 +500,12 @@ final class Unpickler {
 
     /** ('storage', StorageType, key, location, numel[, view_metadata]) → a storage reference. */
     private Object persistent(Object pid) {
+        if (opaque) return object(pid);
         if (!(pid instanceof List<?> t)
                 || t.size() < 5
                 || !"storage".equals(t.get(0))
                 || !(t.get(1) instanceof Global g)) {
-            throw bad("unsupported persistent id " + pid);
+            throw bad("unsupported persistent id " + Text.shown(pid));
         }
         String dtype = switch (g.name) {
             case "FloatStorage" -> "F32";
@@ -272,27 +518,31 @@ final class Unpickler {
             case "CharStorage" -> "I8";
             case "ByteStorage" -> "U8";
             case "BoolStorage" -> "BOOL";
-            default -> throw bad("unsupported storage type " + g.name);
+            default -> throw bad("unsupported storage type " + Text.shown(g.name));
         };
         return new StorageRef(dtype, String.valueOf(t.get(2)), ((Number) t.get(4)).longValue());
     }
 
     private Object call(Object fn, List<Object> args) {
+        if (opaque) return object(fn, args);
         if (!(fn instanceof Global g)) throw bad("damaged pickle (calls a non-function)");
         String full = g.module + "." + g.name;
         switch (full) {
             case "collections.OrderedDict" -> {
-                return new LinkedHashMap<Object, Object>();
+                return new PDict();
             }
             case "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor" -> {
                 if (args.size() < 4 || !(args.get(0) instanceof StorageRef s)) throw bad("damaged tensor record");
-                return new TensorRef(s, ((Number) args.get(1)).longValue(), longs(args.get(2)), longs(args.get(3)));
+                long[] size = longs(args.get(2)), stride = longs(args.get(3));
+                if (size.length != stride.length)
+                    throw bad("damaged tensor record (sizes and strides differ in number)");
+                return new TensorRef(s, ((Number) args.get(1)).longValue(), size, stride);
             }
             case "torch._utils._rebuild_parameter" -> {
                 if (args.isEmpty() || !(args.get(0) instanceof TensorRef t)) throw bad("damaged parameter record");
                 return t;
             }
-            default -> throw bad("refusing to call " + full);
+            default -> throw bad("refusing to call " + Text.shown(full));
         }
     }
 

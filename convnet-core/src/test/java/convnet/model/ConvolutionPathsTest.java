@@ -18,42 +18,60 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * 1×1 convolutions are computed as matrix products ({@link Layers.Conv2d#pointwise}) because oneDNN's own 1×1 kernels
- * kill the JVM on some AVX-512 CPUs. The reference here is libtorch's slow convolution ({@code thnn_conv2d}:
- * im2col and a GEMM, no oneDNN), so the comparison runs on every machine, crash-prone ones included.
+ * 1×1 convolutions and convolutions whose kernel covers the whole input are computed as matrix products ({@link
+ * Layers#conv2d}) because oneDNN's kernels for them kill the JVM or return wrong sums on some AVX-512 CPUs. The
+ * reference here is libtorch's slow convolution ({@code thnn_conv2d}: im2col and a GEMM, no oneDNN), so the comparison
+ * runs on every machine, the failing ones included.
  */
-class PointwiseConvTest {
+class ConvolutionPathsTest {
     @BeforeAll
     static void engine() {
         Engine.start(2);
     }
 
-    @ParameterizedTest(name = "{0}→{1} stride {2} padding {3} bias {4} channels-last {5}")
+    @ParameterizedTest(name = "{0}→{1} {2}×{2} stride {3} padding {4} bias {5} channels-last {6} on {7}×{8}, batch {9}")
     @CsvSource({
-        "64, 256, 1, 0, false, true",
-        "64, 256, 1, 0, false, false",
-        "256, 128, 2, 0, false, true",
-        "256, 128, 2, 0, false, false",
-        "32, 48, 1, 0, true, true",
-        "32, 48, 1, 0, true, false",
-        "16, 8, 2, 1, true, true",
-        "16, 8, 3, 0, true, false",
-        "3, 5, 2, 0, false, true"
+        "64, 256, 1, 1, 0, false, true, 13, 11, 4",
+        "64, 256, 1, 1, 0, false, false, 13, 11, 4",
+        "256, 128, 1, 2, 0, false, true, 13, 11, 4",
+        "256, 128, 1, 2, 0, false, false, 13, 11, 4",
+        "32, 48, 1, 1, 0, true, true, 13, 11, 4",
+        "32, 48, 1, 1, 0, true, false, 13, 11, 4",
+        "16, 8, 1, 2, 1, true, true, 13, 11, 4",
+        "16, 8, 1, 3, 0, true, false, 13, 11, 4",
+        "3, 5, 1, 2, 0, false, true, 13, 11, 4",
+        // a kernel over the whole input: oneDNN's inner product was 2–90 % off at these shapes
+        "512, 64, 7, 1, 0, true, false, 7, 7, 2",
+        "512, 64, 7, 1, 0, true, true, 7, 7, 4",
+        "512, 64, 7, 1, 0, false, true, 7, 7, 2",
+        "64, 10, 4, 1, 0, true, false, 4, 4, 3"
     })
     void equalsTheConvolutionInOutputAndGradients(
-            int in, int out, int stride, int padding, boolean bias, boolean channelsLast) {
+            int in,
+            int out,
+            int kernel,
+            int stride,
+            int padding,
+            boolean bias,
+            boolean channelsLast,
+            int height,
+            int width,
+            int batch) {
         Scoped.run(() -> {
             torch.manual_seed(in * 31L + out + stride);
-            Layers.Conv2d conv = new Layers.Conv2d(in, out, 1, stride, padding, bias);
+            Layers.Conv2d conv = new Layers.Conv2d(in, out, kernel, stride, padding, bias);
             try (NoGradGuard g = new NoGradGuard()) {
-                conv.weight.copy_(torch.randn(out, in, 1, 1).mul(new org.bytedeco.pytorch.Scalar(0.1)));
+                conv.weight.copy_(
+                        torch.randn(out, in, kernel, kernel).mul(new org.bytedeco.pytorch.Scalar(0.1 / kernel)));
                 if (bias) conv.bias.copy_(torch.randn(out));
             }
-            Tensor x = torch.randn(4, in, 13, 11);
+            if (channelsLast) conv.weight.set_data(conv.weight.contiguous(torch.MemoryFormat.ChannelsLast));
+            Tensor x = torch.randn(batch, in, height, width);
             if (channelsLast) x = x.contiguous(torch.MemoryFormat.ChannelsLast);
             x.set_requires_grad(true);
             // the reference: leaves of their own holding the same values
-            Tensor xr = x.detach().clone(), wr = conv.weight.detach().clone();
+            Tensor xr = x.detach().contiguous().clone(),
+                    wr = conv.weight.detach().contiguous().clone();
             Tensor br = bias ? conv.bias.detach().clone() : null;
             xr.set_requires_grad(true);
             wr.set_requires_grad(true);
@@ -61,9 +79,9 @@ class PointwiseConvTest {
 
             Tensor y = conv.forward(x);
             Tensor yr = torch.thnn_conv2d(
-                    xr,
-                    wr,
-                    new long[] {1, 1},
+                    xr.contiguous(),
+                    wr.contiguous(),
+                    new long[] {kernel, kernel},
                     bias ? new TensorOptional(br) : new TensorOptional(),
                     new long[] {stride, stride},
                     padding,
