@@ -10,9 +10,10 @@ import picocli.CommandLine.Command;
         name = "convnet",
         mixinStandardHelpOptions = true,
         version = "convnet " + convnet.Version.VERSION,
-        description = "Train, test and use VGG and pre-activation ResNet image classifiers on folders of images.",
+        description = "Train, test and use VGG and ResNet image classifiers on folders of images.",
         subcommands = {
             TrainCommand.class,
+            FinetuneCommand.class,
             TestCommand.class,
             PredictCommand.class,
             SummaryCommand.class,

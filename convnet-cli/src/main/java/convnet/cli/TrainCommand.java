@@ -101,7 +101,23 @@ final class TrainCommand implements Runnable {
         Path runDir = run != null ? run : Path.of("runs", rc.name());
         Engine.start(common.threads > 0 ? common.threads : rc.train().threads());
         Distributed dist = joinGroup(rc);
-        if (!common.verbose) Logs.setLevel(rc.train().logLevel()); // --verbose wins
+        train(rc, runDir, common.verbose, restart, resume, dist, training -> {});
+    }
+
+    /**
+     * Trains {@code rc} into {@code runDir} as {@code convnet train} does (log file, Ctrl-C, resume) and then, unless
+     * it was stopped, hands the resolved config to {@code after} (the run closed, its log file still open). Returns
+     * whether it ran to the end. The caller starts the engine.
+     */
+    static boolean train(
+            RunConfig rc,
+            Path runDir,
+            boolean verbose,
+            boolean restart,
+            String resume,
+            Distributed dist,
+            java.util.function.Consumer<RunConfig> after) {
+        if (!verbose) Logs.setLevel(rc.train().logLevel()); // --verbose wins
         // the log file opens once the run directory is checked and locked; lines logged before are held until then
         try (Logs.DeferredFile logFile = Logs.deferredFile()) {
             LoggerFactory.getLogger("convnet")
@@ -112,6 +128,7 @@ final class TrainCommand implements Runnable {
                     System.console() != null,
                     dist,
                     dir -> logFile.openAt(dir.log(rc.train().logFile())));
+            RunConfig resolved;
             try (TrainingRun training = TrainingRun.open(rc, runDir, options)) {
                 fitUntilDoneOrStopped(training.trainer());
                 if (training.trainer().stopped()) {
@@ -119,11 +136,14 @@ final class TrainCommand implements Runnable {
                             .info(
                                     "stopped; checkpoints in {} (run the same command to resume)",
                                     training.dir().checkpointsDir());
-                } else {
-                    LoggerFactory.getLogger("convnet")
-                            .info("done: model in {}", training.dir().model());
+                    return false;
                 }
+                LoggerFactory.getLogger("convnet")
+                        .info("done: model in {}", training.dir().model());
+                resolved = training.config();
             }
+            after.accept(resolved);
+            return true;
         }
     }
 

@@ -39,7 +39,8 @@ final class WeightsCommand implements Runnable {
             mixinStandardHelpOptions = true,
             description = {
                 "Download torchvision's published ImageNet weights by name (vgg11, vgg13, vgg16, vgg19 and their _bn"
-                        + " variants) into the cache, check the SHA-256 prefix in the file name, print the path.",
+                        + " variants; resnet18, resnet34, resnet50 (torchvision's default, IMAGENET1K_V2),"
+                        + " resnet50_v1) into the cache, check the SHA-256 prefix in the file name, print the path.",
                 "Cache: $CONVNET_HOME/weights, else ~/.cache/convnet/weights. An interrupted download resumes."
                         + " Configs can name them as model.init.weights: torchvision:NAME."
             })
@@ -49,7 +50,8 @@ final class WeightsCommand implements Runnable {
 
         @Parameters(
                 paramLabel = "NAME",
-                description = "vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn")
+                description = "vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn, resnet18, resnet34,"
+                        + " resnet50, resnet50_v1")
         String name;
 
         @Option(

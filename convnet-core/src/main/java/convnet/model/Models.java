@@ -65,6 +65,21 @@ public final class Models {
                 "preact_resnet50",
                 new PreActResNet.Options("bottleneck", "imagenet", 64, stages(256, 3, 512, 4, 1024, 6, 2048, 3)),
                 "bottleneck pre-activation ResNet-50 (ImageNet layout)");
+        // torchvision's ResNet v1: units per stage, as resnet.py's resnet18/34/50
+        Object[][] resnets = {
+            {"resnet18", "basic", List.of(2, 2, 2, 2)},
+            {"resnet34", "basic", List.of(3, 4, 6, 3)},
+            {"resnet50", "bottleneck", List.of(3, 4, 6, 3)}
+        };
+        for (Object[] r : resnets) {
+            @SuppressWarnings("unchecked")
+            List<Integer> layers = (List<Integer>) r[2];
+            add(
+                    (String) r[0],
+                    new ResNet.Options((String) r[1], layers, 64),
+                    "ResNet-" + ((String) r[0]).substring(6) + " (v1, " + r[1]
+                            + " units), as torchvision: its ImageNet weights load (torchvision:" + r[0] + ")");
+        }
     }
 
     public static List<String> names() {

@@ -27,6 +27,22 @@ public final class Net extends Seq {
         }
     }
 
+    /**
+     * Puts the named layers ({@code layer1.0.bn1}, as {@link ParamGroups#batchNorms} gives them) in evaluation mode,
+     * leaving the rest as they are: after {@code train(true)}, BatchNorm layers of a frozen part keep their running
+     * statistics and normalise with them. Call outside a PointerScope or inside one, either works.
+     */
+    public void evalOnly(java.util.Collection<String> layers) {
+        if (layers.isEmpty()) return;
+        org.bytedeco.pytorch.StringSharedModuleDict modules = named_modules();
+        org.bytedeco.pytorch.StringVector names = modules.keys();
+        for (long i = 0; i < names.size(); i++) {
+            org.bytedeco.javacpp.BytePointer key = names.get(i); // null for the root's empty name
+            if (key != null && layers.contains(key.getString()))
+                modules.get(key.getString()).train(false);
+        }
+    }
+
     public ModelSpec spec() {
         return spec;
     }

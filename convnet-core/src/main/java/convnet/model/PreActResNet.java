@@ -7,7 +7,6 @@ import java.util.List;
 import java.util.Map;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 
 /**
  * Identity-mapping (pre-activation) ResNet, He et al. 2016: every unit computes BN → ReLU → conv,
@@ -90,10 +89,22 @@ public final class PreActResNet {
             net.add("flatten", Layers.flatten());
             net.add("fc", new Layers.Linear(in, numClasses));
         }
+
+        /** The stem, then one group per stage; the final BatchNorm ({@code post}) is the last stage's. */
+        @Override
+        public Map<String, List<String>> groups() {
+            Map<String, List<String>> g = new LinkedHashMap<>();
+            g.put("stem", List.of("stem"));
+            for (int s = 0; s < stages.size(); s++)
+                g.put(
+                        "stage" + (s + 1),
+                        s == stages.size() - 1 ? List.of("layer" + (s + 1), "post") : List.of("layer" + (s + 1)));
+            return g;
+        }
     }
 
     /** Shared shape of both units: pre-activated input feeds the residual path and, if needed, the projection. */
-    abstract static class Unit extends Module implements Layer {
+    abstract static class Unit extends Module implements Layer, Residual {
         final int in, out, stride;
         final Layers.Conv2d shortcut; // null for identity
 
@@ -114,10 +125,17 @@ public final class PreActResNet {
         /** The residual branch's last convolution: zeroed, the unit starts as the identity. */
         abstract Layers.Conv2d lastConv();
 
+        @Override
+        public void zeroLast() {
+            try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
+                lastConv().weight.zero_();
+            }
+        }
+
         // One description of the unit serves both the forward pass (traced on tensors) and export.
         @Override
         public Tensor forward(Tensor x) {
-            return trace(EAGER, x);
+            return trace(Eager.TRACER, x);
         }
 
         @Override
@@ -127,60 +145,6 @@ public final class PreActResNet {
             return t.add(residual(t, pre), skip);
         }
     }
-
-    /** Runs a unit's trace on tensors: each part's own forward, then libtorch's ReLU and sum. */
-    private static final Tracer<Tensor> EAGER = new Tracer<>() {
-        @Override
-        public Tensor child(String name, Layer layer, Tensor x) {
-            return layer.forward(x);
-        }
-
-        @Override
-        public Tensor relu(Tensor x) {
-            return torch.relu(x);
-        }
-
-        @Override
-        public Tensor add(Tensor a, Tensor b) {
-            return a.add(b);
-        }
-
-        // Units reach their layers only through child(), which runs them directly.
-        @Override
-        public Tensor conv(Layers.Conv2d conv, Tensor x) {
-            return conv.forward(x);
-        }
-
-        @Override
-        public Tensor batchNorm(Layers.BatchNorm2d norm, Tensor x) {
-            return norm.forward(x);
-        }
-
-        @Override
-        public Tensor linear(Layers.Linear linear, Tensor x) {
-            return linear.forward(x);
-        }
-
-        @Override
-        public Tensor prelu(Layers.PReLU prelu, Tensor x) {
-            return prelu.forward(x);
-        }
-
-        @Override
-        public Tensor maxPool(int kernel, int stride, int padding, Tensor x) {
-            throw new UnsupportedOperationException("a residual unit has no pooling");
-        }
-
-        @Override
-        public Tensor adaptiveAvgPool(int size, Tensor x) {
-            throw new UnsupportedOperationException("a residual unit has no pooling");
-        }
-
-        @Override
-        public Tensor flatten(Tensor x) {
-            throw new UnsupportedOperationException("a residual unit does not flatten");
-        }
-    };
 
     /** Two 3×3 convolutions. */
     static final class Basic extends Unit {
@@ -258,19 +222,18 @@ public final class PreActResNet {
     }
 
     /**
-     * Zeroes the last convolution of every residual branch, so that each unit starts as the identity (the
-     * pre-activation form of zero-initialising the last BatchNorm γ: here the branch ends in a convolution).
-     * Returns how many were zeroed (0 for networks without residual units).
+     * Zeroes the last layer of every residual branch, so that each unit starts as the identity: the last convolution of
+     * a pre-activation unit (the pre-activation form of zero-initialising the last BatchNorm γ: here the branch ends in
+     * a convolution), the last BatchNorm γ of a {@link ResNet} unit (torchvision's {@code zero_init_residual}). Returns
+     * how many were zeroed (0 for networks without residual units).
      */
     public static int zeroLastInResidualBranches(Seq seq) {
         int n = 0;
         for (Seq.Entry e : seq.entries()) {
             if (e.layer() instanceof Seq inner) {
                 n += zeroLastInResidualBranches(inner);
-            } else if (e.layer() instanceof Unit u) {
-                try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
-                    u.lastConv().weight.zero_();
-                }
+            } else if (e.layer() instanceof Residual u) {
+                u.zeroLast();
                 n++;
             }
         }

@@ -129,6 +129,23 @@ public final class Vgg {
             classifier.add(new Layers.Linear(width, numClasses));
         }
 
+        /** One group per block of convolutions that ends in a max pool ({@code stage1} is features.0 to the first pool). */
+        @Override
+        public Map<String, List<String>> groups() {
+            Map<String, List<String>> g = new LinkedHashMap<>();
+            List<String> block = new ArrayList<>();
+            int index = 0;
+            for (int v : CFGS.get(cfg)) {
+                int layers = v == M ? (poolDropout > 0 ? 2 : 1) : (batchNorm ? 3 : 2); // as build() adds them
+                for (int i = 0; i < layers; i++) block.add("features." + index++);
+                if (v == M) {
+                    g.put("stage" + (g.size() + 1), List.copyOf(block));
+                    block.clear();
+                }
+            }
+            return g;
+        }
+
         private Layer activation(int channels) {
             return activation.equals("prelu") ? new Layers.PReLU(channels) : Layers.relu();
         }

@@ -1,10 +1,13 @@
 package convnet.run;
 
+import convnet.UserException;
 import convnet.model.Net;
+import convnet.model.ParamGroups;
 import convnet.train.Optimizers;
 import convnet.weights.StateDict;
 import convnet.weights.Weights;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -16,9 +19,16 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The network (with its initial weights, if any) and its optimizer. Long-lived: made outside any
- * PointerScope. {@code pretrained} names the tensors loaded from the initial weights.
+ * PointerScope. {@code pretrained} names the tensors loaded from the initial weights; {@code frozen} the parameters
+ * {@code train.freeze} holds fixed and {@code frozenNorms} the BatchNorm layers among them, whose statistics stay fixed.
  */
-record ModelSetup(Net net, Optimizer optimizer, double[] lrFactors, Set<String> pretrained) {
+record ModelSetup(
+        Net net,
+        Optimizer optimizer,
+        double[] lrFactors,
+        Set<String> pretrained,
+        Set<String> frozen,
+        Set<String> frozenNorms) {
     private static final Logger log = LoggerFactory.getLogger(TrainingRun.class);
 
     static ModelSetup build(RunConfig config, int numClasses) {
@@ -44,19 +54,32 @@ record ModelSetup(Net net, Optimizer optimizer, double[] lrFactors, Set<String> 
             int n = convnet.model.PreActResNet.zeroLastInResidualBranches(net);
             log.info("the last layer of {} residual branches starts at zero", n);
         }
-        Optimizers.Built built = Optimizers.create(config.train().optimizer(), net, pretrained);
-        return new ModelSetup(net, built.optimizer(), built.lrFactors(), pretrained);
+        RunConfig.Train t = config.train();
+        Set<String> frozen = new LinkedHashSet<>();
+        for (String word : t.freeze()) frozen.addAll(select(net, "train.freeze", word, pretrained));
+        Map<String, Double> factors = new LinkedHashMap<>();
+        for (String name : ParamGroups.parameterNames(net))
+            if (pretrained.contains(name)) factors.put(name, t.optimizer().pretrainedLrFactor());
+        for (Map.Entry<String, Double> e : t.lrFactors().entrySet())
+            for (String name : select(net, "train.lr_factors", e.getKey(), pretrained)) factors.put(name, e.getValue());
+        Optimizers.Built built = Optimizers.create(t.optimizer(), net, factors);
+        return new ModelSetup(
+                net, built.optimizer(), built.lrFactors(), pretrained, frozen, ParamGroups.batchNorms(net, frozen));
     }
 
-    /** The pretrained tensors, to hold fixed for the first {@code train.freeze_epochs} epochs. */
-    List<Tensor> pretrainedTensors() {
+    private static Set<String> select(Net net, String key, String word, Set<String> pretrained) {
+        try {
+            return ParamGroups.select(net, word, pretrained);
+        } catch (UserException e) {
+            throw new UserException(key + ": " + e.getMessage());
+        }
+    }
+
+    /** The parameters {@code train.freeze} holds fixed, as live handles. */
+    List<Tensor> frozenTensors() {
         Map<String, Tensor> sd = StateDict.of(net);
         List<Tensor> out = new ArrayList<>();
-        var params = net.named_parameters(true);
-        for (long i = 0; i < params.size(); i++) {
-            String n = params.get(i).key().getString();
-            if (pretrained.contains(n)) out.add(sd.get(n));
-        }
+        for (String n : frozen) out.add(sd.get(n));
         return out;
     }
 }

@@ -97,7 +97,14 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
             double clipGradNorm,
             EarlyStop earlyStop,
             int accumulate,
-            Ema ema) {}
+            Ema ema,
+            List<String> freeze,
+            Map<String, Double> lrFactors) {
+        public Train {
+            freeze = List.copyOf(freeze);
+            lrFactors = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(lrFactors));
+        }
+    }
 
     /** An exponential moving average of the weights ({@code decay} 0: off), with timm's warm-up. */
     public record Ema(double decay, boolean warmup) {
@@ -263,7 +270,48 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
                 n.number("clip_grad_norm", 0, 0, 1e6),
                 earlyStop(n.section("early_stopping")),
                 n.integer("accumulate", 1, 1, 1024),
-                ema(n.section("ema")));
+                ema(n.section("ema")),
+                freeze(n),
+                lrFactors(n.section("lr_factors")));
+    }
+
+    /**
+     * {@code train.freeze}: the parts of the network to hold fixed — group names ({@code stem}, {@code stage1}, ...,
+     * {@code head}, {@code backbone}, {@code pretrained}) or layer names ({@code layer1.0}, {@code features.0}),
+     * checked against the model when the run starts. Without it, {@code freeze_epochs > 0} freezes what
+     * {@code model.init.weights} loaded (its meaning before {@code freeze} existed).
+     */
+    static List<String> freeze(Section n) {
+        List<String> words = new java.util.ArrayList<>();
+        if (n.has("freeze")) {
+            convnet.config.ConfigNode list = n.raw("freeze");
+            if (!list.isList()) throw list.error("expected a list of group or layer names, e.g. [stem, stage1]");
+            for (convnet.config.ConfigNode item : list.asList()) {
+                String w = item.asString();
+                if (!w.matches("[A-Za-z0-9_.]+") || w.startsWith(".") || w.endsWith("."))
+                    throw item.error("expected a group (stem, stage1, ..., head, backbone, pretrained) or a layer name"
+                            + " such as layer1.0, got '" + w + "'");
+                if (!words.contains(w)) words.add(w);
+            }
+        } else if (n.node().has("freeze_epochs")
+                && n.node().get("freeze_epochs").asInt(0, 100_000) > 0) {
+            words.add("pretrained");
+        }
+        n.put("freeze", words);
+        return words;
+    }
+
+    /**
+     * {@code train.lr_factors}: a factor on the learning rate per group or layer name ({@code {backbone: 0.1}}); where
+     * several name a parameter, the last one decides; a parameter none names keeps {@code optimizer.pretrained_lr_factor}
+     * if it was loaded from {@code model.init.weights}, else 1.
+     */
+    static Map<String, Double> lrFactors(Section f) {
+        Map<String, Double> m = new LinkedHashMap<>();
+        if (!f.node().isMapping())
+            throw f.node().error("expected group or layer names with factors, e.g. {backbone: 0.1, head: 1}");
+        for (String key : f.node().keys()) m.put(key, f.number(key, 1, 0, 100));
+        return m;
     }
 
     static Mixing mixing(Section m) {
@@ -447,7 +495,9 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
                 t.clipGradNorm(),
                 t.earlyStop(),
                 t.accumulate(),
-                t.ema());
+                t.ema(),
+                t.freeze(),
+                t.lrFactors());
         return new RunConfig(name, seed, model, data, chosen, m);
     }
 

@@ -151,9 +151,15 @@ public final class TrainingRun implements AutoCloseable {
         if (t.channelsLast()) trainer.channelsLast(true);
         if (t.ema().on())
             trainer.ema(new ModelEma(model.net(), t.ema().decay(), t.ema().warmup())); // after the memory format is set
-        if (t.freezeEpochs() > 0 && !model.pretrained().isEmpty()) {
-            trainer.freeze(model.pretrainedTensors(), t.freezeEpochs());
-            log.info("pretrained layers frozen for the first {} epochs", t.freezeEpochs());
+        if (!model.frozen().isEmpty()) {
+            int epochs = t.freezeEpochs() > 0 ? t.freezeEpochs() : Integer.MAX_VALUE;
+            trainer.freeze(model.frozenTensors(), model.frozenNorms(), epochs);
+            log.info(
+                    "{} ({} parameter tensors, {} BatchNorm layers with their statistics) frozen {}",
+                    String.join(", ", t.freeze()),
+                    model.frozen().size(),
+                    model.frozenNorms().size(),
+                    t.freezeEpochs() > 0 ? "for the first " + plural(t.freezeEpochs(), "epoch") : "for the whole run");
         }
         trainer.resumeAt(state);
         trainer.schedule.restore(state.schedule());

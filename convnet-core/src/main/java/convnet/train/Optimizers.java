@@ -35,25 +35,36 @@ public final class Optimizers {
         return create(c, net, Set.of()).optimizer();
     }
 
+    /** Layers loaded from initial weights ({@code pretrained}) take {@code pretrainedLrFactor} of the rate. */
     public static Built create(OptimizerConfig c, Module net, Set<String> pretrained) {
+        Map<String, Double> factors = new LinkedHashMap<>();
+        if (c.pretrainedLrFactor() != 1) for (String name : pretrained) factors.put(name, c.pretrainedLrFactor());
+        return create(c, net, factors);
+    }
+
+    /**
+     * One parameter group per learning-rate factor (and weight-decay exemption), in the order the parameters first
+     * appear: {@code factors} maps parameter names to their factor on the scheduled rate, 1 where absent.
+     */
+    public static Built create(OptimizerConfig c, Module net, Map<String, Double> factors) {
         Map<String, List<Tensor>> groups = new LinkedHashMap<>();
         Map<String, double[]> settings = new LinkedHashMap<>(); // {lr factor, weight decay}
         StringTensorDict params = net.named_parameters(true);
         for (long i = 0; i < params.size(); i++) {
             String name = params.get(i).key().getString();
             Tensor t = new Tensor(params.get(i).value());
-            boolean pre = pretrained.contains(name) && c.pretrainedLrFactor() != 1;
+            double factor = factors.getOrDefault(name, 1.0);
             boolean noDecay = !c.decayNormAndBias() && t.dim() <= 1;
-            String key = (pre ? "pretrained" : "new") + (noDecay ? "-nodecay" : "");
+            String key = factor + (noDecay ? "-nodecay" : "");
             groups.computeIfAbsent(key, k -> new ArrayList<>()).add(t);
-            settings.put(key, new double[] {pre ? c.pretrainedLrFactor() : 1, noDecay ? 0 : c.weightDecay()});
+            settings.put(key, new double[] {factor, noDecay ? 0 : c.weightDecay()});
         }
         Optimizer opt = null;
-        double[] factors = new double[groups.size()];
+        double[] groupFactors = new double[groups.size()];
         int g = 0;
         for (Map.Entry<String, List<Tensor>> e : groups.entrySet()) {
             double[] s = settings.get(e.getKey());
-            factors[g++] = s[0];
+            groupFactors[g++] = s[0];
             TensorVector tensors = new TensorVector(e.getValue().toArray(new Tensor[0]));
             OptimizerOptions options = options(c, c.lr() * s[0], s[1]);
             if (opt == null) {
@@ -67,7 +78,7 @@ public final class Optimizers {
                 opt.add_param_group(new OptimizerParamGroup(tensors, options));
             }
         }
-        return new Built(opt, factors);
+        return new Built(opt, groupFactors);
     }
 
     private static OptimizerOptions options(OptimizerConfig c, double lr, double weightDecay) {

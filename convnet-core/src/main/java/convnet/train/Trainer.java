@@ -35,6 +35,7 @@ public final class Trainer {
     private final List<TrainListener> listeners = new ArrayList<>();
     private double[] lrFactors = {1};
     private List<Tensor> frozen = List.of();
+    private java.util.Set<String> frozenNorms = java.util.Set.of();
     private int freezeEpochs;
 
     /** The next epoch to run (0-based) and the number of optimizer steps taken so far. */
@@ -120,9 +121,25 @@ public final class Trainer {
 
     /** Keeps {@code tensors} fixed (no gradient) during the first {@code epochs} epochs. */
     public Trainer freeze(List<Tensor> tensors, int epochs) {
+        return freeze(tensors, java.util.Set.of(), epochs);
+    }
+
+    /**
+     * Keeps {@code tensors} fixed during the first {@code epochs} epochs ({@link Integer#MAX_VALUE}: the whole run):
+     * they get no gradient, so the optimizer leaves them as they are (no step, no weight decay, no momentum), and the
+     * BatchNorm layers named in {@code norms} ({@code layer1.0.bn1}) run in evaluation mode, so that their running
+     * statistics stay as they are and normalise their inputs, as when the network was trained.
+     */
+    public Trainer freeze(List<Tensor> tensors, java.util.Collection<String> norms, int epochs) {
         this.frozen = List.copyOf(tensors);
+        this.frozenNorms = java.util.Set.copyOf(norms);
         this.freezeEpochs = epochs;
         return this;
+    }
+
+    /** Whether the frozen parameters are held fixed in epoch {@code e} (0-based). */
+    public boolean frozenIn(int e) {
+        return !frozen.isEmpty() && e < freezeEpochs;
     }
 
     public Trainer listen(TrainListener l) {
@@ -306,6 +323,7 @@ public final class Trainer {
         epochStartBatch = p.batch();
         net.train(true);
         for (Tensor t : frozen) t.set_requires_grad(epoch >= freezeEpochs);
+        if (epoch < freezeEpochs) Scoped.run(() -> net.evalOnly(frozenNorms));
         Iterator<Loader.Batch> it = train.epoch(epoch, Math.min(p.batch(), batches));
         while (it.hasNext()) {
             Loader.Batch batch = it.next();

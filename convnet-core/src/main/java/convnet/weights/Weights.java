@@ -71,11 +71,7 @@ public final class Weights {
      * {@code fc} for ResNet): what {@code dropHead} leaves out, so a new class count can be trained.
      */
     public static String headPrefix(Net net) {
-        String last = null;
-        var params = net.named_parameters(true);
-        for (long i = 0; i < params.size(); i++) last = params.get(i).key().getString();
-        if (last == null) throw new IllegalStateException("network without parameters");
-        return last.substring(0, last.lastIndexOf('.'));
+        return convnet.model.ParamGroups.headPrefix(net);
     }
 
     /**

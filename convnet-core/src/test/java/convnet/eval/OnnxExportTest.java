@@ -95,7 +95,9 @@ class OnnxExportTest {
                 "vgg13_caltech;{classifier_widths: [64, 64]};64;10;0",
                 "vgg11_bn_gap;;32;0;8",
                 "preact_resnet20_cifar;;32;10;9",
-                "preact_resnet20;;64;7;13"
+                "preact_resnet20;;64;7;13",
+                "resnet18;;64;0;20",
+                "resnet50;;64;0;53"
             })
     void logitsAgreeWithLibtorch(String name, String options, int size, int bnLeft, int bnFolded) throws Exception {
         Net net = randomNet(name, options, 7, 11);
@@ -151,6 +153,34 @@ class OnnxExportTest {
                 System.out.printf(
                         "onnx vgg11_bn fixture 224 px%s: max |Δlogit| %.2e against libtorch, %.2e against torchvision, max |logit| %.2f%n",
                         fold ? " (folded)" : "", dLib, dTv, OnnxRun.maxAbs(libtorch));
+                assertTrue(dLib <= TOLERANCE, "against libtorch: " + dLib);
+                assertTrue(dTv <= TOLERANCE, "against torchvision: " + dTv);
+            }
+        }
+    }
+
+    /**
+     * torchvision's resnet50 (the fixture of scripts/make_resnet_fixtures.py: random weights and statistics) at 224 px:
+     * ONNX Runtime against libtorch and against torchvision, folded and not.
+     */
+    @Test
+    void torchvisionResnet50FixtureAt224() throws Exception {
+        Path weights = convnet.ResnetFixtures.file("resnet50-head5.pth");
+        Net net = Models.create("resnet50", 5);
+        Weights.load(weights, net, false);
+        net.eval();
+        Npy input = Npy.read(convnet.ResnetFixtures.file("input.npy"));
+        float[] torchvision = Npy.read(convnet.ResnetFixtures.file("resnet50-head5.logits.npy")).data;
+        float[] libtorch = OnnxRun.torch(net, input.data, input.shape);
+        for (boolean fold : new boolean[] {false, true}) {
+            OnnxExport.Graph g = OnnxExport.graph(net, 3, new OnnxExport.Options(224, 224, fold), Map.of());
+            try (OrtSession s = OnnxRun.session(g.model().toByteArray())) {
+                float[] got = OnnxRun.run(s, input.data, input.shape);
+                double dLib = OnnxRun.maxAbsDiff(libtorch, got), dTv = OnnxRun.maxAbsDiff(torchvision, got);
+                System.out.printf(
+                        "onnx resnet50 fixture 224 px%s: max |Δlogit| %.2e against libtorch, %.2e against torchvision, max |logit| %.2f%n",
+                        fold ? " (folded)" : "", dLib, dTv, OnnxRun.maxAbs(libtorch));
+                assertTrue(OnnxRun.maxAbs(libtorch) > 0.5, "logits too small to compare");
                 assertTrue(dLib <= TOLERANCE, "against libtorch: " + dLib);
                 assertTrue(dTv <= TOLERANCE, "against torchvision: " + dTv);
             }

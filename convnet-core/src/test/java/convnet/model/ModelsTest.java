@@ -34,6 +34,46 @@ class ModelsTest {
         assertEquals(expected, net.parameterCount());
     }
 
+    @ParameterizedTest
+    @CsvSource({"resnet18, 11689512", "resnet34, 21797672", "resnet50, 25557032"})
+    void torchvisionResnetParameterCountsEqualTorchvision(String name, long expected) {
+        Net net = Layers.shapesOnly(() -> Models.create(name, 1000));
+        assertEquals(expected, net.parameterCount());
+    }
+
+    /** torchvision's names and shapes, the stride of a bottleneck on its 3×3 convolution, projections where the shape changes. */
+    @Test
+    void torchvisionResnetNamesAndShapes() {
+        java.util.Map<String, long[]> r50 = shapes(Layers.shapesOnly(() -> Models.create("resnet50", 1000)));
+        assertArrayEquals(new long[] {64, 3, 7, 7}, r50.get("conv1.weight"));
+        assertArrayEquals(new long[] {64}, r50.get("bn1.running_var"));
+        assertArrayEquals(new long[] {256, 64, 1, 1}, r50.get("layer1.0.downsample.0.weight"));
+        assertArrayEquals(new long[] {128, 128, 3, 3}, r50.get("layer2.0.conv2.weight"));
+        assertArrayEquals(new long[] {512, 256, 1, 1}, r50.get("layer2.0.downsample.0.weight"));
+        assertArrayEquals(new long[] {2048}, r50.get("layer4.2.bn3.weight"));
+        assertArrayEquals(new long[] {1000, 2048}, r50.get("fc.weight"));
+        assertTrue(!r50.containsKey("layer1.1.downsample.0.weight"));
+        assertEquals(320, r50.size(), "torchvision's resnet50 state_dict has 320 entries");
+        java.util.Map<String, long[]> r18 = shapes(Layers.shapesOnly(() -> Models.create("resnet18", 1000)));
+        assertTrue(!r18.containsKey("layer1.0.downsample.0.weight"), "no projection where the shape stays");
+        assertArrayEquals(new long[] {128, 64, 1, 1}, r18.get("layer2.0.downsample.0.weight"));
+        assertEquals(122, r18.size(), "torchvision's resnet18 state_dict has 122 entries");
+        // the order of torchvision's state_dict: the branch, then the projection
+        java.util.List<String> order = new java.util.ArrayList<>(r18.keySet());
+        assertTrue(order.indexOf("layer2.0.bn2.weight") < order.indexOf("layer2.0.downsample.0.weight"));
+    }
+
+    private static java.util.Map<String, long[]> shapes(Net net) {
+        java.util.Map<String, long[]> out = new java.util.LinkedHashMap<>();
+        var p = net.named_parameters(true);
+        for (long i = 0; i < p.size(); i++)
+            out.put(p.get(i).key().getString(), Tensors.shape(p.get(i).value()));
+        var b = net.named_buffers(true);
+        for (long i = 0; i < b.size(); i++)
+            out.put(b.get(i).key().getString(), Tensors.shape(b.get(i).value()));
+        return out;
+    }
+
     @Test
     void resnetPresetCounts() {
         long cifar = Models.create("preact_resnet20_cifar", 10).parameterCount();
@@ -60,6 +100,24 @@ class ModelsTest {
         assertArrayEquals(new long[] {2, 10}, outputShape(Models.create("vgg11_bn_gap", 10), 32));
         assertArrayEquals(new long[] {2, 10}, outputShape(Models.create("preact_resnet20_cifar", 10), 32));
         assertArrayEquals(new long[] {2, 5}, outputShape(Models.create("preact_resnet20", 5), 224));
+        Net r18 = Models.create("resnet18", 5);
+        assertArrayEquals(new long[] {2, 5}, outputShape(r18, 224));
+        assertArrayEquals(new long[] {2, 5}, outputShape(r18, 64));
+        Summary rs = Summary.of(r18, 3, 224, 224);
+        assertArrayEquals(
+                new long[] {1, 64, 56, 56},
+                rs.rows.stream()
+                        .filter(r -> r.name().equals("maxpool"))
+                        .findFirst()
+                        .orElseThrow()
+                        .outputShape());
+        assertArrayEquals(
+                new long[] {1, 512, 7, 7},
+                rs.rows.stream()
+                        .filter(r -> r.name().equals("layer4.1"))
+                        .findFirst()
+                        .orElseThrow()
+                        .outputShape());
     }
 
     private static long[] outputShape(Net net, int size) {
