@@ -36,7 +36,7 @@ public final class Doctor {
 
     /** One model per kind of layer and kernel: VGG with BatchNorm; PReLU and dropout; the GAP head; basic units; bottleneck units with the ImageNet stem. */
     public static final String FAMILY_NAMES =
-            "vgg11_bn, vgg13_caltech, vgg11_bn_gap, preact_resnet20_cifar, preact_resnet20";
+            "vgg11_bn, vgg13_caltech, vgg11_bn_gap, preact_resnet20_cifar, preact_resnet20, resnet18";
 
     public static final List<String> FAMILIES = List.of(FAMILY_NAMES.split(", "));
 
