@@ -75,6 +75,23 @@ public record Dataset(List<String> classes, List<Sample> samples) {
         return new Dataset(List.copyOf(names), List.copyOf(samples));
     }
 
+    /** Text from a list file for a one-line message: control characters escaped ({@code \\n}, {@code \\t}, ...). */
+    static String oneLine(String s) {
+        StringBuilder b = new StringBuilder(s.length());
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '\n' -> b.append("\\n");
+                case '\r' -> b.append("\\r");
+                case '\t' -> b.append("\\t");
+                default -> {
+                    if (Character.isISOControl(c)) b.append(String.format(java.util.Locale.ROOT, "\\u%04x", (int) c));
+                    else b.append(c);
+                }
+            }
+        }
+        return b.toString();
+    }
+
     /** {@code names} as a list, the first twenty of a longer one with the count. */
     static String shortList(List<String> names) {
         if (names.size() <= 20) return names.toString();

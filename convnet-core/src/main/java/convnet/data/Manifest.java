@@ -60,7 +60,8 @@ public final class Manifest {
         try {
             return base.resolve(written).normalize();
         } catch (InvalidPathException e) {
-            throw new UserException(list + " line " + line + ": '" + written + "' is not a valid path");
+            throw new UserException(
+                    list + " line " + line + ": '" + Dataset.oneLine(written) + "' is not a valid path");
         }
     }
 
@@ -74,7 +75,7 @@ public final class Manifest {
 
     /** A row as one line of text, shortened to 80 characters, for a message. */
     static String shown(List<String> fields) {
-        String s = String.join(",", fields).replace("\n", "\\n").replace("\r", "\\r");
+        String s = Dataset.oneLine(String.join(",", fields));
         return s.length() <= 80 ? s : s.substring(0, 77) + "...";
     }
 

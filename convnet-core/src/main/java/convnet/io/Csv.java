@@ -130,13 +130,15 @@ public final class Csv {
 
     /**
      * The rows of {@code text} with the lines they start on; blank lines are skipped, CRLF and LF both end a
-     * row. A quoted field left open is an error naming the line where its quote opened.
+     * row. A quoted field left open, or followed by anything but a comma or a line end after its closing quote
+     * (a quote missing its pair, that took the next quote as its end), is an error naming the line where its
+     * quote opened.
      */
     public static List<Row> rows(String text, String source) {
         List<Row> rows = new ArrayList<>();
         List<String> row = new ArrayList<>();
         StringBuilder cur = new StringBuilder();
-        boolean quoted = false, any = false;
+        boolean quoted = false, closed = false, any = false;
         int line = 1, rowLine = 1, quoteLine = 1;
         for (int k = 0; k < text.length(); k++) {
             char c = text.charAt(k);
@@ -146,14 +148,21 @@ public final class Csv {
                     k++;
                 } else if (c == '"') {
                     quoted = false;
+                    closed = true;
                 } else {
                     if (c == '\n') line++;
                     cur.append(c);
                 }
+            } else if (closed && c != ',' && c != '\n' && c != '\r') {
+                throw new UserException(source + " line " + quoteLine + ": the quoted field opened here "
+                        + (line == quoteLine ? "" : "closes on line " + line + " and ") + "is followed by '" + c
+                        + "' after its closing quote (expected a comma or the end of the line; a quote missing"
+                        + " its pair? a \" inside a quoted field is written \"\")");
             } else if (c == '"' && cur.length() == 0) {
                 quoted = any = true;
                 quoteLine = line;
             } else if (c == ',') {
+                closed = false;
                 row.add(cur.toString());
                 cur.setLength(0);
                 any = true;
@@ -165,7 +174,7 @@ public final class Csv {
                 }
                 row = new ArrayList<>();
                 cur.setLength(0);
-                any = false;
+                any = closed = false;
                 line++;
                 rowLine = line;
             } else {

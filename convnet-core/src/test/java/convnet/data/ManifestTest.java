@@ -133,6 +133,15 @@ class ManifestTest {
 
         Path quote = write("c.csv", "path,label\n" + ok + ",daisy\n\"" + ok + ",daisy\n" + ok + ",rose\n");
         assertContains(quote + " line 3: a quoted field is not closed", error(quote, null, null));
+        Path quoteMid = write("c2.csv", "path,label\n\"" + ok + ",daisy\n\"" + ok + "\",daisy\n");
+        assertContains(
+                quoteMid + " line 2: the quoted field opened here closes on line 3 and is followed by '" + ok.charAt(0)
+                        + "' after its closing quote",
+                error(quoteMid, null, null));
+        Path afterQuote = write("c3.csv", "path,label\n\"" + ok + "\" ,daisy\n");
+        assertContains(
+                afterQuote + " line 2: the quoted field opened here is followed by ' ' after its closing quote",
+                error(afterQuote, null, null));
 
         Path missing = write("d.csv", "path,label\n" + ok + ",daisy\n\"no such, photo.jpg\",rose\n");
         assertEquals(
