@@ -258,6 +258,23 @@ class ManifestCliTest {
         assertTrue(e.contains("needs the folder of its images: give --data DIR"), e);
         assertEquals(before, snapshot(run));
 
+        // preprocess replaces what is in DST: one that holds the list, or a listed image, is refused
+        Map<String, String> data = snapshot(tmp.resolve("data"));
+        e = oneLineError(
+                Cli.run("preprocess", train.toString(), tmp.resolve("data").toString()));
+        assertTrue(e.contains("holds " + train + ", and preprocess replaces it"), e);
+        Path elsewhere = Files.createDirectories(tmp.resolve("lists")).resolve("absolute.csv");
+        Files.writeString(
+                elsewhere,
+                "path,label\n\"" + tmp.resolve("data/photos, 2024/daisy 0.jpg") + "\",daisy\n\""
+                        + tmp.resolve("data/photos, 2024/rose 1.jpg") + "\",rose\n");
+        e = oneLineError(Cli.run(
+                "preprocess",
+                elsewhere.toString(),
+                tmp.resolve("data/photos, 2024").toString()));
+        assertTrue(e.contains("holds the listed image " + tmp.resolve("data/photos, 2024/daisy 0.jpg")), e);
+        assertEquals(data, snapshot(tmp.resolve("data")));
+
         // val_labels without val is a config error at its line
         Path noVal = config("noval", "train: '" + train + "', val_labels: '" + valLabels + "'");
         e = oneLineError(Cli.run("train", noVal.toString(), "--run", badRun.toString()));

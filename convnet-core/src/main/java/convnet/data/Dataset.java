@@ -55,21 +55,22 @@ public record Dataset(List<String> classes, List<Sample> samples) {
         Map<Path, Entry> seen = new HashMap<>();
         List<Sample> samples = new ArrayList<>(entries.size());
         for (Entry e : entries) {
-            String where = list + " line " + e.line() + ": ";
+            String where = list + " line " + e.line() + ": ", written = oneLine(e.written());
             if (e.label().isEmpty())
-                throw new UserException(where + "the label of '" + e.written() + "' is empty (expected a class name)");
+                throw new UserException(where + "the label of '" + written + "' is empty (expected a class name)");
             if (Files.isDirectory(e.file()))
-                throw new UserException(where + "'" + e.written() + "' is a folder, not an image file");
+                throw new UserException(where + "'" + written + "' is a folder, not an image file");
             if (!Files.isRegularFile(e.file()))
-                throw new UserException(where + "image '" + e.written() + "' not found (no file " + e.file() + ")");
+                throw new UserException(where + "image '" + written + "' not found (no file "
+                        + oneLine(e.file().toString()) + ")");
             Integer label = index.get(e.label());
             if (label == null)
-                throw new UserException(
-                        where + "label '" + e.label() + "' is not among the training classes " + shortList(names));
+                throw new UserException(where + "label '" + oneLine(e.label()) + "' is not among the training classes "
+                        + oneLine(shortList(names)));
             Entry first = seen.putIfAbsent(e.file().toAbsolutePath().normalize(), e);
             if (first != null && !first.label().equals(e.label()))
-                throw new UserException(where + "'" + e.written() + "' is labelled '" + e.label() + "', but line "
-                        + first.line() + " lists it as '" + first.label() + "'");
+                throw new UserException(where + "'" + written + "' is labelled '" + oneLine(e.label()) + "', but line "
+                        + first.line() + " lists it as '" + oneLine(first.label()) + "'");
             samples.add(new Sample(e.file(), label));
         }
         return new Dataset(List.copyOf(names), List.copyOf(samples));

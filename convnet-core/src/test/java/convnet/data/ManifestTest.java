@@ -149,6 +149,13 @@ class ManifestTest {
                         + data.toAbsolutePath().resolve("no such, photo.jpg") + ")",
                 error(missing, null, null));
 
+        Path newline = write("d2.csv", "path,label\n\"no\nsuch.jpg\",daisy\n");
+        String oneLine = error(newline, null, null);
+        assertEquals(
+                newline + " line 2: image 'no\\nsuch.jpg' not found (no file "
+                        + data.toAbsolutePath().resolve("no\\nsuch.jpg") + ")",
+                oneLine);
+
         Path folder = write("e.csv", "path,label\ndaisy,daisy\n");
         assertEquals(folder + " line 2: 'daisy' is a folder, not an image file", error(folder, null, null));
 
