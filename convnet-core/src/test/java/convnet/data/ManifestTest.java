@@ -296,6 +296,17 @@ class ManifestTest {
         assertEquals(6, withVal.train().size());
         assertEquals(List.of(0, 1), withVal.val().stream().map(Sample::label).toList());
 
+        // a flat training folder with its labels file (train_labels): the classes are its labels, sorted
+        Path trainLabels = tmp.resolve("train_labels.csv");
+        Files.writeString(
+                trainLabels,
+                "filename,label\nILSVRC2012_val_00000002.JPEG,rose\n\"img 3.jpg\",daisy\nILSVRC2012_val_00000001.JPEG,daisy\n");
+        DataSplit flatTrain = DataSplit.of(val, trainLabels, train, null, 0.2, 7);
+        assertEquals(List.of("daisy", "rose"), flatTrain.classes());
+        assertEquals(
+                List.of(1, 0, 0), flatTrain.train().stream().map(Sample::label).toList());
+        assertEquals(6, flatTrain.val().size());
+
         // a folder-per-class training set with a manifest for validation
         Path folder = TestData.subset("flowers5-128", tmp.resolve("folder"), 2, "daisy", "rose");
         Path folderVal = write("val.csv", "path,label\n\"" + rel(roses.get(2)) + "\",rose\n");
