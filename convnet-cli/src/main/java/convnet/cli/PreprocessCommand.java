@@ -15,12 +15,16 @@ import picocli.CommandLine.Parameters;
         name = "preprocess",
         mixinStandardHelpOptions = true,
         description =
-                "Folder per class → resized RGB images, stratified train/val split (train.csv, val.csv), categories.csv, rgb_mean.json, skipped.csv.")
+                "Folder per class (or a CSV manifest, or a flat folder with --labels) → resized RGB images, stratified train/val split (train.csv, val.csv), categories.csv, rgb_mean.json, skipped.csv.")
 final class PreprocessCommand implements Runnable {
     @Mixin
     Common common;
 
-    @Parameters(index = "0", paramLabel = "SRC", description = "Folder with one sub-folder of images per class.")
+    @Parameters(
+            index = "0",
+            paramLabel = "SRC",
+            description = "Folder with one sub-folder of images per class; or a CSV manifest (.csv with the columns"
+                    + " path,label, paths relative to it); or with --labels a flat folder of images.")
     Path src;
 
     @Parameters(index = "1", paramLabel = "DST", description = "Output folder.")
@@ -50,6 +54,13 @@ final class PreprocessCommand implements Runnable {
             description = "Regex whose first group is the label in a folder name (default turns 001.ak47 into ak47).")
     String labelPattern;
 
+    @Option(
+            names = "--labels",
+            paramLabel = "FILE",
+            description = "The labels file of a flat SRC folder: 'filename label' lines, or filename,label rows in a"
+                    + " .csv (ImageNet's LOC_val_solution.csv as it comes).")
+    Path labels;
+
     @Option(names = "--quality", defaultValue = "95", description = "JPEG quality (default: ${DEFAULT-VALUE}).")
     int quality;
 
@@ -74,7 +85,7 @@ final class PreprocessCommand implements Runnable {
         boolean terminal = System.console() != null;
         AtomicLong last = new AtomicLong();
         Preprocess.Report r = Preprocess.run(
-                src, dst, new Preprocess.Options(val, size, m, seed, labelPattern, threads, quality), n -> {
+                src, labels, dst, new Preprocess.Options(val, size, m, seed, labelPattern, threads, quality), n -> {
                     long now = System.nanoTime();
                     if (terminal && now - last.get() > 100_000_000L) {
                         last.set(now);

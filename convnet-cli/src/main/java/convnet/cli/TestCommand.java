@@ -42,9 +42,17 @@ final class TestCommand implements Runnable {
 
     @Option(
             names = "--data",
-            paramLabel = "DIR",
-            description = "A folder-per-class dataset to test on instead of the validation split.")
+            paramLabel = "PATH",
+            description = "A dataset to test on instead of the validation split: a folder per class, a CSV manifest"
+                    + " (.csv with the columns path,label), or with --labels a flat folder of images.")
     Path data;
+
+    @Option(
+            names = "--labels",
+            paramLabel = "FILE",
+            description = "The labels file of a flat --data folder: 'filename label' lines, or filename,label rows"
+                    + " in a .csv (ImageNet's LOC_val_solution.csv as it comes).")
+    Path labels;
 
     @Option(names = "--precision", defaultValue = "32", description = "32 or bf16-mixed.")
     String precision;
@@ -90,7 +98,16 @@ final class TestCommand implements Runnable {
         RunTests.Report r = RunTests.test(
                 runs,
                 new RunTests.Options(
-                        checkpoint, data, Precision.of(precision), scales, multiScale, dense, crops, flip, ema));
+                        checkpoint,
+                        data,
+                        Precision.of(precision),
+                        scales,
+                        multiScale,
+                        dense,
+                        crops,
+                        flip,
+                        ema,
+                        labels));
         Metrics m = r.metrics();
         List<String> classes = r.classes();
         if (json) {

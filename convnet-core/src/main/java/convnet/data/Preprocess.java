@@ -68,12 +68,32 @@ public final class Preprocess {
     private record Done(
             Item item, String output, double[] sum, double[] sumSq, long pixels, String error, String sha) {}
 
+    /** {@link #run(Path, Path, Path, Options, IntConsumer)} without a labels file. */
     public static Report run(Path src, Path dst, Options o, IntConsumer progress) {
+        return run(src, null, dst, o, progress);
+    }
+
+    /**
+     * Preprocesses {@code src} into {@code dst}: a folder per class (labels from {@code labelPattern}), a CSV
+     * manifest, or with {@code labelsFile} a flat folder and its labels file ({@link Dataset#read}; their labels are
+     * used as they are).
+     */
+    public static Report run(Path src, Path labelsFile, Path dst, Options o, IntConsumer progress) {
         long t0 = System.nanoTime();
-        checkPaths(src, dst);
+        boolean listed = Dataset.isList(src, labelsFile);
+        Dataset list = listed ? Dataset.read(src, labelsFile, null) : null;
+        // paths in skipped.csv and duplicates.csv are shown relative to the folder the source names them from
+        Path from = !listed
+                ? src
+                : labelsFile != null
+                        ? src.toAbsolutePath().normalize()
+                        : src.toAbsolutePath().normalize().getParent();
+        if (listed) checkListPaths(labelsFile != null ? labelsFile : src, from, list.samples(), dst);
+        else checkPaths(src, dst);
         PreprocessCommit.recover(dst); // an earlier run killed while committing is finished first
         List<String[]> skipped = new ArrayList<>();
-        Map<String, List<Path>> byLabel = classes(src, Pattern.compile(o.labelPattern()), skipped);
+        Map<String, List<Path>> byLabel =
+                listed ? byLabel(list) : classes(src, Pattern.compile(o.labelPattern()), skipped);
         List<String> labels = new ArrayList<>(byLabel.keySet());
         List<Sample> all = new ArrayList<>();
         for (int c = 0; c < labels.size(); c++) {
@@ -92,7 +112,7 @@ public final class Preprocess {
         deleteTree(staging);
         try {
             List<Done> results = convertAll(items, staging, outputNames(items), o, progress);
-            Tables t = tables(src, results, valFiles, labels, skipped);
+            Tables t = tables(from, results, valFiles, labels, skipped);
             if (t.nTrain == 0)
                 throw new UserException(src + ": no usable training images (" + skipped.size() + " skipped)");
             writeTables(staging, t);
@@ -117,15 +137,7 @@ public final class Preprocess {
         Path realSrc, realDst;
         try {
             realSrc = src.toRealPath();
-            Path existing = dst.toAbsolutePath().normalize(), rest = Path.of("");
-            while (existing != null
-                    && !Files.exists(existing)) { // dst may not exist yet: resolve what does (through symlinks)
-                rest = existing.getFileName().resolve(rest);
-                existing = existing.getParent();
-            }
-            realDst = existing == null
-                    ? dst.toAbsolutePath().normalize()
-                    : existing.toRealPath().resolve(rest).normalize();
+            realDst = realDestination(dst);
         } catch (IOException e) {
             throw new UserException("cannot resolve " + src + " or " + dst + ": " + e.getMessage());
         }
@@ -138,6 +150,63 @@ public final class Preprocess {
         if (realSrc.startsWith(realDst))
             throw new UserException("the source " + src + " is inside the destination " + dst
                     + ", which preprocess replaces; choose another");
+    }
+
+    /**
+     * For a listed source ({@code list}, a manifest or a labels file, naming images from {@code folder}): refuses
+     * a destination that is that folder or holds it, the list or any listed image — preprocess replaces what is in
+     * it. A destination inside the folder is allowed: only the listed files are read.
+     */
+    static void checkListPaths(Path list, Path folder, List<Sample> images, Path dst) {
+        Path realDst;
+        try {
+            realDst = realDestination(dst);
+            if (list.toRealPath().startsWith(realDst))
+                throw new UserException(
+                        "the destination " + dst + " holds " + list + ", and preprocess replaces it; choose another");
+            if (folder.toRealPath().startsWith(realDst)) {
+                throw new UserException("the destination " + dst + " holds " + folder
+                        + ", the folder of the source's list, which preprocess replaces; choose another");
+            }
+            for (Sample s : images) {
+                if (s.file().toRealPath().startsWith(realDst))
+                    throw new UserException("the destination " + dst + " holds the listed image " + s.file()
+                            + ", and preprocess replaces it; choose another");
+            }
+        } catch (IOException e) {
+            throw new UserException("cannot resolve " + dst + ": " + e.getMessage());
+        }
+    }
+
+    /** {@code dst} with symbolic links resolved as far as it exists (it may not exist yet). */
+    private static Path realDestination(Path dst) throws IOException {
+        Path existing = dst.toAbsolutePath().normalize(), rest = Path.of("");
+        while (existing != null && !Files.exists(existing)) {
+            rest = existing.getFileName().resolve(rest);
+            existing = existing.getParent();
+        }
+        return existing == null
+                ? dst.toAbsolutePath().normalize()
+                : existing.toRealPath().resolve(rest).normalize();
+    }
+
+    /** A listed dataset's files by label, each listed file once. */
+    private static Map<String, List<Path>> byLabel(Dataset list) {
+        Map<String, Set<Path>> files = new java.util.TreeMap<>();
+        for (String c : list.classes()) files.put(c, new java.util.LinkedHashSet<>());
+        for (Sample s : list.samples()) files.get(list.classes().get(s.label())).add(s.file());
+        Map<String, List<Path>> out = new java.util.TreeMap<>();
+        files.forEach((c, f) -> out.put(c, new ArrayList<>(f)));
+        return out;
+    }
+
+    /** {@code file} relative to {@code from} where it can be, for skipped.csv and duplicates.csv. */
+    private static String shown(Path from, Path file) {
+        try {
+            return from.relativize(file).toString();
+        } catch (IllegalArgumentException e) {
+            return file.toString();
+        }
     }
 
     /**
@@ -223,7 +292,7 @@ public final class Preprocess {
         int nTrain = 0, nVal = 0;
         for (Done d : results) { // input order: sorted by class, then file — deterministic
             if (d.error != null) {
-                skipped.add(new String[] {src.relativize(d.item.source).toString(), d.error});
+                skipped.add(new String[] {shown(src, d.item.source), d.error});
                 continue;
             }
             boolean isVal = valFiles.contains(d.item.source);
@@ -275,8 +344,8 @@ public final class Preprocess {
             Done first = firstByHash.putIfAbsent(d.sha, d);
             if (first != null) {
                 duplicates.add(new String[] {
-                    src.relativize(d.item.source).toString(),
-                    src.relativize(first.item.source).toString(),
+                    shown(src, d.item.source),
+                    shown(src, first.item.source),
                     d.item.label.equals(first.item.label) ? "same class" : "different classes"
                 });
             }
@@ -340,11 +409,20 @@ public final class Preprocess {
             int dot = stem.lastIndexOf('.');
             if (dot > 0) stem = stem.substring(0, dot);
             stem = stem.replaceAll("[^A-Za-z0-9._-]", "_");
-            String base = "images/" + it.label.replaceAll("[/\\\\]", "_") + "/" + stem, name = base + ".jpg";
+            String base = "images/" + folderName(it.label) + "/" + stem, name = base + ".jpg";
             for (int k = 2; !used.add(name.toLowerCase(Locale.ROOT)); k++) name = base + "_" + k + ".jpg";
             out.put(it.source, name);
         }
         return out;
+    }
+
+    /**
+     * A label as a folder name: separators and control characters become {@code _}, and a label of dots (a
+     * manifest may give {@code ..}) gets a {@code _} in front, so that no label leads outside {@code images/}.
+     */
+    static String folderName(String label) {
+        String name = label.replaceAll("[/\\\\\\p{Cntrl}]", "_");
+        return name.matches("\\.*") ? "_" + name : name;
     }
 
     private static Done process(Item it, Path dst, String name, Options o) {

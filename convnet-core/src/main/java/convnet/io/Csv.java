@@ -121,10 +121,25 @@ public final class Csv {
     /** The rows of {@code text} (header included), each a list of fields; quoted fields may hold commas, quotes and line breaks. */
     public static List<List<String>> parse(String text, String source) {
         List<List<String>> rows = new ArrayList<>();
+        for (Row r : rows(text, source)) rows.add(r.fields());
+        return rows;
+    }
+
+    /** A parsed row and the line of the text it starts on (1-based; a quoted line break makes a row span lines). */
+    public record Row(int line, List<String> fields) {}
+
+    /**
+     * The rows of {@code text} with the lines they start on; blank lines are skipped, CRLF and LF both end a
+     * row. A quoted field left open, or followed by anything but a comma or a line end after its closing quote
+     * (a quote missing its pair, that took the next quote as its end), is an error naming the line where its
+     * quote opened.
+     */
+    public static List<Row> rows(String text, String source) {
+        List<Row> rows = new ArrayList<>();
         List<String> row = new ArrayList<>();
         StringBuilder cur = new StringBuilder();
-        boolean quoted = false, any = false;
-        int line = 1;
+        boolean quoted = false, closed = false, any = false;
+        int line = 1, rowLine = 1, quoteLine = 1;
         for (int k = 0; k < text.length(); k++) {
             char c = text.charAt(k);
             if (quoted) {
@@ -133,13 +148,21 @@ public final class Csv {
                     k++;
                 } else if (c == '"') {
                     quoted = false;
+                    closed = true;
                 } else {
                     if (c == '\n') line++;
                     cur.append(c);
                 }
+            } else if (closed && c != ',' && c != '\n' && c != '\r') {
+                throw new UserException(source + " line " + quoteLine + ": the quoted field opened here "
+                        + (line == quoteLine ? "" : "closes on line " + line + " and ") + "is followed by '" + c
+                        + "' after its closing quote (expected a comma or the end of the line; a quote missing"
+                        + " its pair? a \" inside a quoted field is written \"\")");
             } else if (c == '"' && cur.length() == 0) {
                 quoted = any = true;
+                quoteLine = line;
             } else if (c == ',') {
+                closed = false;
                 row.add(cur.toString());
                 cur.setLength(0);
                 any = true;
@@ -147,21 +170,24 @@ public final class Csv {
                 if (c == '\r' && k + 1 < text.length() && text.charAt(k + 1) == '\n') k++;
                 if (any || cur.length() > 0) {
                     row.add(cur.toString());
-                    rows.add(row);
+                    rows.add(new Row(rowLine, row));
                 }
                 row = new ArrayList<>();
                 cur.setLength(0);
-                any = false;
+                any = closed = false;
                 line++;
+                rowLine = line;
             } else {
                 cur.append(c);
                 any = true;
             }
         }
-        if (quoted) throw new UserException(source + " line " + line + ": a quoted field is not closed");
+        if (quoted)
+            throw new UserException(source + " line " + quoteLine + ": a quoted field is not closed (expected a"
+                    + " closing \" before the end of the file; a \" inside a quoted field is written \"\")");
         if (any || cur.length() > 0) {
             row.add(cur.toString());
-            rows.add(row);
+            rows.add(new Row(rowLine, row));
         }
         return rows;
     }

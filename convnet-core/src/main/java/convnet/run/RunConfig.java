@@ -40,9 +40,15 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
         }
     }
 
+    /**
+     * {@code train} and {@code val}: a folder per class, a CSV manifest ({@code .csv}), a processed dir
+     * ({@code train} only), or with {@code trainLabels} / {@code valLabels} a flat folder and its labels file.
+     */
     public record Data(
             Path train,
+            Path trainLabels,
             Path val,
+            Path valLabels,
             double valSplit,
             int imageSize,
             int batchSize,
@@ -60,7 +66,9 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
         public Data withNormalization(float[] mean, float[] std) {
             return new Data(
                     train,
+                    trainLabels,
                     val,
+                    valLabels,
                     valSplit,
                     imageSize,
                     batchSize,
@@ -209,8 +217,13 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
 
     static Data data(Section n, Path base) {
         if (!n.has("train"))
-            throw n.node().error("'train' is required: a folder with one sub-folder of images per class");
-        Path train = n.path("train", base), val = n.path("val", base);
+            throw n.node()
+                    .error("'train' is required: a folder with one sub-folder of images per class, or a CSV manifest"
+                            + " (path,label)");
+        Path train = n.path("train", base), trainLabels = n.path("train_labels", base);
+        Path val = n.path("val", base), valLabels = n.path("val_labels", base);
+        if (valLabels != null && val == null)
+            throw n.raw("val_labels").error("needs 'val': the folder of the images it labels");
         double valSplit = n.number("val_split", 0.2, 0, 0.9);
         int size = n.integer("image_size", 224, 8, 4096);
         int batch = n.integer("batch_size", 32, 1, 1 << 16);
@@ -243,7 +256,21 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
                 : new Pipeline(
                         List.of(new Ops.Resize((int) Math.round(size / 0.875), 0, 0), new Ops.CenterCrop(size)), size);
         n.put("eval_transforms", evalT.toList());
-        return new Data(train, val, valSplit, size, batch, workers, onBad, cache, mean, std, trainT, evalT);
+        return new Data(
+                train,
+                trainLabels,
+                val,
+                valLabels,
+                valSplit,
+                size,
+                batch,
+                workers,
+                onBad,
+                cache,
+                mean,
+                std,
+                trainT,
+                evalT);
     }
 
     static Train train(Section n) {
@@ -456,7 +483,9 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
         Data d = data;
         Data chosen = new Data(
                 d.train(),
+                d.trainLabels(),
                 d.val(),
+                d.valLabels(),
                 d.valSplit(),
                 d.imageSize(),
                 d.batchSize(),

@@ -2,7 +2,7 @@ package convnet.run;
 
 import convnet.UserException;
 import convnet.config.ConfigNode;
-import convnet.data.ImageFolder;
+import convnet.data.Dataset;
 import convnet.data.Sample;
 import convnet.engine.Precision;
 import convnet.eval.Evaluation;
@@ -26,7 +26,8 @@ public final class RunTests {
 
     /**
      * {@code weights}: {@code model} (the bundle), {@code best}, {@code last} or a checkpoint path;
-     * {@code data}: a folder-per-class dataset instead of the validation split (null for the split);
+     * {@code data}: a dataset instead of the validation split (null for the split): a folder per class, a CSV
+     * manifest, or with {@code labels} a flat folder and its labels file ({@link Dataset#read});
      * {@code ema}: the checkpoint's average of the weights instead of its raw weights (with {@code model},
      * the last checkpoint's); the rest choose the test-time method ({@link Evaluation#method}).
      */
@@ -39,9 +40,24 @@ public final class RunTests {
             boolean dense,
             int crops,
             boolean flip,
-            boolean ema) {
+            boolean ema,
+            Path labels) {
         public static final Options DEFAULT =
-                new Options("model", null, Precision.FP32, null, false, false, 0, false, false);
+                new Options("model", null, Precision.FP32, null, false, false, 0, false, false, null);
+
+        /** Without a labels file. */
+        public Options(
+                String weights,
+                Path data,
+                Precision precision,
+                List<Integer> scales,
+                boolean multiScale,
+                boolean dense,
+                int crops,
+                boolean flip,
+                boolean ema) {
+            this(weights, data, precision, scales, multiScale, dense, crops, flip, ema, null);
+        }
 
         /** The weights a report names: {@code weights}, or which checkpoint's average. */
         String describeWeights() {
@@ -70,13 +86,16 @@ public final class RunTests {
             Path reportCsv) {}
 
     public static Report test(List<Path> runs, Options o) {
+        if (o.labels() != null && o.data() == null)
+            throw new UserException(
+                    "a labels file (" + o.labels() + ") needs the folder of its images: give --data DIR");
         List<Evaluation.Model> models = new ArrayList<>();
         for (Path run : runs) models.add(load(new RunDir(run), new RunDir(run).model(), o.checkpoint(), o.ema()));
         ModelBundle first = models.get(0).bundle();
         List<Sample> samples;
         String split;
         if (o.data() != null) {
-            samples = ImageFolder.scan(o.data(), first.classes()).samples;
+            samples = Dataset.read(o.data(), o.labels(), first.classes()).samples();
             split = o.data().toString();
         } else {
             samples = validationSamples(new RunDir(runs.get(0)));

@@ -26,7 +26,7 @@ record TrainingData(
     private static final Logger log = LoggerFactory.getLogger(TrainingRun.class);
 
     static TrainingData prepare(RunConfig.Data d, long seed) {
-        DataSplit split = DataSplit.of(d.train(), d.val(), d.valSplit(), seed);
+        DataSplit split = split(d, seed);
         List<String> classes = split.classes();
         log.info(
                 "data: {} classes, {} training and {} validation images",
@@ -34,8 +34,8 @@ record TrainingData(
                 split.train().size(),
                 split.val().size());
         if (classes.size() < 2) {
-            throw new UserException(d.train() + ": only one class (" + classes.get(0)
-                    + "); a classifier needs at least two class folders");
+            throw new UserException(
+                    d.train() + ": only one class (" + classes.get(0) + "); a classifier needs at least two classes");
         }
         if (split.train().size() < d.batchSize()) {
             throw new UserException("data.batch_size " + d.batchSize() + " is larger than the training set ("
@@ -73,7 +73,11 @@ record TrainingData(
     /** The validation samples a config's run used (recomputed: the split is a pure function of the config). */
     static List<Sample> validationSamples(RunConfig config) {
         RunConfig.Data d = config.data();
-        return DataSplit.of(d.train(), d.val(), d.valSplit(), config.seed()).val();
+        return split(d, config.seed()).val();
+    }
+
+    private static DataSplit split(RunConfig.Data d, long seed) {
+        return DataSplit.of(d.train(), d.trainLabels(), d.val(), d.valLabels(), d.valSplit(), seed);
     }
 
     Loader trainLoader(RunConfig.Data d, long seed) {
