@@ -85,8 +85,11 @@ final class OpenInference {
                 "images already through the model bundle's evaluation transforms and normalised: RGB planes,"
                         + " (pixel / 255 - mean) / std with mean " + floats(c.bundle.mean()) + " and std "
                         + floats(c.bundle.std()) + "; they go to the network as they are");
+        // a parameter is a string, number or bool: the lists go as JSON in a string, for clients to read without prose
+        p.put("mean", floats(c.bundle.mean()));
+        p.put("std", floats(c.bundle.std()));
         try {
-            p.put("classes", READER.writeValueAsString(c.classes())); // a parameter is a string: the list as JSON
+            p.put("classes", READER.writeValueAsString(c.classes()));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }

@@ -297,6 +297,18 @@ class OpenInferenceClientTest {
                 List.of(-1L, (long) classifier.classes().size()),
                 meta.probabilities().shape());
         assertEquals(-1L, meta.labels().shape().get(0));
+        // convnet's own parameters: the normalisation an FP32 input needs, readable without parsing prose
+        JsonNode parameters = client.get("/v2/models/tiny").json(200).path("parameters");
+        for (String key : List.of("mean", "std")) {
+            JsonNode values;
+            try {
+                values = Client.JSON.readTree(parameters.path(key).asText());
+            } catch (java.io.IOException e) {
+                throw new AssertionError(key + " is not JSON: " + parameters, e);
+            }
+            assertEquals(3, values.size(), key + ": " + parameters);
+            for (JsonNode v : values) assertTrue(v.isNumber() && v.asDouble() > 0, key + ": " + parameters);
+        }
 
         JsonNode modelReady = client.get("/v2/models/tiny/ready").json(200);
         assertEquals("tiny", modelReady.path("name").asText(), modelReady.toString());
