@@ -104,7 +104,7 @@ public final class RecipeBench {
         double flipAcc = Double.NaN;
         if (flip) {
             RunTests.Options o =
-                    new RunTests.Options("model", null, Precision.FP32, null, false, false, 0, true, false);
+                    new RunTests.Options("model", null, Precision.FP32, null, false, false, 0, true, false, null);
             flipAcc = RunTests.test(List.of(runDir), o).metrics().top1();
         }
         Map<String, Object> m = Bench.machine();

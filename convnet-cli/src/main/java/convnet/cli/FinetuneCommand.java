@@ -140,7 +140,16 @@ final class FinetuneCommand implements Runnable {
         RunTests.Report r = RunTests.test(
                 List.of(runDir),
                 new RunTests.Options(
-                        "model", null, Precision.of(resolved.train().precision()), null, false, false, 0, true, false));
+                        "model",
+                        null,
+                        Precision.of(resolved.train().precision()),
+                        null,
+                        false,
+                        false,
+                        0,
+                        true,
+                        false,
+                        null));
         Metrics m = r.metrics();
         System.out.printf(
                 Locale.ROOT,

@@ -45,20 +45,6 @@ public final class RunTests {
         public static final Options DEFAULT =
                 new Options("model", null, Precision.FP32, null, false, false, 0, false, false, null);
 
-        /** Without a labels file. */
-        public Options(
-                String weights,
-                Path data,
-                Precision precision,
-                List<Integer> scales,
-                boolean multiScale,
-                boolean dense,
-                int crops,
-                boolean flip,
-                boolean ema) {
-            this(weights, data, precision, scales, multiScale, dense, crops, flip, ema, null);
-        }
-
         /** The weights a report names: {@code weights}, or which checkpoint's average. */
         String describeWeights() {
             return ema ? "ema of " + checkpoint() : weights;
