@@ -226,44 +226,52 @@ final class Unpickler {
      */
     private void checkNesting(Object result) {
         Map<Object, Integer> measured = new IdentityHashMap<>();
-        Set<Object> open = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
         List<Object> roots = new ArrayList<>(memo.values());
         roots.add(result);
         roots.addAll(stack);
+        for (Object root : roots) {
+            if (parts(root) == null || measured.containsKey(root)) continue;
+            measure(root, measured);
+        }
+    }
+
+    /**
+     * Walks what {@code root} holds, depth first, and records in {@code measured} how deep each container nests
+     * (one for a container of no containers); a container met again on the path being walked holds itself.
+     */
+    private void measure(Object root, Map<Object, Integer> measured) {
+        Set<Object> open = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
         ArrayDeque<Object> nodes = new ArrayDeque<>();
         ArrayDeque<Iterator<?>> iterators = new ArrayDeque<>();
         ArrayDeque<int[]> deepest = new ArrayDeque<>();
-        for (Object root : roots) {
-            if (parts(root) == null || measured.containsKey(root)) continue;
-            nodes.push(root);
-            iterators.push(parts(root));
-            deepest.push(new int[1]);
-            open.add(root);
-            while (!nodes.isEmpty()) {
-                Iterator<?> it = iterators.peek();
-                if (it.hasNext()) {
-                    Object part = it.next();
-                    Iterator<?> partParts = parts(part);
-                    if (partParts == null) continue;
-                    Integer d = measured.get(part);
-                    if (d != null) {
-                        deepest.peek()[0] = Math.max(deepest.peek()[0], d);
-                        continue;
-                    }
-                    if (open.contains(part)) throw bad("pickle holds a structure that contains itself");
-                    if (nodes.size() >= MAX_DEPTH) throw tooDeep();
-                    nodes.push(part);
-                    iterators.push(partParts);
-                    deepest.push(new int[1]);
-                    open.add(part);
-                } else {
-                    Object done = nodes.pop();
-                    iterators.pop();
-                    int d = deepest.pop()[0] + 1;
-                    open.remove(done);
-                    measured.put(done, d);
-                    if (!deepest.isEmpty()) deepest.peek()[0] = Math.max(deepest.peek()[0], d);
+        nodes.push(root);
+        iterators.push(parts(root));
+        deepest.push(new int[1]);
+        open.add(root);
+        while (!nodes.isEmpty()) {
+            Iterator<?> it = iterators.peek();
+            if (it.hasNext()) {
+                Object part = it.next();
+                Iterator<?> partParts = parts(part);
+                if (partParts == null) continue;
+                Integer d = measured.get(part);
+                if (d != null) {
+                    deepest.peek()[0] = Math.max(deepest.peek()[0], d);
+                    continue;
                 }
+                if (open.contains(part)) throw bad("pickle holds a structure that contains itself");
+                if (nodes.size() >= MAX_DEPTH) throw tooDeep();
+                nodes.push(part);
+                iterators.push(partParts);
+                deepest.push(new int[1]);
+                open.add(part);
+            } else {
+                Object done = nodes.pop();
+                iterators.pop();
+                int d = deepest.pop()[0] + 1;
+                open.remove(done);
+                measured.put(done, d);
+                if (!deepest.isEmpty()) deepest.peek()[0] = Math.max(deepest.peek()[0], d);
             }
         }
     }
