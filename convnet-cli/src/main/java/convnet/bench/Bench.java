@@ -41,18 +41,21 @@ import org.bytedeco.pytorch.global.torch;
 public final class Bench {
     private Bench() {}
 
-    /** The peer's model names → convnet specs with the same layers. */
-    public static ModelSpec model(String peerName) {
-        return switch (peerName) {
-            case "vgg11bn32" ->
-                Models.spec("vgg11_bn_gap", 10); // VGG-A-BN, 32 px: 1×1×512 → Linear(512, 10), as the peer's
+    /**
+     * A benchmark model name → the convnet spec, with 10 classes: {@code vgg11bn32} and {@code resnet20} are the
+     * names a PyTorch reference benchmark can use for the same layers; any other name is a convnet model name.
+     */
+    public static ModelSpec model(String name) {
+        return switch (name) {
+            case "vgg11bn32" -> Models.spec("vgg11_bn_gap", 10); // VGG-A-BN, 32 px: 1×1×512 → Linear(512, 10)
             case "resnet20" -> Models.spec("preact_resnet20_cifar", 10);
-            default -> Models.spec(peerName, 10);
+            default -> Models.spec(name, 10);
         };
     }
 
-    public static int inputSize(String peerName) {
-        return peerName.endsWith("64") ? 64 : peerName.startsWith("vgg1") && !peerName.endsWith("32") ? 224 : 32;
+    /** The input side a benchmark model is measured at: 64 for names ending in 64, 224 for VGGs, else 32. */
+    public static int inputSize(String name) {
+        return name.endsWith("64") ? 64 : name.startsWith("vgg1") && !name.endsWith("32") ? 224 : 32;
     }
 
     public record Result(
@@ -83,7 +86,7 @@ public final class Bench {
         return new Loader.Batch(x, y, batch, size, size, 0);
     }
 
-    /** A trainer of plain SGD at a constant rate, as the peer's benchmark loop. */
+    /** A trainer of plain SGD at a constant rate, the simplest loop to compare with a PyTorch reference. */
     public static Trainer plainTrainer(Net net, Precision precision) {
         OptimizerConfig o = new OptimizerConfig("sgd", 0.01, 0.9, false, 0, 0.9, 0.999);
         return new Trainer(
@@ -119,7 +122,7 @@ public final class Bench {
     }
 
     /**
-     * Where a training step's time goes, as the peer's {@code phase_ms_per_step}: milliseconds per step for
+     * Where a training step's time goes (a PyTorch reference can time the same phases): milliseconds per step for
      * zero-grad + forward + loss, backward, and the optimizer step (the engine is synchronous on CPU, so the
      * clock between the calls is the work). Medians over repeats.
      */
@@ -200,7 +203,7 @@ public final class Bench {
         return new Result("predict", model, precision.word, channelsLast, batch, s[0], s[1], s[2], "img/s");
     }
 
-    /** Loader images/second on real files: the peer's "cifar" or "photo224" recipe. */
+    /** Loader images/second on real files: the "cifar" (32 px) or "photo224" (224 px) recipe. */
     public static Result loader(Path root, String recipe, int workers, int batch, int batches, int repeats) {
         List<Sample> samples = ImageFolder.scan(root, null).samples;
         Pipeline p = recipe.equals("cifar")

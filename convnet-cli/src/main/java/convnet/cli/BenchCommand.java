@@ -30,7 +30,7 @@ final class BenchCommand implements Runnable {
             names = "--models",
             split = ",",
             defaultValue = "vgg11bn32,resnet20",
-            description = "Peer model names (default: ${DEFAULT-VALUE}).")
+            description = "Models: vgg11bn32, resnet20 or a convnet model name (default: ${DEFAULT-VALUE}).")
     List<String> models;
 
     @Option(
@@ -130,60 +130,17 @@ final class BenchCommand implements Runnable {
     public void run() {
         Engine.start(common.threads);
         List<Bench.Result> results = new ArrayList<>();
-        List<Map<String, Object>> recipeRows = new ArrayList<>();
         for (String m : models) {
-            for (String p : precisions) {
-                for (String mf : memoryFormats) {
-                    boolean cl = switch (mf) {
-                        case "nhwc", "channels-last" -> true;
-                        case "nchw" -> false;
-                        default -> throw new UserException("--memory-format: expected nchw or nhwc, got " + mf);
-                    };
-                    if (only.contains("train"))
-                        print(results, Bench.train(m, Precision.of(p), cl, batch, warmup, steps, repeats));
-                    if (only.contains("phases"))
-                        for (Bench.Result r : Bench.phases(m, Precision.of(p), cl, batch, warmup, steps, repeats))
-                            print(results, r);
-                }
-            }
-            if (only.contains("predict")) {
-                for (String p : precisions) {
-                    for (String mf : memoryFormats) {
-                        print(results, Bench.predict(m, Precision.of(p), mf.equals("nhwc"), 1, 10, 100, repeats));
-                        print(
-                                results,
-                                Bench.predict(m, Precision.of(p), mf.equals("nhwc"), batch, warmup, steps, repeats));
-                    }
-                }
-            }
+            stepFigures(results, m);
+            if (only.contains("predict")) predictFigures(results, m);
         }
-        if (only.contains("epoch")) {
-            Path c = folder(cifar, "--cifar");
-            for (String m : models) {
-                for (String mf : memoryFormats)
-                    print(results, Bench.epoch(c, m, mf.equals("nhwc"), workers, batch, 200, 5));
-                for (String mf : memoryFormats)
-                    print(results, Bench.epoch(c, m, mf.equals("nhwc"), workers, batch, 200, 5, true));
-            }
-        }
+        if (only.contains("epoch")) epochFigures(results);
         if (only.contains("loader")) {
             print(results, Bench.loader(folder(cifar, "--cifar"), "cifar", workers, 64, 200, repeats));
             print(results, Bench.loader(folder(photos, "--photos"), "photo224", workers, 32, 15, repeats));
         }
-        if (only.contains("recipe")) {
-            if (recipe == null) throw new UserException("--only recipe needs --config FILE (the recipe to train)");
-            if (epochs < 0) throw new UserException("--epochs must be 0 (the config's) or more, got " + epochs);
-            String base = recipe.getFileName().toString().replaceFirst("\\.ya?ml$", "");
-            Path dir = runDir != null ? runDir : Path.of("runs", "bench-" + base);
-            System.out.println(Bench.machine());
-            RecipeBench.Row row = RecipeBench.run(recipe, overrides, epochs, dir, flip);
-            System.out.print(RecipeBench.Row.HEADER + row.markdown());
-            if (table != null) RecipeBench.append(table, row);
-            Map<String, Object> r = new LinkedHashMap<>();
-            r.put("what", "recipe");
-            r.put("row", row);
-            recipeRows.add(r);
-        }
+        List<Map<String, Object>> recipeRows = new ArrayList<>();
+        if (only.contains("recipe")) recipeRows.add(recipeFigure());
         long rss = Bench.peakRssKb();
         System.out.printf(Locale.ROOT, "peak resident memory: %.0f MB%n", rss / 1024.0);
         if (json != null) {
@@ -194,6 +151,61 @@ final class BenchCommand implements Runnable {
             doc.put("peak_rss_mb", rss / 1024.0);
             AtomicFiles.writeString(json, Json.text(doc) + "\n");
         }
+    }
+
+    /** Training steps (train) and their phases (phases) of model {@code m} in each precision and memory format. */
+    private void stepFigures(List<Bench.Result> results, String m) {
+        for (String p : precisions) {
+            for (String mf : memoryFormats) {
+                boolean cl = switch (mf) {
+                    case "nhwc", "channels-last" -> true;
+                    case "nchw" -> false;
+                    default -> throw new UserException("--memory-format: expected nchw or nhwc, got " + mf);
+                };
+                if (only.contains("train"))
+                    print(results, Bench.train(m, Precision.of(p), cl, batch, warmup, steps, repeats));
+                if (only.contains("phases"))
+                    for (Bench.Result r : Bench.phases(m, Precision.of(p), cl, batch, warmup, steps, repeats))
+                        print(results, r);
+            }
+        }
+    }
+
+    /** Inference of model {@code m} at batch 1 and at --batch, in each precision and memory format. */
+    private void predictFigures(List<Bench.Result> results, String m) {
+        for (String p : precisions) {
+            for (String mf : memoryFormats) {
+                print(results, Bench.predict(m, Precision.of(p), mf.equals("nhwc"), 1, 10, 100, repeats));
+                print(results, Bench.predict(m, Precision.of(p), mf.equals("nhwc"), batch, warmup, steps, repeats));
+            }
+        }
+    }
+
+    /** The loader feeding training steps, per model and memory format, without and with the decoded cache. */
+    private void epochFigures(List<Bench.Result> results) {
+        Path c = folder(cifar, "--cifar");
+        for (String m : models) {
+            for (String mf : memoryFormats)
+                print(results, Bench.epoch(c, m, mf.equals("nhwc"), workers, batch, 200, 5));
+            for (String mf : memoryFormats)
+                print(results, Bench.epoch(c, m, mf.equals("nhwc"), workers, batch, 200, 5, true));
+        }
+    }
+
+    /** Trains --config as a recipe, prints (and with --table appends) its row, and returns it for the JSON. */
+    private Map<String, Object> recipeFigure() {
+        if (recipe == null) throw new UserException("--only recipe needs --config FILE (the recipe to train)");
+        if (epochs < 0) throw new UserException("--epochs must be 0 (the config's) or more, got " + epochs);
+        String base = recipe.getFileName().toString().replaceFirst("\\.ya?ml$", "");
+        Path dir = runDir != null ? runDir : Path.of("runs", "bench-" + base);
+        System.out.println(Bench.machine());
+        RecipeBench.Row row = RecipeBench.run(recipe, overrides, epochs, dir, flip);
+        System.out.print(RecipeBench.Row.HEADER + row.markdown());
+        if (table != null) RecipeBench.append(table, row);
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("what", "recipe");
+        r.put("row", row);
+        return r;
     }
 
     /** The folder an option names, else the bundled sample (relative to the launcher's directory or the current one). */

@@ -68,10 +68,7 @@ public record TestTime(List<Integer> scales, boolean dense, int grid, boolean fl
                 int n = images.size();
                 float[][] sums = new float[n][];
                 int[] views = new int[n];
-                int plane = 3 * cropSize * cropSize, per = flip ? MAX_BATCH / 2 : MAX_BATCH;
-                float[] batch = new float[per * plane];
-                int[] owner = new int[per];
-                int pending = 0;
+                Pending pending = new Pending(net, cropSize, precision, sums, views);
                 for (int i = 0; i < n; i++) {
                     try (PointerScope perImage = new PointerScope()) { // this image's resized copies and crops
                         for (int q : qs) {
@@ -84,54 +81,79 @@ public record TestTime(List<Integer> scales, boolean dense, int grid, boolean fl
                                     add(sums, views, i, row);
                                 continue;
                             }
-                            List<Mat> crops = new ArrayList<>();
-                            if (grid > 0) {
-                                int w = scaled.cols(), h = scaled.rows(), s = Math.min(cropSize, Math.min(w, h));
-                                for (int gy = 0; gy < grid; gy++) {
-                                    for (int gx = 0; gx < grid; gx++) {
-                                        int x = grid == 1 ? (w - s) / 2 : (w - s) * gx / (grid - 1),
-                                                y = grid == 1 ? (h - s) / 2 : (h - s) * gy / (grid - 1);
-                                        crops.add(Ops.resizeTo(
-                                                new Mat(scaled, new org.bytedeco.opencv.opencv_core.Rect(x, y, s, s)),
-                                                cropSize,
-                                                cropSize));
-                                    }
-                                }
-                            } else {
-                                crops.add(new Ops.CenterCrop(cropSize).apply(scaled, null));
-                            }
-                            for (Mat c : crops) {
-                                Images.toChw(c, mean, std, batch, pending * plane);
-                                owner[pending++] = i;
-                                if (pending == per) {
-                                    flush(net, batch, pending, owner, cropSize, precision, sums, views);
-                                    pending = 0;
-                                }
-                            }
+                            for (Mat c : crops(scaled, cropSize)) pending.add(c, mean, std, i);
                         }
                     }
                 }
-                if (pending > 0) flush(net, batch, pending, owner, cropSize, precision, sums, views);
+                pending.flush();
                 for (int i = 0; i < n; i++) for (int k = 0; k < sums[i].length; k++) sums[i][k] /= views[i];
                 return sums;
             }
         });
     }
 
-    /** Runs {@code count} pending crops (and their mirrors) and adds each posterior to its image's sum. */
-    private void flush(
-            Net net,
-            float[] batch,
-            int count,
-            int[] owner,
-            int size,
-            Precision precision,
-            float[][] sums,
-            int[] views) {
-        float[][] p = forward(net, null, batch, count, size, size, precision);
-        for (int v = 0; v < count; v++) {
-            add(sums, views, owner[v], p[v]);
-            if (flip) add(sums, views, owner[v], p[v + count]);
+    /** The views of the training size cut from one scaled image: a {@code grid × grid} set, or its center. */
+    private List<Mat> crops(Mat scaled, int cropSize) {
+        List<Mat> crops = new ArrayList<>();
+        if (grid <= 0) {
+            crops.add(new Ops.CenterCrop(cropSize).apply(scaled, null));
+            return crops;
+        }
+        int w = scaled.cols(), h = scaled.rows(), s = Math.min(cropSize, Math.min(w, h));
+        for (int gy = 0; gy < grid; gy++) {
+            for (int gx = 0; gx < grid; gx++) {
+                int x = grid == 1 ? (w - s) / 2 : (w - s) * gx / (grid - 1),
+                        y = grid == 1 ? (h - s) / 2 : (h - s) * gy / (grid - 1);
+                crops.add(Ops.resizeTo(
+                        new Mat(scaled, new org.bytedeco.opencv.opencv_core.Rect(x, y, s, s)), cropSize, cropSize));
+            }
+        }
+        return crops;
+    }
+
+    /**
+     * Crops of the training size waiting, as pixels, for a batch of up to {@value #MAX_BATCH} views (half that
+     * when each is also mirrored); each posterior is added to its image's sum.
+     */
+    private final class Pending {
+        private final Net net;
+        private final int size;
+        private final Precision precision;
+        private final float[][] sums;
+        private final int[] views;
+        private final int plane;
+        private final float[] batch;
+        private final int[] owner;
+        private int count;
+
+        Pending(Net net, int size, Precision precision, float[][] sums, int[] views) {
+            this.net = net;
+            this.size = size;
+            this.precision = precision;
+            this.sums = sums;
+            this.views = views;
+            int per = flip ? MAX_BATCH / 2 : MAX_BATCH;
+            this.plane = 3 * size * size;
+            this.batch = new float[per * plane];
+            this.owner = new int[per];
+        }
+
+        /** Adds {@code crop} of image {@code image}, running the batch when it is full. */
+        void add(Mat crop, float[] mean, float[] std, int image) {
+            Images.toChw(crop, mean, std, batch, count * plane);
+            owner[count++] = image;
+            if (count == owner.length) flush();
+        }
+
+        /** Runs the pending crops (and their mirrors), if any, and adds each posterior to its image's sum. */
+        void flush() {
+            if (count == 0) return;
+            float[][] p = forward(net, null, batch, count, size, size, precision);
+            for (int v = 0; v < count; v++) {
+                TestTime.add(sums, views, owner[v], p[v]);
+                if (flip) TestTime.add(sums, views, owner[v], p[v + count]);
+            }
+            count = 0;
         }
     }
 

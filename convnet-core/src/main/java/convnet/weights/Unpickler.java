@@ -226,44 +226,52 @@ final class Unpickler {
      */
     private void checkNesting(Object result) {
         Map<Object, Integer> measured = new IdentityHashMap<>();
-        Set<Object> open = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
         List<Object> roots = new ArrayList<>(memo.values());
         roots.add(result);
         roots.addAll(stack);
+        for (Object root : roots) {
+            if (parts(root) == null || measured.containsKey(root)) continue;
+            measure(root, measured);
+        }
+    }
+
+    /**
+     * Walks what {@code root} holds, depth first, and records in {@code measured} how deep each container nests
+     * (one for a container of no containers); a container met again on the path being walked holds itself.
+     */
+    private void measure(Object root, Map<Object, Integer> measured) {
+        Set<Object> open = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
         ArrayDeque<Object> nodes = new ArrayDeque<>();
         ArrayDeque<Iterator<?>> iterators = new ArrayDeque<>();
         ArrayDeque<int[]> deepest = new ArrayDeque<>();
-        for (Object root : roots) {
-            if (parts(root) == null || measured.containsKey(root)) continue;
-            nodes.push(root);
-            iterators.push(parts(root));
-            deepest.push(new int[1]);
-            open.add(root);
-            while (!nodes.isEmpty()) {
-                Iterator<?> it = iterators.peek();
-                if (it.hasNext()) {
-                    Object part = it.next();
-                    Iterator<?> partParts = parts(part);
-                    if (partParts == null) continue;
-                    Integer d = measured.get(part);
-                    if (d != null) {
-                        deepest.peek()[0] = Math.max(deepest.peek()[0], d);
-                        continue;
-                    }
-                    if (open.contains(part)) throw bad("pickle holds a structure that contains itself");
-                    if (nodes.size() >= MAX_DEPTH) throw tooDeep();
-                    nodes.push(part);
-                    iterators.push(partParts);
-                    deepest.push(new int[1]);
-                    open.add(part);
-                } else {
-                    Object done = nodes.pop();
-                    iterators.pop();
-                    int d = deepest.pop()[0] + 1;
-                    open.remove(done);
-                    measured.put(done, d);
-                    if (!deepest.isEmpty()) deepest.peek()[0] = Math.max(deepest.peek()[0], d);
+        nodes.push(root);
+        iterators.push(parts(root));
+        deepest.push(new int[1]);
+        open.add(root);
+        while (!nodes.isEmpty()) {
+            Iterator<?> it = iterators.peek();
+            if (it.hasNext()) {
+                Object part = it.next();
+                Iterator<?> partParts = parts(part);
+                if (partParts == null) continue;
+                Integer d = measured.get(part);
+                if (d != null) {
+                    deepest.peek()[0] = Math.max(deepest.peek()[0], d);
+                    continue;
                 }
+                if (open.contains(part)) throw bad("pickle holds a structure that contains itself");
+                if (nodes.size() >= MAX_DEPTH) throw tooDeep();
+                nodes.push(part);
+                iterators.push(partParts);
+                deepest.push(new int[1]);
+                open.add(part);
+            } else {
+                Object done = nodes.pop();
+                iterators.pop();
+                int d = deepest.pop()[0] + 1;
+                open.remove(done);
+                measured.put(done, d);
+                if (!deepest.isEmpty()) deepest.peek()[0] = Math.max(deepest.peek()[0], d);
             }
         }
     }
@@ -346,131 +354,19 @@ final class Unpickler {
     }
 
     /** Reads one pickle up to its STOP; {@code persistent} turns persistent ids into storage references. */
-    @SuppressWarnings("unchecked")
     Object load() {
         try {
             while (true) {
                 if (!in.hasRemaining()) throw bad("truncated pickle (no STOP)");
                 int op = in.get() & 0xff;
-                switch (op) {
-                    case 0x80 -> in.get(); // PROTO
-                    case 0x95 -> in.getLong(); // FRAME
-                    case '.' -> { // STOP
-                        Object result = pop();
-                        checkNesting(result);
-                        return result;
-                    }
-                    case '}' -> push(new PDict());
-                    case ']' -> push(new PList(false, 0));
-                    case ')' -> push(new PList(true, 0));
-                    case '(' -> {
-                        if (marks.size() >= MAX_DEPTH) throw tooDeep();
-                        count();
-                        marks.add(stack.size());
-                    }
-                    case 'N' -> push(null);
-                    case 0x88 -> push(Boolean.TRUE);
-                    case 0x89 -> push(Boolean.FALSE);
-                    case 'J' -> push((long) in.getInt());
-                    case 'K' -> push((long) (in.get() & 0xff));
-                    case 'M' -> push((long) (in.getShort() & 0xffff));
-                    case 0x8a -> { // LONG1
-                        int n = in.get() & 0xff;
-                        byte[] b = bytes(n);
-                        long v = 0;
-                        for (int i = n - 1; i >= 0; i--) v = (v << 8) | (b[i] & 0xff);
-                        if (n > 0 && n < 8 && (b[n - 1] & 0x80) != 0) v -= 1L << (8 * n);
-                        push(n > 8 ? (Object) new java.math.BigInteger(reverse(b)) : (Object) v);
-                    }
-                    case 'G' -> { // BINFLOAT, big-endian
-                        long bits = in.order(ByteOrder.BIG_ENDIAN).getLong();
-                        in.order(ByteOrder.LITTLE_ENDIAN);
-                        push(Double.longBitsToDouble(bits));
-                    }
-                    case 'X' -> push(text(in.getInt()));
-                    case 0x8c -> push(text(in.get() & 0xff));
-                    case 0x8d -> push(text(in.getLong()));
-                    case 'T' -> push(bytes(in.getInt()));
-                    case 'U' -> push(bytes(in.get() & 0xff));
-                    case 'B' -> push(bytes(in.getInt()));
-                    case 'C' -> push(bytes(in.get() & 0xff));
-                    case 0x8e -> push(bytes(in.getLong()));
-                    case 't' -> push(list(true, popToMark()));
-                    case 0x85 -> push(tuple(pop()));
-                    case 0x86 -> {
-                        Object b = pop(), a = pop();
-                        push(tuple(a, b));
-                    }
-                    case 0x87 -> {
-                        Object c = pop(), b = pop(), a = pop();
-                        push(tuple(a, b, c));
-                    }
-                    case 'l' -> push(list(false, popToMark()));
-                    case 'd' -> {
-                        PDict m = new PDict();
-                        putAll(m, popToMark());
-                        push(m);
-                    }
-                    case 'c' -> { // GLOBAL: module\nname\n
-                        String module = line(), name = line();
-                        push(global(module, name));
-                    }
-                    case 0x93 -> { // STACK_GLOBAL
-                        Object name = pop(), module = pop();
-                        if (!(module instanceof String m && name instanceof String n))
-                            throw bad("damaged pickle (a global named by " + Text.shown(module) + ", "
-                                    + Text.shown(name) + ")");
-                        push(global(m, n));
-                    }
-                    case 'R' -> { // REDUCE
-                        Object args = pop(), fn = pop();
-                        push(call(fn, (List<Object>) args));
-                    }
-                    case 0x81 -> { // NEWOBJ
-                        Object args = pop(), cls = pop();
-                        push(call(cls, (List<Object>) args));
-                    }
-                    case 'b' -> { // BUILD: state on an object; a state dict's objects take none we need
-                        Object state = pop();
-                        if (opaque && peek() instanceof PObject o) {
-                            holds(o, state);
-                            o.parts.add(state);
-                        }
-                    }
-                    case 's' -> {
-                        Object v = pop(), k = pop();
-                        putAll(settable(peek()), java.util.Arrays.asList(k, v));
-                    }
-                    case 'u' -> {
-                        List<Object> items = popToMark();
-                        putAll(settable(peek()), items);
-                    }
-                    case 'a' -> {
-                        Object v = pop();
-                        Object l = peek();
-                        holds(l, v);
-                        appendable(l).add(v);
-                    }
-                    case 'e' -> {
-                        List<Object> items = popToMark();
-                        Object l = peek();
-                        List<Object> target = appendable(l);
-                        for (Object item : items) holds(l, item);
-                        target.addAll(items);
-                    }
-                    case 'q' -> remember(in.get() & 0xff, peek());
-                    case 'r' -> remember(in.getInt() & 0xffffffffL, peek());
-                    case 0x94 -> remember(memo.size(), peek());
-                    case 'h' -> push(memoGet(in.get() & 0xff));
-                    case 'j' -> push(memoGet(in.getInt() & 0xffffffffL));
-                    case 'p' -> remember(Long.parseLong(line().strip()), peek());
-                    case 'g' -> push(memoGet(Long.parseLong(line().strip())));
-                    case 'Q' -> push(persistent(pop())); // BINPERSID
-                    case '0' -> pop();
-                    case '2' -> push(peek());
-                    default ->
-                        throw bad(String.format(
-                                "unsupported or damaged pickle (opcode 0x%02x at byte %d)", op, in.position() - 1));
+                if (op == '.') { // STOP
+                    Object result = pop();
+                    checkNesting(result);
+                    return result;
+                }
+                if (!(control(op) || constant(op) || container(op) || fill(op) || memo(op) || callable(op))) {
+                    throw bad(String.format(
+                            "unsupported or damaged pickle (opcode 0x%02x at byte %d)", op, in.position() - 1));
                 }
             }
         } catch (WeightsException e) {
@@ -480,6 +376,184 @@ final class Unpickler {
         } catch (RuntimeException e) { // ClassCastException, NumberFormatException, ...: data of the wrong kind
             throw bad("damaged pickle (unexpected structure)");
         }
+    }
+
+    /** PROTO, FRAME, MARK, POP, DUP: framing and the stack itself. False if {@code op} is not one of them. */
+    private boolean control(int op) {
+        switch (op) {
+            case 0x80 -> in.get(); // PROTO
+            case 0x95 -> in.getLong(); // FRAME
+            case '(' -> { // MARK
+                if (marks.size() >= MAX_DEPTH) throw tooDeep();
+                count();
+                marks.add(stack.size());
+            }
+            case '0' -> pop(); // POP
+            case '2' -> push(peek()); // DUP
+            default -> {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** None, booleans, integers, floats, strings and bytes. False if {@code op} pushes no constant. */
+    private boolean constant(int op) {
+        switch (op) {
+            case 'N' -> push(null);
+            case 0x88 -> push(Boolean.TRUE);
+            case 0x89 -> push(Boolean.FALSE);
+            case 'J' -> push((long) in.getInt());
+            case 'K' -> push((long) (in.get() & 0xff));
+            case 'M' -> push((long) (in.getShort() & 0xffff));
+            case 0x8a -> push(long1()); // LONG1
+            case 'G' -> push(binfloat()); // BINFLOAT
+            case 'X' -> push(text(in.getInt()));
+            case 0x8c -> push(text(in.get() & 0xff));
+            case 0x8d -> push(text(in.getLong()));
+            case 'T' -> push(bytes(in.getInt()));
+            case 'U' -> push(bytes(in.get() & 0xff));
+            case 'B' -> push(bytes(in.getInt()));
+            case 'C' -> push(bytes(in.get() & 0xff));
+            case 0x8e -> push(bytes(in.getLong()));
+            default -> {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** LONG1: a little-endian two's-complement integer of up to 255 bytes (a BigInteger past 8). */
+    private Object long1() {
+        int n = in.get() & 0xff;
+        byte[] b = bytes(n);
+        long v = 0;
+        for (int i = n - 1; i >= 0; i--) v = (v << 8) | (b[i] & 0xff);
+        if (n > 0 && n < 8 && (b[n - 1] & 0x80) != 0) v -= 1L << (8 * n);
+        return n > 8 ? (Object) new java.math.BigInteger(reverse(b)) : (Object) v;
+    }
+
+    /** BINFLOAT: a big-endian double. */
+    private double binfloat() {
+        long bits = in.order(ByteOrder.BIG_ENDIAN).getLong();
+        in.order(ByteOrder.LITTLE_ENDIAN);
+        return Double.longBitsToDouble(bits);
+    }
+
+    /** Ops that make a list, tuple or dict. False if {@code op} makes none. */
+    private boolean container(int op) {
+        switch (op) {
+            case '}' -> push(new PDict());
+            case ']' -> push(new PList(false, 0));
+            case ')' -> push(new PList(true, 0));
+            case 't' -> push(list(true, popToMark()));
+            case 0x85 -> push(tuple(pop()));
+            case 0x86 -> {
+                Object b = pop(), a = pop();
+                push(tuple(a, b));
+            }
+            case 0x87 -> {
+                Object c = pop(), b = pop(), a = pop();
+                push(tuple(a, b, c));
+            }
+            case 'l' -> push(list(false, popToMark()));
+            case 'd' -> {
+                PDict m = new PDict();
+                putAll(m, popToMark());
+                push(m);
+            }
+            default -> {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** SETITEM, SETITEMS, APPEND, APPENDS: items into the dict or list under them. False for any other op. */
+    private boolean fill(int op) {
+        switch (op) {
+            case 's' -> {
+                Object v = pop(), k = pop();
+                putAll(settable(peek()), java.util.Arrays.asList(k, v));
+            }
+            case 'u' -> {
+                List<Object> items = popToMark();
+                putAll(settable(peek()), items);
+            }
+            case 'a' -> {
+                Object v = pop();
+                Object l = peek();
+                holds(l, v);
+                appendable(l).add(v);
+            }
+            case 'e' -> {
+                List<Object> items = popToMark();
+                Object l = peek();
+                List<Object> target = appendable(l);
+                for (Object item : items) holds(l, item);
+                target.addAll(items);
+            }
+            default -> {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** PUT and GET in their binary, long and text forms, and MEMOIZE. False for any other op. */
+    private boolean memo(int op) {
+        switch (op) {
+            case 'q' -> remember(in.get() & 0xff, peek());
+            case 'r' -> remember(in.getInt() & 0xffffffffL, peek());
+            case 0x94 -> remember(memo.size(), peek());
+            case 'h' -> push(memoGet(in.get() & 0xff));
+            case 'j' -> push(memoGet(in.getInt() & 0xffffffffL));
+            case 'p' -> remember(Long.parseLong(line().strip()), peek());
+            case 'g' -> push(memoGet(Long.parseLong(line().strip())));
+            default -> {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Globals (checked against {@link #ALLOWED}), calls, BUILD and persistent ids: the ops that would run code in
+     * Python, here turned into data. False for any other op.
+     */
+    @SuppressWarnings("unchecked")
+    private boolean callable(int op) {
+        switch (op) {
+            case 'c' -> { // GLOBAL: module\nname\n
+                String module = line(), name = line();
+                push(global(module, name));
+            }
+            case 0x93 -> push(stackGlobal()); // STACK_GLOBAL
+            case 'R', 0x81 -> { // REDUCE, NEWOBJ
+                Object args = pop(), fn = pop();
+                push(call(fn, (List<Object>) args));
+            }
+            case 'b' -> { // BUILD: state on an object; a state dict's objects take none we need
+                Object state = pop();
+                if (opaque && peek() instanceof PObject o) {
+                    holds(o, state);
+                    o.parts.add(state);
+                }
+            }
+            case 'Q' -> push(persistent(pop())); // BINPERSID
+            default -> {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** STACK_GLOBAL: a global named by the two strings on the stack. */
+    private Object stackGlobal() {
+        Object name = pop(), module = pop();
+        if (!(module instanceof String m && name instanceof String n))
+            throw bad("damaged pickle (a global named by " + Text.shown(module) + ", " + Text.shown(name) + ")");
+        return global(m, n);
     }
 
     private static byte[] reverse(byte[] b) {

@@ -95,18 +95,37 @@ public final class Pipeline {
             throw n.error("expected an op such as {op: hflip, p: 0.5} (ops: " + String.join(", ", OPS) + ")");
         String op = n.get("op").asChoice(OPS);
         Transform t = switch (op) {
-            case "resize" -> {
-                n.requireOnly("op", "p", "size", "height", "width");
-                if (n.has("size")) yield new Ops.Resize(n.integer("size", 0, 1, 1 << 15), 0, 0);
-                if (!n.has("height") || !n.has("width"))
-                    throw n.error("resize needs 'size' (shorter side) or 'height' and 'width'");
-                yield new Ops.Resize(0, n.integer("height", 0, 1, 1 << 15), n.integer("width", 0, 1, 1 << 15));
-            }
-            case "scale_jitter" -> {
-                n.requireOnly("op", "p", "min", "max");
-                int min = n.integer("min", 256, 1, 1 << 15), max = n.integer("max", 512, min, 1 << 15);
-                yield new Ops.ScaleJitter(min, max);
-            }
+            case "resize", "scale_jitter" -> sizing(n, op);
+            case "center_crop", "random_crop", "random_resized_crop" -> crop(n, op);
+            case "hflip", "shift_scale_rotate" -> geometry(n, op);
+            case "brightness_contrast", "equalize" -> colour(n, op);
+            case "rand_augment", "trivial_augment_wide" -> policy(n, op);
+            case "random_erasing" -> throw n.error("random_erasing cannot be inside one_of; list it last");
+            case "one_of" -> oneOf(n);
+            default -> throw n.error("unknown op " + op);
+        };
+        double defaultP = op.equals("hflip") ? 0.5 : 1.0;
+        double p = n.number("p", defaultP, 0, 1);
+        return p < 1 || op.equals("hflip") ? new Ops.WithProbability(t, p) : t;
+    }
+
+    /** resize (shorter side, or height and width) and scale_jitter (shorter side drawn from [min, max]). */
+    private static Transform sizing(ConfigNode n, String op) {
+        if (op.equals("scale_jitter")) {
+            n.requireOnly("op", "p", "min", "max");
+            int min = n.integer("min", 256, 1, 1 << 15), max = n.integer("max", 512, min, 1 << 15);
+            return new Ops.ScaleJitter(min, max);
+        }
+        n.requireOnly("op", "p", "size", "height", "width");
+        if (n.has("size")) return new Ops.Resize(n.integer("size", 0, 1, 1 << 15), 0, 0);
+        if (!n.has("height") || !n.has("width"))
+            throw n.error("resize needs 'size' (shorter side) or 'height' and 'width'");
+        return new Ops.Resize(0, n.integer("height", 0, 1, 1 << 15), n.integer("width", 0, 1, 1 << 15));
+    }
+
+    /** center_crop, random_crop (with padding) and random_resized_crop (area scale and aspect ratio ranges). */
+    private static Transform crop(ConfigNode n, String op) {
+        return switch (op) {
             case "center_crop" -> {
                 n.requireOnly("op", "p", "size");
                 yield new Ops.CenterCrop(required(n, "size"));
@@ -121,46 +140,48 @@ public final class Pipeline {
                 double[] ratio = pair(n, "ratio", new double[] {3.0 / 4, 4.0 / 3}, 0.01, 100);
                 yield new Ops.RandomResizedCrop(required(n, "size"), scale[0], scale[1], ratio[0], ratio[1]);
             }
-            case "hflip" -> {
-                n.requireOnly("op", "p");
-                yield new Ops.HorizontalFlip();
-            }
-            case "shift_scale_rotate" -> {
-                n.requireOnly("op", "p", "shift", "scale", "rotate");
-                yield new Ops.ShiftScaleRotate(
-                        n.number("shift", 0.0625, 0, 1),
-                        n.number("scale", 0.1, 0, 0.99),
-                        n.number("rotate", 45, 0, 180));
-            }
-            case "brightness_contrast" -> {
-                n.requireOnly("op", "p", "brightness", "contrast");
-                yield new Ops.BrightnessContrast(n.number("brightness", 0.2, 0, 1), n.number("contrast", 0.2, 0, 1));
-            }
-            case "equalize" -> {
-                n.requireOnly("op", "p");
-                yield new Ops.Equalize();
-            }
-            case "rand_augment" -> {
-                n.requireOnly("op", "p", "n", "m");
-                yield new AutoAugment.RandAugment(n.integer("n", 2, 1, 10), n.integer("m", 9, 0, AutoAugment.BINS - 1));
-            }
-            case "trivial_augment_wide" -> {
-                n.requireOnly("op", "p");
-                yield new AutoAugment.TrivialAugmentWide();
-            }
-            case "random_erasing" -> throw n.error("random_erasing cannot be inside one_of; list it last");
-            case "one_of" -> {
-                n.requireOnly("op", "p", "ops");
-                List<Transform> inner = new ArrayList<>();
-                for (ConfigNode c : n.get("ops").asList()) inner.add(op(c));
-                if (inner.isEmpty()) throw n.get("ops").error("expected at least one op");
-                yield new Ops.OneOf(inner);
-            }
-            default -> throw n.error("unknown op " + op);
+            default -> throw new IllegalArgumentException("not a crop: " + op);
         };
-        double defaultP = op.equals("hflip") ? 0.5 : 1.0;
-        double p = n.number("p", defaultP, 0, 1);
-        return p < 1 || op.equals("hflip") ? new Ops.WithProbability(t, p) : t;
+    }
+
+    /** hflip and shift_scale_rotate: moves that keep the image's size. */
+    private static Transform geometry(ConfigNode n, String op) {
+        if (op.equals("hflip")) {
+            n.requireOnly("op", "p");
+            return new Ops.HorizontalFlip();
+        }
+        n.requireOnly("op", "p", "shift", "scale", "rotate");
+        return new Ops.ShiftScaleRotate(
+                n.number("shift", 0.0625, 0, 1), n.number("scale", 0.1, 0, 0.99), n.number("rotate", 45, 0, 180));
+    }
+
+    /** brightness_contrast and equalize: the pixel values, not their places. */
+    private static Transform colour(ConfigNode n, String op) {
+        if (op.equals("equalize")) {
+            n.requireOnly("op", "p");
+            return new Ops.Equalize();
+        }
+        n.requireOnly("op", "p", "brightness", "contrast");
+        return new Ops.BrightnessContrast(n.number("brightness", 0.2, 0, 1), n.number("contrast", 0.2, 0, 1));
+    }
+
+    /** rand_augment and trivial_augment_wide: the automatic augmentation policies. */
+    private static Transform policy(ConfigNode n, String op) {
+        if (op.equals("trivial_augment_wide")) {
+            n.requireOnly("op", "p");
+            return new AutoAugment.TrivialAugmentWide();
+        }
+        n.requireOnly("op", "p", "n", "m");
+        return new AutoAugment.RandAugment(n.integer("n", 2, 1, 10), n.integer("m", 9, 0, AutoAugment.BINS - 1));
+    }
+
+    /** one_of: one of its inner ops, drawn each time. */
+    private static Transform oneOf(ConfigNode n) {
+        n.requireOnly("op", "p", "ops");
+        List<Transform> inner = new ArrayList<>();
+        for (ConfigNode c : n.get("ops").asList()) inner.add(op(c));
+        if (inner.isEmpty()) throw n.get("ops").error("expected at least one op");
+        return new Ops.OneOf(inner);
     }
 
     private static int required(ConfigNode n, String key) {
