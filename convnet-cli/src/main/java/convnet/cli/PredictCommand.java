@@ -5,15 +5,14 @@ import convnet.data.ImageFolder;
 import convnet.engine.Engine;
 import convnet.engine.Precision;
 import convnet.eval.Classifier;
+import convnet.eval.PredictionJson;
 import convnet.io.Csv;
 import convnet.run.RunDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -93,7 +92,7 @@ final class PredictCommand implements java.util.concurrent.Callable<Integer> {
         }
         Engine.start(common.threads);
         int[] predicted = {0}, failed = {0};
-        List<Object> docs = new ArrayList<>();
+        List<Classifier.Prediction> docs = new ArrayList<>();
         // the CSV is opened first, so that a path that cannot be written fails before the model loads
         try (Csv.Streaming table = csv == null ? null : Csv.Streaming.open(csv);
                 Classifier classifier = Classifier.load(modelDir, Precision.of(precision))) {
@@ -108,7 +107,7 @@ final class PredictCommand implements java.util.concurrent.Callable<Integer> {
                         predicted[0]++;
                     }
                     if (table != null) table.row(csvRow(r, k));
-                    if (json) docs.add(jsonDoc(r));
+                    if (json) docs.add(r.prediction());
                     else if (table == null && r.error() == null) System.out.println(line(r));
                 }
                 if (table != null) table.flush();
@@ -116,7 +115,7 @@ final class PredictCommand implements java.util.concurrent.Callable<Integer> {
             });
         }
         if (json) {
-            Json.print(Map.of("predictions", docs));
+            Json.print(PredictionJson.document(docs));
         } else if (csv != null) {
             System.out.printf(
                     Locale.ROOT,
@@ -150,22 +149,6 @@ final class PredictCommand implements java.util.concurrent.Callable<Integer> {
         }
         row.add(r.error() == null ? "" : r.error());
         return row;
-    }
-
-    private static Map<String, Object> jsonDoc(Classifier.Result r) {
-        Map<String, Object> d = new LinkedHashMap<>();
-        d.put("file", r.file().toString());
-        if (r.error() != null) d.put("error", r.error());
-        List<Object> top = new ArrayList<>();
-        for (Classifier.Guess g : r.top()) {
-            Map<String, Object> guess = new LinkedHashMap<>(); // label, index, probability in this order
-            guess.put("label", g.label());
-            guess.put("index", g.index());
-            guess.put("probability", g.probability());
-            top.add(guess);
-        }
-        d.put("top", top);
-        return d;
     }
 
     private static String line(Classifier.Result r) {

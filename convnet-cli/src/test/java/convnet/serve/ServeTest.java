@@ -100,6 +100,20 @@ class ServeTest {
     }
 
     @Test
+    void theServerAndTheCommandLineWriteTheSameDocument() throws Exception {
+        Path image = tmp.resolve("same.jpg");
+        Files.write(image, photos.get(3));
+        Cli.Out cli = Cli.run("predict", run.run().toString(), image.toString(), "--json", "--threads", "2");
+        assertEquals(0, cli.code(), cli.stderr());
+        // the part is named as the command line names the file, so that the documents can be equal to the byte
+        HttpResponse<String> r = http.postMultipart(PREDICT, List.of(Map.entry(image.toString(), photos.get(3))));
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals(Http.JSON.readTree(cli.stdout()), json(r));
+        assertEquals(
+                cli.stdout().trim(), Http.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json(r)));
+    }
+
+    @Test
     void multipartCarriesSeveralImagesWithTheirNames() {
         HttpResponse<String> r = http.postMultipart(
                 PREDICT + "?top_k=2",

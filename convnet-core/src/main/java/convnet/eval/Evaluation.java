@@ -165,6 +165,6 @@ public final class Evaluation {
         float[] px = new float[imgs.size() * plane];
         for (int i = 0; i < imgs.size(); i++)
             b.evalTransforms().run(imgs.get(i), new Random(0), b.mean(), b.std(), px, i * plane);
-        return new Classifier.Raw(m.net(), size, prec).probabilities(px, imgs.size());
+        return new Classifier.Posteriors(m.net(), size, prec).probabilities(px, imgs.size());
     }
 }
