@@ -1,11 +1,12 @@
 package convnet.train;
 
 import convnet.UserException;
+import convnet.config.Word;
 import java.util.Arrays;
 import java.util.List;
 
 /** A per-epoch figure that a run can rank checkpoints by, or a schedule can watch; it knows which way is better. */
-public enum Metric {
+public enum Metric implements Word {
     VAL_ACC("val_acc", false),
     VAL_LOSS("val_loss", true),
     VAL_TOP5("val_top5", false),
@@ -20,6 +21,11 @@ public enum Metric {
     Metric(String word, boolean lowerIsBetter) {
         this.word = word;
         this.lowerIsBetter = lowerIsBetter;
+    }
+
+    @Override
+    public String word() {
+        return word;
     }
 
     public static List<String> words() {
