@@ -1,9 +1,6 @@
 package convnet.train;
 
-import convnet.UserException;
 import convnet.config.Word;
-import java.util.Arrays;
-import java.util.List;
 
 /** A per-epoch figure that a run can rank checkpoints by, or a schedule can watch; it knows which way is better. */
 public enum Metric implements Word {
@@ -26,15 +23,6 @@ public enum Metric implements Word {
     @Override
     public String word() {
         return word;
-    }
-
-    public static List<String> words() {
-        return Arrays.stream(values()).map(m -> m.word).toList();
-    }
-
-    public static Metric of(String word) {
-        for (Metric m : values()) if (m.word.equals(word)) return m;
-        throw new UserException("unknown metric '" + word + "' (expected one of: " + String.join(", ", words()) + ")");
     }
 
     /** Whether the figure comes from the validation set (NaN when a run has none). */
