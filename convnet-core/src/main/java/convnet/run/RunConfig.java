@@ -191,6 +191,19 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
         }
     }
 
+    /** {@code train.log_level}: what the console and the run's log show. */
+    public enum LogLevel implements Word {
+        DEBUG,
+        INFO,
+        WARN,
+        ERROR;
+
+        @Override
+        public String word() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
     /**
      * {@code keepBest}: how many of the best epoch checkpoints (by {@code bestMetric}; lower is better for
      * losses) stay on disk; {@code logFile} is the log's name inside the run directory.
@@ -208,7 +221,7 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
             int keepBest,
             Metric bestMetric,
             String logFile,
-            String logLevel,
+            LogLevel logLevel,
             double progressSeconds,
             Mixing mixing,
             double clipGradNorm,
@@ -261,7 +274,7 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
             m.put("keep_best", keepBest);
             m.put("best_metric", bestMetric.word);
             m.put("log_file", logFile);
-            m.put("log_level", logLevel);
+            m.put("log_level", logLevel.word());
             m.put("progress_seconds", progressSeconds);
             Map<String, Object> mixup = new LinkedHashMap<>();
             mixup.put("mixup_alpha", mixing.mixupAlpha());
@@ -441,7 +454,7 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
                 n.integer("keep_best", 1, 1, 10_000),
                 n.choice("best_metric", Metric.VAL_ACC),
                 logFile(n),
-                n.choice("log_level", "info", "debug", "info", "warn", "error"),
+                n.choice("log_level", LogLevel.INFO),
                 n.number("progress_seconds", 30, 0, 86_400),
                 mixing(n.section("mixup")),
                 n.number("clip_grad_norm", 0, 0, 1e6),
