@@ -95,7 +95,7 @@ public final class Bench {
                 null,
                 null,
                 precision,
-                new Schedule(new ScheduleConfig("constant", 0, 0, 1, 1), 0.01, 1),
+                new Schedule(new ScheduleConfig.Constant(0), 0.01, 1),
                 1,
                 0);
     }

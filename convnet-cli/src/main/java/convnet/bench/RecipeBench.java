@@ -122,7 +122,7 @@ public final class RecipeBench {
                 ema,
                 flipAcc,
                 (double) trainImages * rows.size() / seconds,
-                resolved.train().precision() + " on " + Engine.threads() + " threads",
+                resolved.train().precision().word() + " on " + Engine.threads() + " threads",
                 String.valueOf(m.get("cpu")),
                 bf16);
     }

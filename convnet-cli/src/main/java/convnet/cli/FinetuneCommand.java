@@ -1,7 +1,6 @@
 package convnet.cli;
 
 import convnet.engine.Engine;
-import convnet.engine.Precision;
 import convnet.eval.Metrics;
 import convnet.run.Finetune;
 import convnet.run.RunConfig;
@@ -142,7 +141,7 @@ final class FinetuneCommand implements Runnable {
                 new RunTests.Options(
                         "model",
                         null,
-                        Precision.of(resolved.train().precision()),
+                        resolved.train().precision().precision(),
                         null,
                         false,
                         false,

@@ -117,7 +117,7 @@ final class TrainCommand implements Runnable {
             String resume,
             Distributed dist,
             java.util.function.Consumer<RunConfig> after) {
-        if (!verbose) Logs.setLevel(rc.train().logLevel()); // --verbose wins
+        if (!verbose) Logs.setLevel(rc.train().logLevel().word()); // --verbose wins
         // the log file opens once the run directory is checked and locked; lines logged before are held until then
         try (Logs.DeferredFile logFile = Logs.deferredFile()) {
             LoggerFactory.getLogger("convnet")

@@ -78,7 +78,7 @@ class RecipeFeaturesTest {
                 null,
                 null,
                 Precision.FP32,
-                new Schedule(new ScheduleConfig("constant", 0, 0, 1, 1), 1.0, 1),
+                new Schedule(new ScheduleConfig.Constant(0), 1.0, 1),
                 1,
                 0);
         t.clipGradNorm(1e-3);
@@ -308,7 +308,7 @@ class RecipeFeaturesTest {
                 null,
                 null,
                 Precision.FP32,
-                new Schedule(new ScheduleConfig("constant", 0, 0, 1, 1), 0.05, 1),
+                new Schedule(new ScheduleConfig.Constant(0), 0.05, 1),
                 1,
                 0);
     }

@@ -170,7 +170,7 @@ class FetchTest {
             assertEquals(
                     "torchvision:vgg11_bn",
                     ((java.util.Map<?, ?>) ((java.util.Map<?, ?>)
-                                    ((java.util.Map<?, ?>) rc.resolved().get("model")).get("init")))
+                                    ((java.util.Map<?, ?>) rc.toMap().get("model")).get("init")))
                             .get("weights"),
                     "the resolved config keeps the portable name");
             UserException typo = assertThrows(

@@ -10,6 +10,21 @@ import org.bytedeco.opencv.opencv_core.Mat;
  * is cached. Thread-safe; filled by the loader's workers as they meet each image.
  */
 public final class DecodedCache {
+    /**
+     * {@code data.cache}: keep the decoded training images in memory always ({@code ram}), never ({@code none}), or
+     * when they fit ({@code auto}: decided when a run starts).
+     */
+    public enum Mode implements convnet.config.Word {
+        AUTO,
+        RAM,
+        NONE;
+
+        @Override
+        public String word() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
     private record Pixels(int rows, int cols, byte[] bgr) {}
 
     private final ConcurrentHashMap<Integer, Pixels> byIndex = new ConcurrentHashMap<>();

@@ -29,9 +29,15 @@ public final class Loader implements AutoCloseable {
     /** A batch: {@code images} holds {@code size} images of 3 × h × w floats, channel first. */
     public record Batch(float[] images, long[] labels, int size, int height, int width, int skipped) {}
 
-    public enum OnBadImage {
+    /** {@code data.on_bad_image}: stop at an image that cannot be read, or skip it (and say so). */
+    public enum OnBadImage implements convnet.config.Word {
         ERROR,
-        SKIP
+        SKIP;
+
+        @Override
+        public String word() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
     }
 
     /**
@@ -89,9 +95,9 @@ public final class Loader implements AutoCloseable {
      * training: every process sees the same batches, each takes its own slice). The batch size must divide evenly.
      */
     public Loader shard(int shard, int shards) {
-        if (batchSize % shards != 0) {
-            throw new convnet.UserException(
-                    "data.batch_size " + batchSize + " must be divisible by the number of processes (" + shards + ")");
+        if (batchSize % shards != 0) { // a run checks its config's batch size before (RunConfig.Data.checkWorldSize)
+            throw new IllegalArgumentException(
+                    "a batch of " + batchSize + " does not divide into " + shards + " shards");
         }
         this.shard = shard;
         this.shards = shards;

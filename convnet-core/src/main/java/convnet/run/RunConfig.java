@@ -1,9 +1,14 @@
 package convnet.run;
 
+import convnet.UserException;
 import convnet.config.ConfigNode;
 import convnet.config.Section;
+import convnet.config.Word;
+import convnet.data.DecodedCache;
+import convnet.data.Loader;
 import convnet.data.transform.Ops;
 import convnet.data.transform.Pipeline;
+import convnet.engine.Precision;
 import convnet.model.Arch;
 import convnet.model.Init;
 import convnet.model.ModelSpec;
@@ -19,11 +24,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The whole configuration of a training run, typed and validated. Each key is read in one line below,
- * with its default and range; what was read, defaults filled in, is the resolved config that is saved
- * with the run ({@link #toMap}), and a key no line reads is an error ({@link Section}).
+ * The whole configuration of a training run, typed and validated. Each key is read in one line below, with its default
+ * and range, and words are read into their enums; the resolved config that is saved with the run ({@link #toMap}) is
+ * written from these records, every default filled in, and a key no line reads is an error ({@link Section}).
  */
-public record RunConfig(String name, long seed, Model model, Data data, Train train, Map<String, Object> resolved) {
+public record RunConfig(String name, long seed, Model model, Data data, Train train) {
 
     /** {@code zeroLast}: zero the last layer of every residual branch at the start (each unit starts as the identity). */
     public record Model(
@@ -38,11 +43,28 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
         public ModelSpec spec(int numClasses) {
             return new ModelSpec(name, arch, numClasses, initConv, initLinear);
         }
+
+        Map<String, Object> toMap() {
+            Map<String, Object> init = new LinkedHashMap<>();
+            init.put("conv", initConv);
+            init.put("linear", initLinear);
+            if (weights != null) {
+                init.put("weights", pretrained != null ? Pretrained.SCHEME + pretrained : weights.toString());
+                init.put("drop_head", dropHead);
+            }
+            init.put("zero_last", zeroLast);
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", name);
+            m.put("options", arch.toMap());
+            m.put("init", init);
+            return m;
+        }
     }
 
     /**
      * {@code train} and {@code val}: a folder per class, a CSV manifest ({@code .csv}), a processed dir
      * ({@code train} only), or with {@code trainLabels} / {@code valLabels} a flat folder and its labels file.
+     * {@code mean} and {@code std}: null for {@code mean: auto} (from {@code rgb_mean.json}, or measured).
      */
     public record Data(
             Path train,
@@ -53,10 +75,10 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
             int imageSize,
             int batchSize,
             int workers,
-            String onBadImage,
-            String cache,
-            float[] mean,
-            float[] std,
+            Loader.OnBadImage onBadImage,
+            DecodedCache.Mode cache,
+            double[] mean,
+            double[] std,
             Pipeline trainTransforms,
             Pipeline evalTransforms) {
         public boolean autoNormalize() {
@@ -75,10 +97,110 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
                     workers,
                     onBadImage,
                     cache,
+                    doubles(mean),
+                    doubles(std),
+                    trainTransforms,
+                    evalTransforms);
+        }
+
+        public Data withCache(DecodedCache.Mode cache) {
+            return new Data(
+                    train,
+                    trainLabels,
+                    val,
+                    valLabels,
+                    valSplit,
+                    imageSize,
+                    batchSize,
+                    workers,
+                    onBadImage,
+                    cache,
                     mean,
                     std,
                     trainTransforms,
                     evalTransforms);
+        }
+
+        /** Refuses a data-parallel run whose batch does not divide among its {@code world} processes. */
+        public void checkWorldSize(int world) {
+            if (batchSize % world != 0)
+                throw new UserException("data.batch_size " + batchSize
+                        + " must be divisible by the number of processes (" + world + ")");
+        }
+
+        Map<String, Object> toMap() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("train", train.toString());
+            if (trainLabels != null) m.put("train_labels", trainLabels.toString());
+            if (val != null) m.put("val", val.toString());
+            if (valLabels != null) m.put("val_labels", valLabels.toString());
+            m.put("val_split", valSplit);
+            m.put("image_size", imageSize);
+            m.put("batch_size", batchSize);
+            m.put("workers", workers);
+            m.put("on_bad_image", onBadImage.word());
+            m.put("cache", cache.word());
+            if (mean == null) {
+                m.put("mean", "auto");
+            } else {
+                m.put("mean", list(mean));
+                m.put("std", list(std));
+            }
+            m.put("train_transforms", trainTransforms.toList());
+            m.put("eval_transforms", evalTransforms.toList());
+            return m;
+        }
+    }
+
+    /**
+     * {@code train.precision}: a precision, or {@code auto} — chosen for the machine when the run starts
+     * ({@link Precision#choose}).
+     */
+    public enum PrecisionSetting implements Word {
+        AUTO("auto", null),
+        FP32(Precision.FP32),
+        BF16_MIXED(Precision.BF16_MIXED),
+        FP16_MIXED(Precision.FP16_MIXED);
+
+        private final String word;
+        private final Precision precision;
+
+        PrecisionSetting(Precision p) {
+            this(p.word, p);
+        }
+
+        PrecisionSetting(String word, Precision precision) {
+            this.word = word;
+            this.precision = precision;
+        }
+
+        @Override
+        public String word() {
+            return word;
+        }
+
+        /** The precision set; {@code auto} has none until a run chooses one ({@link #of}). */
+        public Precision precision() {
+            if (precision == null) throw new IllegalStateException("precision auto is chosen when a run starts");
+            return precision;
+        }
+
+        public static PrecisionSetting of(Precision p) {
+            for (PrecisionSetting s : values()) if (s.precision == p) return s;
+            throw new IllegalArgumentException(String.valueOf(p));
+        }
+    }
+
+    /** {@code train.log_level}: what the console and the run's log show. */
+    public enum LogLevel implements Word {
+        DEBUG,
+        INFO,
+        WARN,
+        ERROR;
+
+        @Override
+        public String word() {
+            return name().toLowerCase(java.util.Locale.ROOT);
         }
     }
 
@@ -90,16 +212,16 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
             int epochs,
             OptimizerConfig optimizer,
             ScheduleConfig schedule,
-            String precision,
+            PrecisionSetting precision,
             int threads,
             int checkpointEvery,
             double labelSmoothing,
             int freezeEpochs,
             boolean channelsLast,
             int keepBest,
-            String bestMetric,
+            Metric bestMetric,
             String logFile,
-            String logLevel,
+            LogLevel logLevel,
             double progressSeconds,
             Mixing mixing,
             double clipGradNorm,
@@ -112,6 +234,64 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
             freeze = List.copyOf(freeze);
             lrFactors = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(lrFactors));
         }
+
+        public Train withPrecision(PrecisionSetting precision) {
+            return new Train(
+                    epochs,
+                    optimizer,
+                    schedule,
+                    precision,
+                    threads,
+                    checkpointEvery,
+                    labelSmoothing,
+                    freezeEpochs,
+                    channelsLast,
+                    keepBest,
+                    bestMetric,
+                    logFile,
+                    logLevel,
+                    progressSeconds,
+                    mixing,
+                    clipGradNorm,
+                    earlyStop,
+                    accumulate,
+                    ema,
+                    freeze,
+                    lrFactors);
+        }
+
+        Map<String, Object> toMap() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("epochs", epochs);
+            m.put("optimizer", optimizer.toMap());
+            m.put("schedule", schedule.toMap());
+            m.put("precision", precision.word());
+            m.put("threads", threads);
+            m.put("checkpoint_every", checkpointEvery);
+            m.put("label_smoothing", labelSmoothing);
+            m.put("freeze_epochs", freezeEpochs);
+            m.put("channels_last", channelsLast);
+            m.put("keep_best", keepBest);
+            m.put("best_metric", bestMetric.word);
+            m.put("log_file", logFile);
+            m.put("log_level", logLevel.word());
+            m.put("progress_seconds", progressSeconds);
+            Map<String, Object> mixup = new LinkedHashMap<>();
+            mixup.put("mixup_alpha", mixing.mixupAlpha());
+            mixup.put("cutmix_alpha", mixing.cutmixAlpha());
+            if (mixing.on()) {
+                mixup.put("prob", mixing.prob());
+                mixup.put("switch_prob", mixing.switchProb());
+            }
+            m.put("mixup", mixup);
+            m.put("clip_grad_norm", clipGradNorm);
+            m.put("early_stopping", earlyStop.toMap());
+            m.put("accumulate", accumulate);
+            m.put("ema", ema.toMap());
+            m.put("freeze", freeze);
+            m.put("lr_factors", new LinkedHashMap<>(lrFactors));
+            return m;
+        }
     }
 
     /** An exponential moving average of the weights ({@code decay} 0: off), with timm's warm-up. */
@@ -119,46 +299,30 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
         public boolean on() {
             return decay > 0;
         }
-    }
 
-    /** Early stopping: after more than {@code patience} epochs without {@code monitor} improving by {@code minDelta} (patience 0: off). */
-    public record EarlyStop(String monitor, int patience, double minDelta) {
-        public boolean on() {
-            return patience > 0;
+        Map<String, Object> toMap() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("decay", decay);
+            if (on()) m.put("warmup", warmup);
+            return m;
         }
     }
 
-    /** The schedule settings each schedule uses (the others are accepted, and left out of the resolved config). */
-    static final Map<String, List<String>> APPLIES = Map.of(
-            "constant", List.of("name", "warmup_epochs"),
-            "cosine", List.of("name", "warmup_epochs", "eta_min", "t_max", "eta_min_late", "eta_min_late_epoch"),
-            "cosine_restarts",
-                    List.of(
-                            "name",
-                            "warmup_epochs",
-                            "eta_min",
-                            "t_max",
-                            "t_mult",
-                            "eta_min_late",
-                            "eta_min_late_epoch"),
-            "step", List.of("name", "warmup_epochs", "step_size", "gamma"),
-            "multistep", List.of("name", "warmup_epochs", "milestones", "gamma"),
-            "plateau",
-                    List.of(
-                            "name",
-                            "warmup_epochs",
-                            "monitor",
-                            "mode",
-                            "factor",
-                            "patience",
-                            "threshold",
-                            "cooldown",
-                            "min_lr"),
-            "onecycle", List.of("name", "pct_start", "div_factor", "final_div_factor"));
+    /** Early stopping: after more than {@code patience} epochs without {@code monitor} improving by {@code minDelta} (patience 0: off). */
+    public record EarlyStop(Metric monitor, int patience, double minDelta) {
+        public boolean on() {
+            return patience > 0;
+        }
 
-    public static final List<String> PRECISIONS = List.of("auto", "32", "bf16-mixed", "16-mixed");
+        Map<String, Object> toMap() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            if (on()) m.put("monitor", monitor.word);
+            m.put("patience", patience);
+            if (on()) m.put("min_delta", minDelta);
+            return m;
+        }
+    }
 
-    /** Reads and validates a config; {@code base} resolves relative dataset paths. */
     /** A config given as YAML text (as a config file holds it); relative paths in it are taken from {@code base}. */
     public static RunConfig parse(String yaml, Path base) {
         return from(ConfigNode.parse(yaml, "config text"), base);
@@ -184,7 +348,7 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
         Data data = data(s.section("data"), base);
         Train train = train(s.section("train"));
         s.rejectUnknown();
-        return new RunConfig(name, seed, model, data, train, s.resolved());
+        return new RunConfig(name, seed, model, data, train);
     }
 
     static Model model(Section n, Path base) {
@@ -192,8 +356,8 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
             throw n.node().error("'name' is required (one of: " + String.join(", ", Models.names()) + ")");
         String name = n.choice("name", null, Models.names());
         Arch arch = Models.preset(name);
-        if (n.has("options")) arch = arch.withOverrides(n.raw("options"));
-        n.put("options", arch.toMap());
+        ConfigNode options = n.raw("options");
+        if (n.has("options")) arch = arch.withOverrides(options);
         Section init = n.section("init");
         String conv = init.choice("conv", "kaiming", Init.CONV), linear = init.choice("linear", "normal", Init.LINEAR);
         Path weights;
@@ -204,14 +368,13 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
             try {
                 pretrainedName = pretrained.substring(Pretrained.SCHEME.length());
                 weights = Pretrained.cached(pretrainedName);
-            } catch (convnet.UserException e) {
+            } catch (UserException e) {
                 throw init.raw("weights").error(e.getMessage());
             }
         } else {
             weights = init.path("weights", base);
         }
         boolean dropHead = init.bool("drop_head", false);
-        if (weights == null) init.omit("drop_head");
         return new Model(name, arch, conv, linear, weights, dropHead, init.bool("zero_last", false), pretrainedName);
     }
 
@@ -228,19 +391,19 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
         int size = n.integer("image_size", 224, 8, 4096);
         int batch = n.integer("batch_size", 32, 1, 1 << 16);
         int workers = n.integer("workers", Math.max(1, Runtime.getRuntime().availableProcessors()), 1, 256);
-        String onBad = n.choice("on_bad_image", "error", "error", "skip");
-        String cache = n.choice("cache", "auto", "auto", "ram", "none");
-        float[] mean = null, std = null;
+        Loader.OnBadImage onBad = n.choice("on_bad_image", Loader.OnBadImage.ERROR);
+        DecodedCache.Mode cache = n.choice("cache", DecodedCache.Mode.AUTO);
+        double[] mean = null, std = null;
         if (n.has("mean")
                 && !(!n.raw("mean").isList() && n.raw("mean").asString().equals("auto"))) {
-            mean = floats(n.numbers("mean", null, 0, 1));
+            mean = n.numbers("mean", null, 0, 1);
             if (mean.length != 3) throw n.raw("mean").error("expected three values (R, G, B) in [0, 1], or 'auto'");
             if (!n.has("std"))
                 throw n.raw("mean").error("is given without 'std'; give both (three values each), or mean: auto");
-            std = floats(n.numbers("std", null, 1e-6, 10));
+            std = n.numbers("std", null, 1e-6, 10);
             if (std.length != 3) throw n.raw("std").error("expected three values (R, G, B)");
         } else {
-            n.put("mean", "auto");
+            n.raw("mean");
             n.raw("std");
         }
         Pipeline trainT = n.has("train_transforms")
@@ -250,12 +413,12 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
                                 new Ops.RandomResizedCrop(size, 0.08, 1, 3.0 / 4, 4.0 / 3),
                                 new Ops.WithProbability(new Ops.HorizontalFlip(), 0.5)),
                         size);
-        n.put("train_transforms", trainT.toList());
+        n.raw("train_transforms");
         Pipeline evalT = n.has("eval_transforms")
                 ? Pipeline.fromConfig(n.raw("eval_transforms"), size)
                 : new Pipeline(
                         List.of(new Ops.Resize((int) Math.round(size / 0.875), 0, 0), new Ops.CenterCrop(size)), size);
-        n.put("eval_transforms", evalT.toList());
+        n.raw("eval_transforms");
         return new Data(
                 train,
                 trainLabels,
@@ -277,7 +440,7 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
         int epochs = n.integer("epochs", 10, 1, 100_000);
         OptimizerConfig optimizer = optimizer(n.section("optimizer"));
         ScheduleConfig schedule = schedule(n.section("schedule"));
-        String precision = n.choice("precision", "auto", PRECISIONS);
+        PrecisionSetting precision = n.choice("precision", PrecisionSetting.AUTO);
         return new Train(
                 epochs,
                 optimizer,
@@ -289,9 +452,9 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
                 n.integer("freeze_epochs", 0, 0, 100_000),
                 n.bool("channels_last", true),
                 n.integer("keep_best", 1, 1, 10_000),
-                n.choice("best_metric", Metric.VAL_ACC.word, Metric.words()),
+                n.choice("best_metric", Metric.VAL_ACC),
                 logFile(n),
-                n.choice("log_level", "info", "debug", "info", "warn", "error"),
+                n.choice("log_level", LogLevel.INFO),
                 n.number("progress_seconds", 30, 0, 86_400),
                 mixing(n.section("mixup")),
                 n.number("clip_grad_norm", 0, 0, 1e6),
@@ -310,10 +473,10 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
      */
     static List<String> freeze(Section n) {
         List<String> words = new java.util.ArrayList<>();
+        ConfigNode list = n.raw("freeze");
         if (n.has("freeze")) {
-            convnet.config.ConfigNode list = n.raw("freeze");
             if (!list.isList()) throw list.error("expected a list of group or layer names, e.g. [stem, stage1]");
-            for (convnet.config.ConfigNode item : list.asList()) {
+            for (ConfigNode item : list.asList()) {
                 String w = item.asString();
                 if (!w.matches("[A-Za-z0-9_.]+") || w.startsWith(".") || w.endsWith("."))
                     throw item.error("expected a group (stem, stage1, ..., head, backbone, pretrained) or a layer name"
@@ -324,7 +487,6 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
                 && n.node().get("freeze_epochs").asInt(0, 100_000) > 0) {
             words.add("pretrained");
         }
-        n.put("freeze", words);
         return words;
     }
 
@@ -342,40 +504,34 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
     }
 
     static Mixing mixing(Section m) {
-        Mixing mix = new Mixing(
+        return new Mixing(
                 m.number("mixup_alpha", 0, 0, 100),
                 m.number("cutmix_alpha", 0, 0, 100),
                 m.number("prob", 1, 0, 1),
                 m.number("switch_prob", 0.5, 0, 1));
-        if (!mix.on()) m.keepOnly(List.of("mixup_alpha", "cutmix_alpha"));
-        return mix;
     }
 
     static Ema ema(Section e) {
-        Ema ema = new Ema(e.number("decay", 0, 0, 0.999999999), e.bool("warmup", true));
-        if (!ema.on()) e.keepOnly(List.of("decay"));
-        return ema;
+        return new Ema(e.number("decay", 0, 0, 0.999999999), e.bool("warmup", true));
     }
 
     static EarlyStop earlyStop(Section e) {
-        EarlyStop es = new EarlyStop(
-                e.choice("monitor", Metric.VAL_LOSS.word, Metric.words()),
+        return new EarlyStop(
+                e.choice("monitor", Metric.VAL_LOSS),
                 e.integer("patience", 0, 0, 100_000),
                 e.number("min_delta", 0, 0, 1e6));
-        if (!es.on()) e.keepOnly(List.of("patience"));
-        return es;
     }
 
     static OptimizerConfig optimizer(Section o) {
-        String opt = o.choice("name", "sgd", "sgd", "adam", "adamw");
-        double lr = o.number("lr", opt.equals("sgd") ? 0.01 : 0.001, 1e-12, 10);
+        OptimizerConfig.Kind kind = o.choice("name", OptimizerConfig.Kind.SGD);
+        double lr = o.number("lr", kind == OptimizerConfig.Kind.SGD ? 0.01 : 0.001, 1e-12, 10);
         double momentum = o.number("momentum", 0.9, 0, 0.9999);
         boolean nesterov = o.bool("nesterov", true);
-        double weightDecay = o.number("weight_decay", opt.equals("adamw") ? 0.01 : 5e-4, 0, 1);
+        double weightDecay = o.number("weight_decay", kind == OptimizerConfig.Kind.ADAMW ? 0.01 : 5e-4, 0, 1);
         double[] betas = o.numbers("betas", new double[] {0.9, 0.999}, 0, 0.999999);
         if (betas.length != 2) throw o.raw("betas").error("expected [beta1, beta2]");
         OptimizerConfig c = new OptimizerConfig(
-                opt,
+                kind,
                 lr,
                 momentum,
                 nesterov,
@@ -384,13 +540,12 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
                 betas[1],
                 o.bool("decay_norm_and_bias", true),
                 o.number("pretrained_lr_factor", 1, 0, 10));
-        if (opt.equals("sgd")) o.omit("betas");
-        else o.omit("momentum", "nesterov");
-        if (c.nesterov() && c.momentum() == 0 && opt.equals("sgd"))
+        if (c.nesterov() && c.momentum() == 0 && kind == OptimizerConfig.Kind.SGD)
             throw o.raw("nesterov").error("Nesterov needs momentum > 0");
         return c;
     }
 
+    /** Every setting is read and checked, those of other kinds too (accepted, and left out of the resolved config). */
     static ScheduleConfig schedule(Section s) {
         String name = s.choice("name", "constant", ScheduleConfig.NAMES);
         int warmup = s.integer("warmup_epochs", 0, 0, 10_000);
@@ -407,33 +562,31 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
                 throw s.raw("milestones")
                         .error("expected epochs in increasing order, got " + java.util.Arrays.toString(milestones));
         }
-        String monitor = s.choice(
-                "monitor",
-                Metric.VAL_ACC.word,
-                List.of(Metric.VAL_ACC.word, Metric.VAL_LOSS.word, Metric.TRAIN_LOSS.word));
-        ScheduleConfig c = new ScheduleConfig(
-                name,
+        Metric monitor = s.choice("monitor", Metric.VAL_ACC, ScheduleConfig.Plateau.MONITORS);
+        ScheduleConfig.Plateau plateau = new ScheduleConfig.Plateau(
                 warmup,
-                etaMin,
-                stepSize,
-                gamma,
-                tMax,
-                tMult,
-                etaMinLate,
-                etaMinLateEpoch,
-                milestones,
                 monitor,
-                s.choice("mode", Metric.of(monitor).lowerIsBetter ? "min" : "max", "max", "min"),
+                s.choice("mode", ScheduleConfig.Plateau.Mode.of(monitor)),
                 s.number("factor", 0.1, 1e-6, 0.999999),
                 s.integer("patience", 10, 0, 100_000),
                 s.number("threshold", 1e-4, 0, 1),
                 s.integer("cooldown", 0, 0, 100_000),
-                s.number("min_lr", 0, 0, 10),
+                s.number("min_lr", 0, 0, 10));
+        ScheduleConfig.OneCycle oneCycle = new ScheduleConfig.OneCycle(
                 s.number("pct_start", 0.3, 0.001, 0.999),
                 s.number("div_factor", 25, 1, 1e6),
                 s.number("final_div_factor", 1e4, 1, 1e9));
-        s.keepOnly(APPLIES.get(name)); // the resolved config shows the settings this schedule uses
-        return c;
+        return switch (name) {
+            case "constant" -> new ScheduleConfig.Constant(warmup);
+            case "cosine" -> new ScheduleConfig.Cosine(warmup, etaMin, tMax, etaMinLate, etaMinLateEpoch);
+            case "cosine_restarts" ->
+                new ScheduleConfig.CosineRestarts(warmup, etaMin, tMax, tMult, etaMinLate, etaMinLateEpoch);
+            case "step" -> new ScheduleConfig.Step(warmup, stepSize, gamma);
+            case "multistep" -> new ScheduleConfig.MultiStep(warmup, gamma, milestones);
+            case "plateau" -> plateau;
+            case "onecycle" -> oneCycle;
+            default -> throw new IllegalStateException(name); // NAMES holds no other word
+        };
     }
 
     private static String logFile(Section n) {
@@ -451,95 +604,39 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
         return f;
     }
 
-    private static float[] floats(double[] d) {
-        if (d == null) return null;
-        float[] f = new float[d.length];
-        for (int i = 0; i < d.length; i++) f[i] = (float) d[i];
-        return f;
+    private static double[] doubles(float[] f) {
+        return new double[] {f[0], f[1], f[2]};
+    }
+
+    private static List<Double> list(double[] d) {
+        List<Double> out = new java.util.ArrayList<>();
+        for (double x : d) out.add(x);
+        return out;
     }
 
     /** This config with the normalisation a run resolved (measured, or read from {@code rgb_mean.json}). */
-    @SuppressWarnings("unchecked")
     public RunConfig withNormalization(float[] mean, float[] std) {
-        Map<String, Object> m = copy(resolved);
-        Map<String, Object> d = new LinkedHashMap<>();
-        for (var e : ((Map<String, Object>) m.get("data")).entrySet()) {
-            if (e.getKey().equals("std")) continue;
-            d.put(e.getKey(), e.getValue());
-            if (e.getKey().equals("mean")) {
-                d.put("mean", List.of((double) mean[0], (double) mean[1], (double) mean[2]));
-                d.put("std", List.of((double) std[0], (double) std[1], (double) std[2]));
-            }
-        }
-        m.put("data", d);
-        return new RunConfig(name, seed, model, data.withNormalization(mean, std), train, m);
+        return new RunConfig(name, seed, model, data.withNormalization(mean, std), train);
     }
 
     /** This config with the data cache a run chose ({@code auto} resolved to {@code ram} or {@code none}). */
-    @SuppressWarnings("unchecked")
-    public RunConfig withCache(String word) {
-        Map<String, Object> m = copy(resolved);
-        ((Map<String, Object>) m.get("data")).put("cache", word);
-        Data d = data;
-        Data chosen = new Data(
-                d.train(),
-                d.trainLabels(),
-                d.val(),
-                d.valLabels(),
-                d.valSplit(),
-                d.imageSize(),
-                d.batchSize(),
-                d.workers(),
-                d.onBadImage(),
-                word,
-                d.mean(),
-                d.std(),
-                d.trainTransforms(),
-                d.evalTransforms());
-        return new RunConfig(name, seed, model, chosen, train, m);
+    public RunConfig withCache(DecodedCache.Mode mode) {
+        return new RunConfig(name, seed, model, data.withCache(mode), train);
     }
 
     /** This config with the precision a run chose ({@code auto} resolved for this machine). */
-    @SuppressWarnings("unchecked")
-    public RunConfig withPrecision(String word) {
-        Map<String, Object> m = copy(resolved);
-        ((Map<String, Object>) m.get("train")).put("precision", word);
-        Train t = train;
-        Train chosen = new Train(
-                t.epochs(),
-                t.optimizer(),
-                t.schedule(),
-                word,
-                t.threads(),
-                t.checkpointEvery(),
-                t.labelSmoothing(),
-                t.freezeEpochs(),
-                t.channelsLast(),
-                t.keepBest(),
-                t.bestMetric(),
-                t.logFile(),
-                t.logLevel(),
-                t.progressSeconds(),
-                t.mixing(),
-                t.clipGradNorm(),
-                t.earlyStop(),
-                t.accumulate(),
-                t.ema(),
-                t.freeze(),
-                t.lrFactors());
-        return new RunConfig(name, seed, model, data, chosen, m);
+    public RunConfig withPrecision(Precision precision) {
+        return new RunConfig(name, seed, model, data, train.withPrecision(PrecisionSetting.of(precision)));
     }
 
-    /** The resolved config with every default filled in; reading it back gives the same config. */
+    /** The resolved config, every default filled in, as the YAML of {@code config.yaml}; reading it back gives the same config. */
     public Map<String, Object> toMap() {
-        return copy(resolved);
-    }
-
-    @SuppressWarnings("unchecked")
-    private static Map<String, Object> copy(Map<String, Object> m) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        for (var e : m.entrySet())
-            out.put(e.getKey(), e.getValue() instanceof Map<?, ?> sub ? copy((Map<String, Object>) sub) : e.getValue());
-        return out;
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("name", name);
+        m.put("seed", seed);
+        m.put("model", model.toMap());
+        m.put("data", data.toMap());
+        m.put("train", train.toMap());
+        return m;
     }
 }

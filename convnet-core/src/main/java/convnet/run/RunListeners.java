@@ -51,7 +51,7 @@ final class RunListeners {
         Summary summary = Summary.of(model.net(), 3, d.imageSize(), d.imageSize());
         log.debug("model {}:\n{}", config.model().name(), summary.format());
         tensorboard.setGraph(summary, config.model().name());
-        Metric best = Metric.of(t.bestMetric());
+        Metric best = t.bestMetric();
         ModelBundle bundle = new ModelBundle(
                 model.net().spec(), data.classes(), d.imageSize(), data.mean(), data.std(), d.evalTransforms());
         CheckpointSaver saver = new CheckpointSaver(

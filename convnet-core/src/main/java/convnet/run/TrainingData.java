@@ -41,8 +41,8 @@ record TrainingData(
             throw new UserException("data.batch_size " + d.batchSize() + " is larger than the training set ("
                     + split.train().size() + " images)");
         }
-        Loader.OnBadImage onBad = d.onBadImage().equals("skip") ? Loader.OnBadImage.SKIP : Loader.OnBadImage.ERROR;
-        float[] mean = d.mean(), std = d.std();
+        Loader.OnBadImage onBad = d.onBadImage();
+        float[] mean = floats(d.mean()), std = floats(d.std());
         if (d.autoNormalize() && split.processed() != null && split.processed().mean != null) {
             mean = split.processed().mean;
             std = split.processed().std;
@@ -55,6 +55,13 @@ record TrainingData(
         }
         return new TrainingData(
                 classes, split.train(), split.val(), mean, std, onBad, cacheDecision(d.cache(), split.train()));
+    }
+
+    private static float[] floats(double[] d) {
+        if (d == null) return null;
+        float[] f = new float[d.length];
+        for (int i = 0; i < d.length; i++) f[i] = (float) d[i];
+        return f;
     }
 
     private static String describe(String what, float[] mean, float[] std) {
@@ -95,10 +102,10 @@ record TrainingData(
      * when their estimated size fits a budget — a quarter of physical memory, and half of the Java heap (where
      * the pixels live). The decision is logged.
      */
-    static boolean cacheDecision(String mode, List<Sample> samples) {
-        if (mode.equals("none")) return false;
+    static boolean cacheDecision(DecodedCache.Mode mode, List<Sample> samples) {
+        if (mode == DecodedCache.Mode.NONE) return false;
         long estimate = DecodedCache.estimateBytes(samples);
-        if (mode.equals("ram")) {
+        if (mode == DecodedCache.Mode.RAM) {
             log.info("data cache: decoded training images kept in memory (about {} MB)", estimate >> 20);
             return true;
         }

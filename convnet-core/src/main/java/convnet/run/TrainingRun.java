@@ -3,15 +3,16 @@ package convnet.run;
 import convnet.UserException;
 import convnet.config.ConfigDiff;
 import convnet.config.Yamls;
+import convnet.data.DecodedCache;
 import convnet.data.Loader;
 import convnet.engine.Precision;
 import convnet.io.AtomicFiles;
 import convnet.train.Checkpoints;
 import convnet.train.Distributed;
 import convnet.train.EarlyStopping;
-import convnet.train.Metric;
 import convnet.train.ModelEma;
 import convnet.train.Schedule;
+import convnet.train.ScheduleConfig;
 import convnet.train.Trainer;
 import java.nio.file.Path;
 import java.util.List;
@@ -74,13 +75,14 @@ public final class TrainingRun implements AutoCloseable {
         if (writer) dir.checkUsable(config.train().logFile());
         if (o.restart() && o.resumeFrom() != null)
             throw new UserException("--restart and --resume contradict each other; give one");
+        if (o.dist() != null) checkWorldSize(config, o.dist().world);
         boolean lockFileBefore = dir.hasLockFile();
         RunDir.Lock lock = writer && dir.isRun() ? dir.lock() : null; // a second process on the same run stops here
         try {
             TrainingData data = TrainingData.prepare(config.data(), config.seed());
             RunConfig resolved = config.withNormalization(data.mean(), data.std())
-                    .withPrecision(precision(config.train().precision()).word)
-                    .withCache(data.cached() ? "ram" : "none");
+                    .withPrecision(precision(config.train().precision()))
+                    .withCache(data.cached() ? DecodedCache.Mode.RAM : DecodedCache.Mode.NONE);
             String resolvedYaml = Yamls.dump(resolved.toMap());
             ModelSetup model = ModelSetup.build(config, data.classes().size());
             if (!o.restart())
@@ -115,11 +117,7 @@ public final class TrainingRun implements AutoCloseable {
 
     /** Refuses a data-parallel run whose batch does not divide among its {@code world} processes. */
     public static void checkWorldSize(RunConfig config, int world) {
-        int batch = config.data().batchSize();
-        if (batch % world != 0) {
-            throw new UserException(
-                    "data.batch_size " + batch + " must be divisible by the number of processes (" + world + ")");
-        }
+        config.data().checkWorldSize(world);
     }
 
     private static Trainer trainer(
@@ -136,17 +134,18 @@ public final class TrainingRun implements AutoCloseable {
                 model.optimizer(),
                 train,
                 val,
-                Precision.of(t.precision()),
+                t.precision().precision(),
                 new Schedule(t.schedule(), t.optimizer().lr(), t.epochs()),
                 t.epochs(),
                 t.labelSmoothing());
         trainer.lrFactors(model.lrFactors());
-        trainer.seed(config.seed()).monitor(Metric.of(t.schedule().monitor()));
+        trainer.seed(config.seed());
+        if (t.schedule() instanceof ScheduleConfig.Plateau p) trainer.monitor(p.monitor());
         if (dist != null) trainer.distributed(dist);
         trainer.mixing(t.mixing()).clipGradNorm(t.clipGradNorm()).accumulate(t.accumulate());
         if (t.earlyStop().on()) {
             RunConfig.EarlyStop es = t.earlyStop();
-            trainer.earlyStopping(new EarlyStopping(Metric.of(es.monitor()), es.patience(), es.minDelta()));
+            trainer.earlyStopping(new EarlyStopping(es.monitor(), es.patience(), es.minDelta()));
         }
         if (t.channelsLast()) trainer.channelsLast(true);
         if (t.ema().on())
@@ -173,8 +172,8 @@ public final class TrainingRun implements AutoCloseable {
         return trainer;
     }
 
-    private static Precision precision(String word) {
-        Precision.Choice c = Precision.choose(word, Precision.cpuFlags());
+    private static Precision precision(RunConfig.PrecisionSetting setting) {
+        Precision.Choice c = Precision.choose(setting.word(), Precision.cpuFlags());
         log.info("precision {} ({})", c.precision().word, c.reason());
         return c.precision();
     }

@@ -1,11 +1,9 @@
 package convnet.train;
 
-import convnet.UserException;
-import java.util.Arrays;
-import java.util.List;
+import convnet.config.Word;
 
 /** A per-epoch figure that a run can rank checkpoints by, or a schedule can watch; it knows which way is better. */
-public enum Metric {
+public enum Metric implements Word {
     VAL_ACC("val_acc", false),
     VAL_LOSS("val_loss", true),
     VAL_TOP5("val_top5", false),
@@ -22,13 +20,9 @@ public enum Metric {
         this.lowerIsBetter = lowerIsBetter;
     }
 
-    public static List<String> words() {
-        return Arrays.stream(values()).map(m -> m.word).toList();
-    }
-
-    public static Metric of(String word) {
-        for (Metric m : values()) if (m.word.equals(word)) return m;
-        throw new UserException("unknown metric '" + word + "' (expected one of: " + String.join(", ", words()) + ")");
+    @Override
+    public String word() {
+        return word;
     }
 
     /** Whether the figure comes from the validation set (NaN when a run has none). */

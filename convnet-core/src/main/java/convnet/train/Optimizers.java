@@ -68,11 +68,10 @@ public final class Optimizers {
             TensorVector tensors = new TensorVector(e.getValue().toArray(new Tensor[0]));
             OptimizerOptions options = options(c, c.lr() * s[0], s[1]);
             if (opt == null) {
-                opt = switch (c.name()) {
-                    case "sgd" -> new SGD(tensors, (SGDOptions) options);
-                    case "adam" -> new Adam(tensors, (AdamOptions) options);
-                    case "adamw" -> new AdamW(tensors, (AdamWOptions) options);
-                    default -> throw new IllegalArgumentException("unknown optimizer " + c.name());
+                opt = switch (c.kind()) {
+                    case SGD -> new SGD(tensors, (SGDOptions) options);
+                    case ADAM -> new Adam(tensors, (AdamOptions) options);
+                    case ADAMW -> new AdamW(tensors, (AdamWOptions) options);
                 };
             } else {
                 opt.add_param_group(new OptimizerParamGroup(tensors, options));
@@ -82,28 +81,27 @@ public final class Optimizers {
     }
 
     private static OptimizerOptions options(OptimizerConfig c, double lr, double weightDecay) {
-        switch (c.name()) {
-            case "sgd" -> {
+        return switch (c.kind()) {
+            case SGD -> {
                 SGDOptions o = new SGDOptions(lr);
                 o.momentum().put(c.momentum());
                 o.nesterov().put(c.nesterov());
                 o.weight_decay().put(weightDecay);
-                return o;
+                yield o;
             }
-            case "adam" -> {
+            case ADAM -> {
                 AdamOptions o = new AdamOptions(lr);
                 o.betas().put(0, c.beta1()).put(1, c.beta2());
                 o.weight_decay().put(weightDecay);
-                return o;
+                yield o;
             }
-            case "adamw" -> {
+            case ADAMW -> {
                 AdamWOptions o = new AdamWOptions(lr);
                 o.betas().put(0, c.beta1()).put(1, c.beta2());
                 o.weight_decay().put(weightDecay);
-                return o;
+                yield o;
             }
-            default -> throw new IllegalArgumentException("unknown optimizer " + c.name());
-        }
+        };
     }
 
     /** Sets every group's learning rate to {@code lr} times its factor. */

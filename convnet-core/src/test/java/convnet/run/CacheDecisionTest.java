@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import convnet.TestData;
+import convnet.data.DecodedCache;
 import convnet.data.ImageFolder;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -14,8 +15,8 @@ class CacheDecisionTest {
     void autoCachesWhatFitsRamAlwaysNoneNever(@TempDir Path tmp) throws Exception {
         var samples =
                 ImageFolder.scan(TestData.subset("flowers5-128", tmp.resolve("d"), 3, "daisy", "rose"), null).samples;
-        assertTrue(TrainingData.cacheDecision("auto", samples), "a few small images fit any budget");
-        assertTrue(TrainingData.cacheDecision("ram", samples));
-        assertFalse(TrainingData.cacheDecision("none", samples));
+        assertTrue(TrainingData.cacheDecision(DecodedCache.Mode.AUTO, samples), "a few small images fit any budget");
+        assertTrue(TrainingData.cacheDecision(DecodedCache.Mode.RAM, samples));
+        assertFalse(TrainingData.cacheDecision(DecodedCache.Mode.NONE, samples));
     }
 }

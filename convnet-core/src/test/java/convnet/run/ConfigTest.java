@@ -33,7 +33,7 @@ class ConfigTest {
         assertEquals(3, c.train().epochs());
         assertEquals(0.1, c.train().optimizer().lr());
         assertTrue(c.train().optimizer().nesterov());
-        assertEquals("auto", c.train().precision());
+        assertEquals(RunConfig.PrecisionSetting.AUTO, c.train().precision());
         RunConfig again = RunConfig.from(Yamls.node(c.toMap(), "resolved"), Path.of("/tmp"));
         assertEquals(c.toMap(), again.toMap());
     }

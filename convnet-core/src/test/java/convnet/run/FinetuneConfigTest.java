@@ -27,7 +27,7 @@ class FinetuneConfigTest {
         assertTrue(rc.model().dropHead());
         assertEquals(DATA.toAbsolutePath().normalize(), rc.data().train());
         assertEquals(224, rc.data().imageSize());
-        assertEquals(0.485f, rc.data().mean()[0]);
+        assertEquals(0.485, rc.data().mean()[0]);
         RunConfig.Train t = rc.train();
         assertEquals(10, t.epochs());
         assertEquals(List.of("backbone"), t.freeze());
@@ -36,7 +36,7 @@ class FinetuneConfigTest {
         assertEquals(0.01, t.optimizer().lr());
         assertEquals(0.1, t.labelSmoothing());
         assertEquals(0.99, t.ema().decay());
-        assertEquals("ema_val_acc", t.bestMetric());
+        assertEquals(convnet.train.Metric.EMA_VAL_ACC, t.bestMetric());
         assertEquals("cosine", t.schedule().name());
     }
 

@@ -6,7 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import convnet.config.ConfigNode;
 import convnet.config.Yamls;
+import convnet.train.ScheduleConfig;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /** The resolved config.yaml shows the settings that apply to the run, short lists on one line. */
@@ -44,5 +48,50 @@ class ResolvedConfigTest {
         assertFalse(text.contains("momentum:") || text.contains("nesterov:") || text.contains("eta_min:"), text);
         // a setting that does not apply is still accepted (and left out), not an error
         assertFalse(resolved("{optimizer: {name: adam, momentum: 0.5}}").contains("momentum"));
+    }
+
+    @Test
+    void eachScheduleKindShowsItsOwnSettingsInReadingOrder() {
+        Map<String, List<String>> own = Map.of(
+                "constant", List.of("name", "warmup_epochs"),
+                "cosine", List.of("name", "warmup_epochs", "eta_min", "t_max", "eta_min_late", "eta_min_late_epoch"),
+                "cosine_restarts",
+                        List.of(
+                                "name",
+                                "warmup_epochs",
+                                "eta_min",
+                                "t_max",
+                                "t_mult",
+                                "eta_min_late",
+                                "eta_min_late_epoch"),
+                "step", List.of("name", "warmup_epochs", "step_size", "gamma"),
+                "multistep", List.of("name", "warmup_epochs", "gamma", "milestones"),
+                "plateau",
+                        List.of(
+                                "name",
+                                "warmup_epochs",
+                                "monitor",
+                                "mode",
+                                "factor",
+                                "patience",
+                                "threshold",
+                                "cooldown",
+                                "min_lr"),
+                "onecycle", List.of("name", "pct_start", "div_factor", "final_div_factor"));
+        assertEquals(Set.copyOf(ScheduleConfig.NAMES), own.keySet());
+        for (String name : ScheduleConfig.NAMES) {
+            resolved("{schedule: {name: " + name
+                    + ", gamma: 0.5, monitor: val_loss, t_mult: 2}}"); // reads back the same
+            RunConfig c = RunConfig.from(
+                    ConfigNode.parse(
+                            "model: {name: vgg11}\ndata: {train: x}\ntrain: {schedule: {name: " + name + "}}",
+                            "r.yaml"),
+                    Path.of("/tmp"));
+            assertEquals(name, c.train().schedule().name());
+            @SuppressWarnings("unchecked")
+            Map<String, Object> schedule =
+                    (Map<String, Object>) ((Map<String, Object>) c.toMap().get("train")).get("schedule");
+            assertEquals(own.get(name), List.copyOf(schedule.keySet()), name);
+        }
     }
 }

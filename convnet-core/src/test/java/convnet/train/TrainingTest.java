@@ -55,7 +55,7 @@ class TrainingTest {
                 null,
                 null,
                 Precision.FP32,
-                new Schedule(new ScheduleConfig("constant", 0, 0, 1, 1), lr, 1),
+                new Schedule(new ScheduleConfig.Constant(0), lr, 1),
                 1,
                 0);
     }
@@ -94,7 +94,7 @@ class TrainingTest {
                         null,
                         null,
                         Precision.BF16_MIXED,
-                        new Schedule(new ScheduleConfig("constant", 0, 0, 1, 1), lr, 1),
+                        new Schedule(new ScheduleConfig.Constant(0), lr, 1),
                         1,
                         0)
                 .channelsLast(true);
@@ -152,7 +152,7 @@ class TrainingTest {
                 null,
                 null,
                 Precision.BF16_MIXED,
-                new Schedule(new ScheduleConfig("constant", 0, 0, 1, 1), 0.02, 1),
+                new Schedule(new ScheduleConfig.Constant(0), 0.02, 1),
                 1,
                 0);
         double first = t.step(batch32)[0], last = first;
@@ -180,7 +180,7 @@ class TrainingTest {
                 null,
                 null,
                 Precision.FP16_MIXED,
-                new Schedule(new ScheduleConfig("constant", 0, 0, 1, 1), 0.02, 1),
+                new Schedule(new ScheduleConfig.Constant(0), 0.02, 1),
                 1,
                 0);
         net.train(true);
