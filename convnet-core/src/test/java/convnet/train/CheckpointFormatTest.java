@@ -1,6 +1,7 @@
 package convnet.train;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import convnet.engine.Engine;
 import convnet.engine.Precision;
@@ -10,6 +11,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -100,8 +103,6 @@ class CheckpointFormatTest {
         }
     }
 
-    static List<String> losses = new ArrayList<>();
-
     static TrainListener recorder(List<String> into) {
         return new TrainListener() {
             @Override
@@ -111,8 +112,39 @@ class CheckpointFormatTest {
         };
     }
 
+    /**
+     * The state of each part after resuming from the mid-epoch checkpoint: what its format-1 {@code state.json}
+     * holds, by key ({@code partial}, {@code scaler}, {@code schedule}, {@code early_stopping}, {@code ema_updates},
+     * {@code best_metric} and {@code best_epoch} there).
+     */
+    static final Map<String, Map<String, Object>> MID_EPOCH = Map.of(
+            "progress",
+                    Map.of(
+                            "loss_sum",
+                            17.43840742111206,
+                            "correct",
+                            5.0,
+                            "seen",
+                            16,
+                            "skipped",
+                            0,
+                            "seconds",
+                            1.869990779),
+            "schedule", Map.of("lr", 0.05, "best", 0.3333333333333333, "bad_epochs", 0, "cooldown_left", 0),
+            "loss_scaler", Map.of("scale", 65536.0, "good_steps", 5, "skipped", 0L),
+            "early_stopping", Map.of("best", 1.0945776568518744, "best_epoch", 1, "bad_epochs", 0, "stopped_after", 0),
+            "ema", Map.of("updates", 5L),
+            "best", Map.of("metric", 0.3333333333333333, "epoch", 1));
+
     /** Resumes {@code run} (from {@code which}, or its newest checkpoint) to the end; checks it ends as the old code did. */
-    static void resumesAsBefore(RunConfig rc, Path run, String which, int epoch, long step, int batch)
+    static void resumesAsBefore(
+            RunConfig rc,
+            Path run,
+            String which,
+            int epoch,
+            long step,
+            int batch,
+            Map<String, Map<String, Object>> parts)
             throws Exception {
         List<String> losses = new ArrayList<>();
         var options = new TrainingRun.Options(false, which, false, null, d -> {});
@@ -121,9 +153,25 @@ class CheckpointFormatTest {
             assertEquals(epoch, tr.epoch());
             assertEquals(step, tr.step());
             assertEquals(batch, tr.batchInEpoch());
+            Map<String, Map<String, Object>> restored = new TreeMap<>();
+            for (Stateful p : tr.components()) if (p.state() != null) restored.put(p.stateKey(), p.state());
+            if (parts != null) assertEquals(new TreeMap<>(parts), restored);
+            // the average of the weights is the fixture's, bit for bit
+            Path ckpt = which != null ? Path.of(which) : new Checkpoints(run.resolve("checkpoints")).resolve("last");
+            Map<String, org.bytedeco.pytorch.Tensor> saved = new java.util.LinkedHashMap<>();
+            for (var e : tr.ema().tensors().entrySet())
+                saved.put(e.getKey(), e.getValue().clone());
+            convnet.weights.Safetensors.load(ckpt.resolve("ema.safetensors"), saved);
+            for (var e : saved.entrySet())
+                assertTrue(e.getValue().equal(tr.ema().tensors().get(e.getKey())), e.getKey());
             tr.listen(recorder(losses));
             tr.fit();
         }
+        var written = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(run.resolve("checkpoints/epoch-0003/state.json").toFile());
+        assertEquals(Checkpoints.FORMAT, written.path("format").asInt(), "what the new code writes is format 2");
+        for (String key : List.of("best", "schedule", "loss_scaler", "early_stopping", "ema"))
+            assertTrue(written.path("components").has(key), key + " in " + written);
         List<String> rows = Files.readAllLines(run.resolve("metrics.csv")).stream()
                 .map(l -> {
                     List<String> cells = new ArrayList<>(List.of(l.split(",")));
@@ -144,13 +192,13 @@ class CheckpointFormatTest {
     @Test
     void aFormat1MidEpochCheckpointResumesExactly(@TempDir Path tmp) throws Exception {
         RunConfig rc = setUp(tmp);
-        resumesAsBefore(rc, tmp.resolve("run"), null, 1, 5, 4);
+        resumesAsBefore(rc, tmp.resolve("run"), null, 1, 5, 4, MID_EPOCH);
     }
 
     @Test
     void aFormat1EpochEndCheckpointResumesExactly(@TempDir Path tmp) throws Exception {
         RunConfig rc = setUp(tmp);
         Path ckpt = tmp.resolve("run/checkpoints/epoch-0001");
-        resumesAsBefore(rc, tmp.resolve("run"), ckpt.toString(), 1, 3, 0);
+        resumesAsBefore(rc, tmp.resolve("run"), ckpt.toString(), 1, 3, 0, null);
     }
 }
