@@ -338,6 +338,8 @@ public final class Trainer {
     private final List<TrainListener> listeners = new ArrayList<>();
     /** The parts whose state a checkpoint keeps, by key, in the order they were registered. */
     private final java.util.Map<String, Stateful> components = new java.util.LinkedHashMap<>();
+    /** The checkpoint this trainer continues from, or null. */
+    private Checkpoints.Loaded resumed;
 
     /** The next epoch to run (0-based) and the number of optimizer steps taken so far. */
     int epoch;
@@ -457,12 +459,14 @@ public final class Trainer {
 
     /**
      * Adds {@code part} to the parts whose state every checkpoint keeps under its {@link Stateful#stateKey()},
-     * and that {@link #restore} gives back. The trainer registers its own (the unfinished epoch's sums, the
-     * schedule, the loss scaler, early stopping, the average of the weights) and every listener that is Stateful.
+     * and that {@link #restore} gives back (at once, to a part registered after the trainer was restored). The
+     * trainer registers its own (the unfinished epoch's sums, the schedule, the loss scaler, early stopping, the
+     * average of the weights) and every listener that is Stateful.
      */
     public void register(Stateful part) {
         if (components.putIfAbsent(part.stateKey(), part) != null)
             throw new IllegalArgumentException("two parts keep their state under '" + part.stateKey() + "'");
+        if (resumed != null) Checkpoints.restore(resumed.path(), resumed.state(), List.of(part));
     }
 
     /** The registered stateful parts, in the order they were registered. */
@@ -477,10 +481,11 @@ public final class Trainer {
 
     /**
      * Continues from a loaded checkpoint: its epoch, step and mid-epoch position, and each registered part's saved
-     * state (a part the checkpoint has none for stays as it is). Call after the listeners are added. Returns the
-     * keys of the parts restored.
+     * state (a part the checkpoint has none for stays as it is; one registered later is restored as it comes).
+     * Returns the keys of the parts restored.
      */
     public List<String> restore(Checkpoints.Loaded loaded) {
+        this.resumed = loaded;
         Checkpoints.State state = loaded.state();
         this.epoch = state.epoch();
         this.step = state.step();
