@@ -87,17 +87,15 @@ public final class Bench {
     }
 
     /** A trainer of plain SGD at a constant rate, the simplest loop to compare with a PyTorch reference. */
-    public static Trainer plainTrainer(Net net, Precision precision) {
+    public static Trainer plainTrainer(Net net, Precision precision, boolean channelsLast) {
         OptimizerConfig o = new OptimizerConfig("sgd", 0.01, 0.9, false, 0, 0.9, 0.999);
         return new Trainer(
                 net,
                 Optimizers.create(o, net),
                 null,
                 null,
-                precision,
-                new Schedule(new ScheduleConfig.Constant(0), 0.01, 1),
-                1,
-                0);
+                Trainer.Options.of(precision, new Schedule(new ScheduleConfig.Constant(0), 0.01, 1), 1)
+                        .withChannelsLast(channelsLast));
     }
 
     /** Training images/second on one fixed random batch. */
@@ -105,8 +103,7 @@ public final class Bench {
             String model, Precision precision, boolean channelsLast, int batch, int warmup, int steps, int repeats) {
         int size = inputSize(model);
         Net net = model(model).build(0);
-        Trainer t = plainTrainer(net, precision);
-        t.channelsLast(channelsLast);
+        Trainer t = plainTrainer(net, precision, channelsLast);
         net.train(true);
         Loader.Batch b = randomBatch(batch, size);
         for (int i = 0; i < warmup; i++) t.step(b);
@@ -253,8 +250,7 @@ public final class Bench {
         Pipeline p = new Pipeline(
                 List.of(new Ops.RandomCrop(32, 4), new Ops.WithProbability(new Ops.HorizontalFlip(), 0.5)), 32);
         Net net = model(model).build(0);
-        Trainer t = plainTrainer(net, Precision.FP32);
-        t.channelsLast(channelsLast);
+        Trainer t = plainTrainer(net, Precision.FP32, channelsLast);
         net.train(true);
         double rate;
         try (Loader l = new Loader(

@@ -53,7 +53,7 @@ public final class StepCheck {
         Engine.start(Integer.parseInt(args[5]));
         if (args.length > 7 && args[7].equals("--crash-test")) crashNatively();
         Net net = Models.spec(model, 10).build(0);
-        Trainer trainer = Bench.plainTrainer(net, precision).channelsLast(true);
+        Trainer trainer = Bench.plainTrainer(net, precision, true);
         net.train(true);
         Loader.Batch b = Bench.randomBatch(batch, size);
         checkNumerics(net, precision, b);

@@ -171,8 +171,8 @@ class KillResumeTest {
         try (TrainingRun t = TrainingRun.open(rc, stopped, TrainingRun.Options.DEFAULT)) {
             t.trainer().listen(new TrainListener() {
                 @Override
-                public void onBatchEnd(Trainer tr, int epoch, int batch, int batches, double loss, double acc) {
-                    if (epoch == 1 && batch == 4) tr.requestStop();
+                public void onBatchEnd(Trainer tr, BatchEnd b) {
+                    if (b.epoch() == 1 && b.batch() == 4) tr.requestStop();
                 }
             });
             t.trainer().fit();

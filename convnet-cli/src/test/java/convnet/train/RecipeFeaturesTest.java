@@ -77,11 +77,8 @@ class RecipeFeaturesTest {
                 Optimizers.create(o, net),
                 null,
                 null,
-                Precision.FP32,
-                new Schedule(new ScheduleConfig.Constant(0), 1.0, 1),
-                1,
-                0);
-        t.clipGradNorm(1e-3);
+                Trainer.Options.of(Precision.FP32, new Schedule(new ScheduleConfig.Constant(0), 1.0, 1), 1)
+                        .withClipGradNorm(1e-3));
         List<Tensor> before = new java.util.ArrayList<>();
         var ps = net.parameters();
         for (long i = 0; i < ps.size(); i++) before.add(ps.get(i).clone());
@@ -150,7 +147,13 @@ class RecipeFeaturesTest {
         assertEquals(4, Files.readAllLines(run.resolve("metrics.csv")).size(), "three epochs");
         var state = new ObjectMapper()
                 .readTree(run.resolve("checkpoints/epoch-0003/state.json").toFile());
-        assertEquals(3, state.path("early_stopping").get(3).asInt(), "the checkpoint holds the decision");
+        assertEquals(
+                3,
+                state.path("components")
+                        .path("early_stopping")
+                        .path("stopped_after")
+                        .asInt(),
+                "the checkpoint holds the decision");
         Cli.Out again = Cli.run("train", cfg.toString(), "--run", run.toString(), "--threads", "2");
         assertEquals(0, again.code(), again.stderr());
         assertEquals(4, Files.readAllLines(run.resolve("metrics.csv")).size(), "resumed, it stays stopped");
@@ -223,8 +226,8 @@ class RecipeFeaturesTest {
         try (TrainingRun t = TrainingRun.open(rc, stopped, TrainingRun.Options.DEFAULT)) {
             t.trainer().listen(new TrainListener() {
                 @Override
-                public void onBatchEnd(Trainer tr, int epoch, int batch, int batches, double loss, double acc) {
-                    if (epoch == 1 && batch == 3)
+                public void onBatchEnd(Trainer tr, BatchEnd b) {
+                    if (b.epoch() == 1 && b.batch() == 3)
                         tr.requestStop(); // mid-group: the stop waits for the group to end (batch 4)
                 }
             });
@@ -267,7 +270,7 @@ class RecipeFeaturesTest {
         long[] y = new long[64];
         for (int i = 0; i < 64; i++) y[i] = i % 5;
         int half = 32 * 3 * 32 * 32;
-        Trainer one = plain(whole), two = plain(parts).accumulate(2);
+        Trainer one = plain(whole), two = plain(parts, o -> o.withAccumulate(2));
         one.step(new convnet.data.Loader.Batch(x, y, 64, 32, 32, 0));
         two.step(
                 new convnet.data.Loader.Batch(
@@ -301,25 +304,26 @@ class RecipeFeaturesTest {
     }
 
     static Trainer plain(Net net) {
+        return plain(net, o -> o);
+    }
+
+    static Trainer plain(Net net, java.util.function.UnaryOperator<Trainer.Options> options) {
         OptimizerConfig o = new OptimizerConfig("sgd", 0.05, 0.9, true, 0, 0.9, 0.999);
         return new Trainer(
                 net,
                 Optimizers.create(o, net),
                 null,
                 null,
-                Precision.FP32,
-                new Schedule(new ScheduleConfig.Constant(0), 0.05, 1),
-                1,
-                0);
+                options.apply(
+                        Trainer.Options.of(Precision.FP32, new Schedule(new ScheduleConfig.Constant(0), 0.05, 1), 1)));
     }
 
     /** After k steps the average is the formula's: e ← d·e + (1 − d)·w, from the starting weights. */
     @Test
     void theAverageOfTheWeightsFollowsTheFormula() {
         Net net = Models.create("preact_resnet20_cifar", 5);
-        Trainer t = plain(net);
-        ModelEma ema = new ModelEma(net, 0.5, false);
-        t.ema(ema);
+        Trainer t = plain(net, o -> o.withEma(new ModelEma.Spec(0.5, false)));
+        ModelEma ema = t.ema();
         Tensor w = net.parameters().get(0);
         float[] expected = Scoped.call(() -> Tensors.toFloats(w));
         for (int k = 0; k < 3; k++) {

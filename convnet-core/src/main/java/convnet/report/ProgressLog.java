@@ -45,15 +45,17 @@ public final class ProgressLog implements TrainListener {
     }
 
     @Override
-    public void onBatchEnd(Trainer t, int epoch, int batch, int batches, double loss, double acc) {
+    public void onBatchEnd(Trainer t, BatchEnd b) {
+        int epoch = b.epoch(), batch = b.batch(), batches = b.batches();
+        double loss = b.loss(), acc = b.acc();
         long now = System.nanoTime();
         if (batch == t.batchInEpochAtStart() + 1) lastLine = now;
         double secs = Math.max(1e-3, (now - t.epochStartNanos()) / 1e9);
         int done = batch - t.batchInEpochAtStart();
-        double perBatch = secs / done, imagesPerSecond = done * t.train.batchSize() / secs;
+        double perBatch = secs / done, imagesPerSecond = done * t.train().batchSize() / secs;
         double epochLeft = perBatch * (batches - batch);
         double runLeft =
-                epochLeft + (t.epochs - epoch - 1) * (Double.isNaN(epochSeconds) ? perBatch * batches : epochSeconds);
+                epochLeft + (t.epochs() - epoch - 1) * (Double.isNaN(epochSeconds) ? perBatch * batches : epochSeconds);
         String figures = String.format(
                 Locale.ROOT,
                 "%d/%d  %.0f img/s  loss %.4f  acc %.3f  val_acc %s  lr %.2e  %s, left %s (run %s)",
@@ -70,14 +72,14 @@ public final class ProgressLog implements TrainListener {
         if (!terminal) {
             if ((now - lastLine) / 1e9 >= every && batch < batches) {
                 lastLine = now;
-                log.info("epoch {}/{}  {}", epoch + 1, t.epochs, figures);
+                log.info("epoch {}/{}  {}", epoch + 1, t.epochs(), figures);
             }
             return;
         }
         if (now - lastDraw < 100_000_000L && batch < batches) return;
         lastDraw = now;
         String[] parts = {
-            "epoch " + (epoch + 1) + "/" + t.epochs,
+            "epoch " + (epoch + 1) + "/" + t.epochs(),
             batch + "/" + batches,
             String.format(Locale.ROOT, "%.0f img/s", imagesPerSecond),
             String.format(Locale.ROOT, "loss %.4f", loss),
@@ -149,7 +151,7 @@ public final class ProgressLog implements TrainListener {
                 Locale.ROOT,
                 "epoch %d/%d  train loss %.4f acc %.4f  val loss %s acc %s top5 %s  lr %.3g  %.1fs%s",
                 s.epoch(),
-                t.epochs,
+                t.epochs(),
                 s.trainLoss(),
                 s.trainAcc(),
                 fmt(s.valLoss()),

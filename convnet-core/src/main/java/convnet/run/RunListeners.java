@@ -61,8 +61,7 @@ final class RunListeners {
                 best,
                 !data.val().isEmpty(),
                 t.checkpointEvery(),
-                savesMidEpoch,
-                resumed);
+                savesMidEpoch);
         return List.of(
                 new ProgressLog(terminal, t.progressSeconds(), System.err, consoleCharset()),
                 metrics,

@@ -102,11 +102,11 @@ public final class TrainingRun implements AutoCloseable {
             Loader trainLoader = data.trainLoader(config.data(), config.seed());
             if (o.dist() != null) trainLoader.shard(o.dist().rank, o.dist().world);
             Loader valLoader = writer ? data.valLoader(config.data(), config.seed()) : null;
-            Trainer trainer = trainer(
-                    resumed == null ? null : resumed.path(), resolved, model, trainLoader, valLoader, o.dist(), state);
+            Trainer trainer = trainer(resolved, model, trainLoader, valLoader, o.dist());
             if (writer)
                 RunListeners.standard(dir, resolved, data, model, state, resolvedYaml, o.terminal(), o.dist() == null)
                         .forEach(trainer::listen);
+            if (resumed != null) restore(trainer, resumed); // the listeners' state too
             return new TrainingRun(dir, resolved, data.classes(), trainer, trainLoader, valLoader, lock);
         } catch (RuntimeException | Error e) {
             if (lock != null) lock.close(); // a run that could not start leaves its directory free, and as it was
@@ -120,39 +120,30 @@ public final class TrainingRun implements AutoCloseable {
         config.data().checkWorldSize(world);
     }
 
-    private static Trainer trainer(
-            Path resumedFrom,
-            RunConfig config,
-            ModelSetup model,
-            Loader train,
-            Loader val,
-            Distributed dist,
-            Checkpoints.State state) {
+    private static Trainer trainer(RunConfig config, ModelSetup model, Loader train, Loader val, Distributed dist) {
         RunConfig.Train t = config.train();
-        Trainer trainer = new Trainer(
-                model.net(),
-                model.optimizer(),
-                train,
-                val,
-                t.precision().precision(),
-                new Schedule(t.schedule(), t.optimizer().lr(), t.epochs()),
-                t.epochs(),
-                t.labelSmoothing());
-        trainer.lrFactors(model.lrFactors());
-        trainer.seed(config.seed());
-        if (t.schedule() instanceof ScheduleConfig.Plateau p) trainer.monitor(p.monitor());
-        if (dist != null) trainer.distributed(dist);
-        trainer.mixing(t.mixing()).clipGradNorm(t.clipGradNorm()).accumulate(t.accumulate());
+        Trainer.Options options = Trainer.Options.of(
+                        t.precision().precision(),
+                        new Schedule(t.schedule(), t.optimizer().lr(), t.epochs()),
+                        t.epochs())
+                .withLabelSmoothing(t.labelSmoothing())
+                .withLrFactors(model.lrFactors())
+                .withSeed(config.seed())
+                .withMonitor(t.schedule() instanceof ScheduleConfig.Plateau p ? p.monitor() : null)
+                .withDistributed(dist)
+                .withMixing(t.mixing())
+                .withClipGradNorm(t.clipGradNorm())
+                .withAccumulate(t.accumulate())
+                .withChannelsLast(t.channelsLast());
         if (t.earlyStop().on()) {
             RunConfig.EarlyStop es = t.earlyStop();
-            trainer.earlyStopping(new EarlyStopping(es.monitor(), es.patience(), es.minDelta()));
+            options = options.withEarlyStopping(new EarlyStopping(es.monitor(), es.patience(), es.minDelta()));
         }
-        if (t.channelsLast()) trainer.channelsLast(true);
         if (t.ema().on())
-            trainer.ema(new ModelEma(model.net(), t.ema().decay(), t.ema().warmup())); // after the memory format is set
+            options = options.withEma(new ModelEma.Spec(t.ema().decay(), t.ema().warmup()));
         if (!model.frozen().isEmpty()) {
             int epochs = t.freezeEpochs() > 0 ? t.freezeEpochs() : Integer.MAX_VALUE;
-            trainer.freeze(model.frozenTensors(), model.frozenNorms(), epochs);
+            options = options.withFreeze(new Trainer.Freeze(model.frozenTensors(), model.frozenNorms(), epochs));
             log.info(
                     "{} ({} parameter tensors, {} BatchNorm layers with their statistics) frozen {}",
                     String.join(", ", t.freeze()),
@@ -160,16 +151,17 @@ public final class TrainingRun implements AutoCloseable {
                     model.frozenNorms().size(),
                     t.freezeEpochs() > 0 ? "for the first " + plural(t.freezeEpochs(), "epoch") : "for the whole run");
         }
-        trainer.resumeAt(state);
-        trainer.schedule.restore(state.schedule());
-        if (trainer.scaler != null) trainer.scaler.restore(state.scaler());
-        if (trainer.earlyStopping() != null) trainer.earlyStopping().restore(state.earlyStopping());
-        if (trainer.ema() != null && resumedFrom != null && !Checkpoints.loadEma(resumedFrom, trainer.ema())) {
+        return new Trainer(model.net(), model.optimizer(), train, val, options);
+    }
+
+    /** Continues {@code trainer} from {@code resumed}: position, and each registered part's state. */
+    private static void restore(Trainer trainer, Checkpoints.Loaded resumed) {
+        List<String> restored = trainer.restore(resumed);
+        if (trainer.ema() != null && !restored.contains(trainer.ema().stateKey())) {
             log.info(
                     "{} holds no average of the weights: it starts from the weights as they are",
-                    resumedFrom.getFileName());
+                    resumed.path().getFileName());
         }
-        return trainer;
     }
 
     private static Precision precision(RunConfig.PrecisionSetting setting) {

@@ -2,15 +2,21 @@ package convnet.train;
 
 import convnet.eval.ModelBundle;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Saves a checkpoint after every epoch (and mid-epoch when the run is stopped) and the model bundle
  * whenever the run's best-metric improves. The loop hands it each epoch's figures; which is best, and
- * which checkpoints stay, is decided here and in {@link Checkpoints}.
+ * which checkpoints stay, is decided here and in {@link Checkpoints}. Its own state, the best epoch so far, is
+ * the checkpoint's component {@value #KEY}.
  */
-public final class CheckpointSaver implements TrainListener {
+public final class CheckpointSaver implements TrainListener, Stateful {
+    /** The key of the best epoch so far in a checkpoint's components. */
+    public static final String KEY = "best";
+
     private static final Logger log = LoggerFactory.getLogger(CheckpointSaver.class);
     private final Checkpoints checkpoints;
     private final ModelBundle bundle;
@@ -19,7 +25,7 @@ public final class CheckpointSaver implements TrainListener {
     private final boolean ranked;
     private final int every;
     private final boolean savesMidEpoch;
-    private double best;
+    private double best = Double.NaN;
     private int bestEpoch;
 
     /**
@@ -36,8 +42,7 @@ public final class CheckpointSaver implements TrainListener {
             Metric metric,
             boolean hasValidation,
             int every,
-            boolean savesMidEpoch,
-            Checkpoints.State resumed) {
+            boolean savesMidEpoch) {
         this.checkpoints = checkpoints;
         this.bundle = bundle;
         this.modelDir = modelDir;
@@ -45,8 +50,26 @@ public final class CheckpointSaver implements TrainListener {
         this.ranked = hasValidation || !metric.needsValidation();
         this.every = every;
         this.savesMidEpoch = savesMidEpoch;
-        this.best = resumed.bestMetric();
-        this.bestEpoch = resumed.bestEpoch();
+    }
+
+    @Override
+    public String stateKey() {
+        return KEY;
+    }
+
+    /** The run's best value of its best-metric so far, and the epoch that had it. */
+    @Override
+    public Map<String, Object> state() {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("metric", best);
+        s.put("epoch", bestEpoch);
+        return s;
+    }
+
+    @Override
+    public void restore(Map<String, Object> s) {
+        best = Stateful.number(s, "metric");
+        bestEpoch = (int) Stateful.integer(s, "epoch");
     }
 
     @Override
@@ -62,29 +85,14 @@ public final class CheckpointSaver implements TrainListener {
         if (improved || !ModelBundle.exists(modelDir)) {
             if (metric.ofAverage() && t.ema() != null) {
                 t.ema().withWeightsIn(() -> {
-                    bundle.save(modelDir, t.net);
+                    bundle.save(modelDir, t.net());
                     return null;
                 });
             } else {
-                bundle.save(modelDir, t.net);
+                bundle.save(modelDir, t.net());
             }
         }
-        checkpoints.save(
-                t.net,
-                t.optimizer,
-                t.ema(),
-                new Checkpoints.State(
-                        s.epoch(),
-                        s.step(),
-                        best,
-                        bestEpoch,
-                        t.schedule.state(),
-                        v,
-                        null,
-                        t.scaler == null ? null : t.scaler.state(),
-                        t.earlyStopping() == null ? null : t.earlyStopping().state()),
-                improved,
-                keep);
+        checkpoints.save(t.net(), t.optimizer(), t.snapshot(v), improved, keep);
     }
 
     @Override
@@ -110,22 +118,7 @@ public final class CheckpointSaver implements TrainListener {
             log.info("data-parallel run stopped mid-epoch: it resumes from the last epoch's end");
             return;
         }
-        Path p = checkpoints.save(
-                t.net,
-                t.optimizer,
-                t.ema(),
-                new Checkpoints.State(
-                        t.epoch(),
-                        t.step(),
-                        best,
-                        bestEpoch,
-                        t.schedule.state(),
-                        Double.NaN,
-                        t.progress(),
-                        t.scaler == null ? null : t.scaler.state(),
-                        t.earlyStopping() == null ? null : t.earlyStopping().state()),
-                false,
-                false);
+        Path p = checkpoints.save(t.net(), t.optimizer(), t.snapshot(Double.NaN), false, false);
         log.info("saved {} (epoch {}, batch {})", p, t.epoch() + 1, t.progress().batch());
     }
 }

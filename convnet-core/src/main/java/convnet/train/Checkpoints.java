@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,62 +21,71 @@ import java.util.stream.Stream;
 import org.bytedeco.pytorch.InputArchive;
 import org.bytedeco.pytorch.Optimizer;
 import org.bytedeco.pytorch.OutputArchive;
+import org.bytedeco.pytorch.Tensor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Checkpoints as folders {@code checkpoints/epoch-NNNN/} holding {@code model.safetensors},
- * {@code optimizer.pt} (libtorch's archive of the optimizer state) and {@code state.json} (epoch,
- * step, best metric, SHA-256 of both files). A folder is written under a temporary name and renamed
- * when complete; {@code last.json} and {@code best.json} point at folders and are replaced
- * atomically, so a crash at any moment leaves the previous checkpoint usable.
+ * {@code optimizer.pt} (libtorch's archive of the optimizer state) and {@code state.json}: where the run
+ * stood (epoch, step, batch when mid-epoch), this checkpoint's metric, the state of each {@link Stateful}
+ * part under its key in {@code components}, and the SHA-256 of every file. A part with tensors (the
+ * average of the weights) has them beside it as {@code <key>.safetensors}. A folder is written under a
+ * temporary name and renamed when complete; {@code last.json} and {@code best.json} point at folders and
+ * are replaced atomically, so a crash at any moment leaves the previous checkpoint usable.
+ *
+ * <p>{@code state.json} of format 2 (this one) holds {@code "format": 2}; one without it (format 1, with the
+ * parts' state as positional arrays) is read into the same components by {@link #fromFormat1}.
  */
 public final class Checkpoints {
     private static final Logger log = LoggerFactory.getLogger(Checkpoints.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /** The format of the {@code state.json} this class writes. */
+    public static final int FORMAT = 2;
+
     /**
-     * What a resume needs besides the tensors. {@code epoch}: epochs completed; {@code progress}: how far
-     * the next epoch had come when the run stopped mid-epoch ({@link EpochProgress#START} at an epoch's end);
-     * {@code metric}: this checkpoint's value of the run's best-metric (ranks the kept best checkpoints);
-     * {@code scaler}: the fp16 loss scaler's state.
+     * What a resume needs besides the network's and optimizer's tensors. {@code epoch}: epochs completed;
+     * {@code batch}: batches of the next epoch done when the run stopped mid-epoch (0 at an epoch's end);
+     * {@code step}: optimizer steps; {@code metric}: this checkpoint's value of the run's best-metric (ranks the
+     * kept best checkpoints; NaN mid-epoch); {@code components}: each {@link Stateful} part's state by its key.
      */
-    public record State(
-            int epoch,
-            long step,
-            double bestMetric,
-            int bestEpoch,
-            double[] schedule,
-            double metric,
-            EpochProgress progress,
-            double[] scaler,
-            double[] earlyStopping) {
+    public record State(int epoch, int batch, long step, double metric, Map<String, Map<String, Object>> components) {
         public State {
-            if (progress == null) progress = EpochProgress.START;
+            components = components == null ? Map.of() : java.util.Collections.unmodifiableMap(components);
         }
 
-        public State(
-                int epoch,
-                long step,
-                double bestMetric,
-                int bestEpoch,
-                double[] schedule,
-                double metric,
-                EpochProgress progress,
-                double[] scaler) {
-            this(epoch, step, bestMetric, bestEpoch, schedule, metric, progress, scaler, null);
-        }
+        /** A fresh run's state: nothing done, no part's state. */
+        public static final State NEW = new State(0, 0, 0, Double.NaN, Map.of());
 
-        /** A fresh run's state: nothing done, no best yet. */
-        public static final State NEW = new State(0, 0, Double.NaN, 0, null, Double.NaN, null, null);
+        /** Where the run stands now, and the state of {@code parts} (those with none to save left out). */
+        public static State of(int epoch, int batch, long step, double metric, Collection<? extends Stateful> parts) {
+            Map<String, Map<String, Object>> c = new LinkedHashMap<>();
+            for (Stateful p : parts) {
+                Map<String, Object> s = p.state();
+                if (s != null && !s.isEmpty()) c.put(p.stateKey(), s);
+            }
+            return new State(epoch, batch, step, metric, c);
+        }
 
         public boolean midEpoch() {
-            return progress.midEpoch();
+            return batch > 0;
         }
 
-        /** Batches done in the next epoch (0 at an epoch's end). */
-        public int batch() {
-            return progress.batch();
+        /** The state saved for the part {@code key}, or null if there is none. */
+        public Map<String, Object> component(String key) {
+            return components.get(key);
+        }
+    }
+
+    /** What {@link #save} writes: the state, and the tensors of the parts that have some, by key. */
+    public record Snapshot(State state, Map<String, Map<String, Tensor>> tensors) {
+        /** Asks each of {@code parts} for its state and tensors. */
+        public static Snapshot of(
+                int epoch, int batch, long step, double metric, Collection<? extends Stateful> parts) {
+            Map<String, Map<String, Tensor>> t = new LinkedHashMap<>();
+            for (Stateful p : parts) if (!p.tensors().isEmpty()) t.put(p.stateKey(), p.tensors());
+            return new Snapshot(State.of(epoch, batch, step, metric, parts), t);
         }
     }
 
@@ -119,7 +129,9 @@ public final class Checkpoints {
     }
 
     private static final String FOLDER = "epoch-\\d+(-b\\d+)?";
-    private static final String CONFIG = "config.yaml", EMA = "ema.safetensors";
+    private static final String CONFIG = "config.yaml", EMA = "ema.safetensors", TENSORS = ".safetensors";
+    private static final java.util.Set<String> FILE_CHECKSUMS =
+            java.util.Set.of("model_sha256", "optimizer_sha256", "config_sha256");
 
     public Path dir() {
         return dir;
@@ -130,11 +142,12 @@ public final class Checkpoints {
      * {@code last} (and {@code best} if asked) at it.
      */
     public Path save(Net net, Optimizer optimizer, State state, boolean best, boolean keep) {
-        return save(net, optimizer, null, state, best, keep);
+        return save(net, optimizer, new Snapshot(state, Map.of()), best, keep);
     }
 
-    /** As {@link #save(Net, Optimizer, State, boolean, boolean)}, with the average of the weights when there is one. */
-    public Path save(Net net, Optimizer optimizer, ModelEma ema, State state, boolean best, boolean keep) {
+    /** As {@link #save(Net, Optimizer, State, boolean, boolean)}, with the tensors of the parts that have some. */
+    public Path save(Net net, Optimizer optimizer, Snapshot snapshot, boolean best, boolean keep) {
+        State state = snapshot.state();
         String name = folderName(state);
         Path target = dir.resolve(name);
         Path tmp = dir.resolve("." + name + ".tmp");
@@ -148,28 +161,24 @@ public final class Checkpoints {
             archive.save_to(tmp.resolve("optimizer.pt").toString());
             archive.close();
             Map<String, Object> s = new LinkedHashMap<>();
+            s.put("format", FORMAT);
             s.put("epoch", state.epoch());
             s.put("step", state.step());
-            s.put("best_metric", Double.isNaN(state.bestMetric()) ? null : state.bestMetric());
-            s.put("best_epoch", state.bestEpoch());
+            if (state.midEpoch()) s.put("batch", state.batch());
             s.put("keep", keep);
             s.put("metric", Double.isNaN(state.metric()) ? null : state.metric());
-            if (state.midEpoch()) {
-                s.put("batch", state.batch());
-                s.put("partial", numbers(state.progress().sums()));
-            }
-            if (state.schedule() != null) s.put("schedule", numbers(state.schedule()));
-            if (state.scaler() != null) s.put("scaler", numbers(state.scaler()));
-            if (state.earlyStopping() != null) s.put("early_stopping", numbers(state.earlyStopping()));
+            Map<String, Object> components = new LinkedHashMap<>();
+            for (var c : state.components().entrySet()) components.put(c.getKey(), json(c.getValue()));
+            s.put("components", components);
             if (config != null) {
                 AtomicFiles.writeString(tmp.resolve(CONFIG), config);
                 s.put("config_sha256", sha256(tmp.resolve(CONFIG)));
             }
             s.put("model_sha256", sha256(tmp.resolve("model.safetensors")));
-            if (ema != null) {
-                Safetensors.write(tmp.resolve(EMA), ema.tensors(), Map.of("format", "pt"));
-                s.put("ema_sha256", sha256(tmp.resolve(EMA)));
-                s.put("ema_updates", ema.updates());
+            for (var t : snapshot.tensors().entrySet()) {
+                Path file = tmp.resolve(t.getKey() + TENSORS);
+                Safetensors.write(file, t.getValue(), Map.of("format", "pt"));
+                s.put(t.getKey() + "_sha256", sha256(file));
             }
             s.put("optimizer_sha256", sha256(tmp.resolve("optimizer.pt")));
             AtomicFiles.writeString(tmp.resolve("state.json"), JSON.writeValueAsString(s));
@@ -190,9 +199,13 @@ public final class Checkpoints {
         return target;
     }
 
-    private static List<Object> numbers(double[] values) {
-        List<Object> out = new ArrayList<>();
-        for (double v : values) out.add(Double.isNaN(v) ? null : v);
+    /** A part's state as JSON writes it: NaN (which JSON has not) as null. */
+    private static Map<String, Object> json(Map<String, Object> state) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (var e : state.entrySet()) {
+            Object v = e.getValue();
+            out.put(e.getKey(), v instanceof Double d && d.isNaN() || v instanceof Float f && f.isNaN() ? null : v);
+        }
         return out;
     }
 
@@ -252,11 +265,16 @@ public final class Checkpoints {
                 if (!want.equals(sha256(file)))
                     throw new UserException(ckpt + ": damaged checkpoint, " + f + " does not match its checksum");
             }
-            if (s.has("ema_sha256")
-                    && !(Files.isRegularFile(ckpt.resolve(EMA))
-                            && s.path("ema_sha256").asText().equals(sha256(ckpt.resolve(EMA))))) {
-                throw new UserException(
-                        ckpt + ": damaged checkpoint, " + EMA + " is missing or does not match its checksum");
+            for (var names = s.fieldNames(); names.hasNext(); ) {
+                String field = names.next();
+                if (!field.endsWith("_sha256") || FILE_CHECKSUMS.contains(field)) continue;
+                String file = field.substring(0, field.length() - "_sha256".length()) + TENSORS;
+                if (!file.matches("[a-z0-9_]+\\.safetensors")
+                        || !(Files.isRegularFile(ckpt.resolve(file))
+                                && s.path(field).asText().equals(sha256(ckpt.resolve(file))))) {
+                    throw new UserException(
+                            ckpt + ": damaged checkpoint, " + file + " is missing or does not match its checksum");
+                }
             }
             if (s.has("config_sha256")
                     && !(Files.isRegularFile(ckpt.resolve(CONFIG))
@@ -264,44 +282,113 @@ public final class Checkpoints {
                 throw new UserException(
                         ckpt + ": damaged checkpoint, config.yaml is missing or does not match its checksum");
             }
-            double best =
-                    s.path("best_metric").isNumber() ? s.path("best_metric").asDouble() : Double.NaN;
             double metric = s.path("metric").isNumber() ? s.path("metric").asDouble() : Double.NaN;
             int batch = s.path("batch").asInt(0);
-            double[] partial = numbers(s.path("partial"));
-            if (batch < 0 || batch > 0 && (partial == null || partial.length != 5))
+            int format = s.path("format").asInt(1);
+            if (format > FORMAT)
+                throw new UserException(statePath + ": checkpoint format " + format
+                        + " is newer than this version of convnet reads (" + FORMAT + ")");
+            Map<String, Map<String, Object>> components;
+            if (format >= 2) {
+                if (!s.path("components").isObject())
+                    throw new UserException(statePath + ": damaged checkpoint state (no components)");
+                components = new LinkedHashMap<>();
+                for (var c = s.path("components").fields(); c.hasNext(); ) {
+                    var e = c.next();
+                    if (!e.getValue().isObject())
+                        throw new UserException(
+                                statePath + ": damaged checkpoint state (component " + e.getKey() + ")");
+                    components.put(e.getKey(), JSON.convertValue(e.getValue(), MAP));
+                }
+            } else {
+                components = fromFormat1(s);
+            }
+            if (batch < 0 || batch > 0 && !components.containsKey(EpochProgress.KEY))
                 throw new UserException(statePath + ": damaged checkpoint state (mid-epoch position)");
-            return new State(
-                    s.path("epoch").asInt(),
-                    s.path("step").asLong(),
-                    best,
-                    s.path("best_epoch").asInt(),
-                    numbers(s.path("schedule")),
-                    metric,
-                    batch > 0 ? EpochProgress.of(batch, partial) : null,
-                    numbers(s.path("scaler")),
-                    numbers(s.path("early_stopping")));
-        } catch (IOException e) {
+            return new State(s.path("epoch").asInt(), batch, s.path("step").asLong(), metric, components);
+        } catch (IOException | IllegalArgumentException e) {
             throw new UserException(statePath + ": damaged checkpoint state: " + e.getMessage());
         }
     }
 
+    private static final com.fasterxml.jackson.core.type.TypeReference<Map<String, Object>> MAP =
+            new com.fasterxml.jackson.core.type.TypeReference<>() {};
+
     /**
-     * Loads the average of the weights saved with {@code ckpt} into {@code ema}; false (and {@code ema} left as
-     * it is: the current weights) when the checkpoint has none. Checked against its checksum.
+     * The components of a format-1 {@code state.json}, whose parts' state was positional arrays beside the
+     * position: {@code best_metric} and {@code best_epoch}, {@code partial} (the unfinished epoch's sums),
+     * {@code schedule}, {@code scaler}, {@code early_stopping}, and {@code ema_updates} beside {@code ema.safetensors}.
+     * An array of the wrong length is left out, as the parts ignored one then.
      */
-    public static boolean loadEma(Path ckpt, ModelEma ema) {
-        Path file = ckpt.resolve(EMA);
-        if (!Files.isRegularFile(file)) return false;
+    static Map<String, Map<String, Object>> fromFormat1(com.fasterxml.jackson.databind.JsonNode s) {
+        Map<String, Map<String, Object>> c = new LinkedHashMap<>();
+        c.put(CheckpointSaver.KEY, named(new String[] {"metric", "epoch"}, new Object[] {
+            s.path("best_metric").isNumber() ? s.path("best_metric").asDouble() : Double.NaN,
+            s.path("best_epoch").asInt()
+        }));
+        double[] partial = numbers(s.path("partial"));
+        if (s.path("batch").asInt(0) > 0 && partial != null && partial.length == 5)
+            c.put(
+                    EpochProgress.KEY,
+                    EpochProgress.of(s.path("batch").asInt(), partial).state());
+        format1(c, "schedule", numbers(s.path("schedule")), "lr", "best", "bad_epochs", "cooldown_left");
+        format1(c, "loss_scaler", numbers(s.path("scaler")), "scale", "good_steps", "skipped");
+        format1(
+                c,
+                "early_stopping",
+                numbers(s.path("early_stopping")),
+                "best",
+                "best_epoch",
+                "bad_epochs",
+                "stopped_after");
+        if (s.has("ema_sha256"))
+            c.put("ema", named(new String[] {"updates"}, new Object[] {
+                s.path("ema_updates").asLong()
+            }));
+        return c;
+    }
+
+    private static void format1(Map<String, Map<String, Object>> c, String key, double[] values, String... names) {
+        if (values == null || values.length != names.length) return;
+        Object[] boxed = new Object[values.length];
+        for (int i = 0; i < values.length; i++) boxed[i] = values[i];
+        c.put(key, named(names, boxed));
+    }
+
+    private static Map<String, Object> named(String[] names, Object[] values) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (int i = 0; i < names.length; i++) m.put(names[i], values[i]);
+        return m;
+    }
+
+    /**
+     * Gives each of {@code parts} its state saved in the verified checkpoint {@code ckpt} (read as {@code state}),
+     * its tensors first (checked against their checksum). A part without saved state is left as it is. Returns
+     * the keys of the parts restored.
+     */
+    public static List<String> restore(Path ckpt, State state, Collection<? extends Stateful> parts) {
+        List<String> restored = new ArrayList<>();
+        for (Stateful p : parts) {
+            Map<String, Object> s = state.component(p.stateKey());
+            if (s == null) continue;
+            if (!p.tensors().isEmpty()) loadTensors(ckpt, p.stateKey(), p.tensors());
+            p.restore(s);
+            restored.add(p.stateKey());
+        }
+        return restored;
+    }
+
+    private static void loadTensors(Path ckpt, String key, Map<String, Tensor> into) {
+        String name = key + TENSORS;
+        Path file = ckpt.resolve(name);
         try {
             var s = JSON.readTree(ckpt.resolve("state.json").toFile());
-            if (!s.path("ema_sha256").asText().equals(sha256(file)))
-                throw new UserException(ckpt + ": damaged checkpoint, " + EMA + " does not match its checksum");
-            Safetensors.load(file, ema.tensors());
-            ema.restoreUpdates(s.path("ema_updates").asLong());
-            return true;
+            if (!Files.isRegularFile(file) || !s.path(key + "_sha256").asText().equals(sha256(file)))
+                throw new UserException(
+                        ckpt + ": damaged checkpoint, " + name + " is missing or does not match its checksum");
+            Safetensors.load(file, into);
         } catch (IOException e) {
-            throw new UserException(ckpt + ": cannot read " + EMA + ": " + e.getMessage());
+            throw new UserException(ckpt + ": cannot read " + name + ": " + e.getMessage());
         }
     }
 

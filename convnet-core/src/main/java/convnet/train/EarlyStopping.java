@@ -1,11 +1,14 @@
 package convnet.train;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
+
 /**
  * Stops a run whose monitored metric has not improved by more than {@code minDelta} for more than
  * {@code patience} epochs (Keras's {@code EarlyStopping}). Its state is in every checkpoint, so a resumed
  * run counts on, and a run it stopped stays stopped.
  */
-public final class EarlyStopping {
+public final class EarlyStopping implements Stateful {
     private final Metric monitor;
     private final int patience;
     private final double minDelta;
@@ -49,16 +52,27 @@ public final class EarlyStopping {
                 bestEpoch);
     }
 
-    /** {best, best epoch, epochs without improvement, stopped after}, for the checkpoint. */
-    public double[] state() {
-        return new double[] {best, bestEpoch, bad, stoppedAfter};
+    @Override
+    public String stateKey() {
+        return "early_stopping";
     }
 
-    public void restore(double[] s) {
-        if (s == null || s.length != 4) return;
-        best = s[0];
-        bestEpoch = (int) s[1];
-        bad = (int) s[2];
-        stoppedAfter = (int) s[3];
+    /** The best value and its epoch, the epochs without improvement since, and the epoch it stopped the run after. */
+    @Override
+    public Map<String, Object> state() {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("best", best);
+        s.put("best_epoch", bestEpoch);
+        s.put("bad_epochs", bad);
+        s.put("stopped_after", stoppedAfter);
+        return s;
+    }
+
+    @Override
+    public void restore(Map<String, Object> s) {
+        best = Stateful.number(s, "best");
+        bestEpoch = (int) Stateful.integer(s, "best_epoch");
+        bad = (int) Stateful.integer(s, "bad_epochs");
+        stoppedAfter = (int) Stateful.integer(s, "stopped_after");
     }
 }

@@ -1,6 +1,8 @@
 package convnet.train;
 
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -12,7 +14,7 @@ import org.bytedeco.pytorch.global.torch;
  * and the scale halved; after {@code growthInterval} good steps in a row the scale doubles. Its state
  * is part of the checkpoint. Call inside a PointerScope.
  */
-public final class LossScaler {
+public final class LossScaler implements Stateful {
     public static final double INITIAL_SCALE = 65536.0, GROWTH = 2.0, BACKOFF = 0.5;
     public static final int GROWTH_INTERVAL = 2000;
 
@@ -63,15 +65,25 @@ public final class LossScaler {
         return finite;
     }
 
-    /** {scale, good steps in a row, skipped steps}, for the checkpoint. */
-    public double[] state() {
-        return new double[] {scale, goodSteps, skipped};
+    @Override
+    public String stateKey() {
+        return "loss_scaler";
     }
 
-    public void restore(double[] s) {
-        if (s == null || s.length != 3) return;
-        scale = s[0];
-        goodSteps = (int) s[1];
-        skipped = (long) s[2];
+    /** The scale, the good steps in a row and the steps skipped. */
+    @Override
+    public Map<String, Object> state() {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("scale", scale);
+        s.put("good_steps", goodSteps);
+        s.put("skipped", skipped);
+        return s;
+    }
+
+    @Override
+    public void restore(Map<String, Object> s) {
+        scale = Stateful.number(s, "scale");
+        goodSteps = (int) Stateful.integer(s, "good_steps");
+        skipped = Stateful.integer(s, "skipped");
     }
 }

@@ -15,9 +15,11 @@ import org.bytedeco.pytorch.global.torch;
  * An exponential moving average of a network's weights (timm's {@code ModelEmaV2}): after every optimizer
  * step each float tensor moves to {@code d·ema + (1 − d)·w}; other tensors (counters) are copied. With
  * warm-up, {@code d = min(decay, (1 + n) / (10 + n))} after n updates, so early averages are not dominated by
- * the random start. Long-lived: create outside any PointerScope, after the network's memory format is set.
+ * the random start. Long-lived: created outside any PointerScope, by the {@link Trainer} once the network's memory
+ * format is set. In a checkpoint: the averaged tensors as {@code ema.safetensors}, the update count in
+ * {@code state.json}.
  */
-public final class ModelEma {
+public final class ModelEma implements Stateful {
     private final Map<String, Tensor> live, shadow = new LinkedHashMap<>();
     private final double decay;
     private final boolean warmup;
@@ -53,7 +55,15 @@ public final class ModelEma {
         });
     }
 
+    /** The averaging: {@code decay}, with or without warm-up (see the class comment). */
+    public record Spec(double decay, boolean warmup) {}
+
+    public ModelEma(Net net, Spec spec) {
+        this(net, spec.decay(), spec.warmup());
+    }
+
     /** The averaged tensors by name (live handles: for checkpoints). */
+    @Override
     public Map<String, Tensor> tensors() {
         return shadow;
     }
@@ -62,8 +72,21 @@ public final class ModelEma {
         return updates;
     }
 
-    public void restoreUpdates(long n) {
-        this.updates = n;
+    @Override
+    public String stateKey() {
+        return "ema";
+    }
+
+    @Override
+    public Map<String, Object> state() {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("updates", updates);
+        return s;
+    }
+
+    @Override
+    public void restore(Map<String, Object> s) {
+        updates = Stateful.integer(s, "updates");
     }
 
     /** Runs {@code work} with the averaged weights in the network, then puts the trained ones back. */

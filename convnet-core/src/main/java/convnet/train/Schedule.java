@@ -1,6 +1,7 @@
 package convnet.train;
 
-import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * Learning rate over training. {@link #lr(double)} gives the rate at a point of progress (epochs,
@@ -9,7 +10,7 @@ import java.util.Arrays;
  * {@code t_max}, or warm restarts); step; multistep; plateau — each after an optional
  * linear warm-up; onecycle ({@link ScheduleConfig}). The plateau state is small and saved with the checkpoint.
  */
-public final class Schedule {
+public final class Schedule implements Stateful {
     private final ScheduleConfig c;
     private final double base;
     private final int epochs;
@@ -56,21 +57,32 @@ public final class Schedule {
         }
     }
 
-    /** The mutable state (for checkpoints): {lr, best, bad epochs, cooldown left}. */
-    public double[] state() {
-        return new double[] {plateauLr, best, badEpochs, cooldownLeft};
+    @Override
+    public String stateKey() {
+        return "schedule";
     }
 
-    public void restore(double[] s) {
-        if (s == null || s.length != 4) return;
-        plateauLr = s[0];
-        best = s[1];
-        badEpochs = (int) s[2];
-        cooldownLeft = (int) s[3];
+    /** The plateau state: its learning rate, best metric, epochs without improvement and cooldown left. */
+    @Override
+    public Map<String, Object> state() {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("lr", plateauLr);
+        s.put("best", best);
+        s.put("bad_epochs", badEpochs);
+        s.put("cooldown_left", cooldownLeft);
+        return s;
+    }
+
+    @Override
+    public void restore(Map<String, Object> s) {
+        plateauLr = Stateful.number(s, "lr");
+        best = Stateful.number(s, "best");
+        badEpochs = (int) Stateful.integer(s, "bad_epochs");
+        cooldownLeft = (int) Stateful.integer(s, "cooldown_left");
     }
 
     @Override
     public String toString() {
-        return c.name() + " " + Arrays.toString(state());
+        return c.name() + " " + state();
     }
 }

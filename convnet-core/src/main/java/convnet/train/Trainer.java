@@ -22,21 +22,324 @@ import org.bytedeco.pytorch.global.torch;
 /**
  * The training loop: batches in, gradient steps, validation each epoch, events out to listeners.
  * Each step runs inside its own PointerScope; the network and optimizer live outside any scope.
+ * Made from the network, the optimizer, the data and one {@link Options} record (DJL's
+ * {@code Trainer(Model, TrainingConfig)}); the parts with state across a resume are its {@link #components()}.
  */
 public final class Trainer {
-    public final Net net;
-    public final Optimizer optimizer;
-    public final Loader train;
-    public final Loader val; // may be null
-    public final Precision precision;
-    public final Schedule schedule;
-    public final int epochs;
-    public final double labelSmoothing;
+    /**
+     * How to train, beyond the network, optimizer and data. Make one with {@link #of} and the {@code with...}
+     * methods (each returns a new record; their order does not matter: the trainer applies them in the order the
+     * engine needs, e.g. the network's memory format before the average of its weights is taken).
+     *
+     * @param precision      32, bf16-mixed or 16-mixed (16-mixed adds a {@link LossScaler})
+     * @param schedule       the learning rate over training
+     * @param epochs         the epochs of the whole run
+     * @param labelSmoothing the weight of the uniform target (0: off)
+     * @param seed           the run's seed: the per-batch random state (dropout, mixing) is derived from it
+     * @param monitor        the metric the plateau schedule watches
+     * @param distributed    the processes gradients are averaged over after every backward pass (null: one)
+     * @param channelsLast   runs the network in channels-last memory order (weights converted at once, inputs per
+     *                       batch)
+     * @param lrFactors      per parameter group, the factor on the scheduled learning rate (see
+     *                       {@link Optimizers#create})
+     * @param freeze         parameters held fixed at the start of the run
+     * @param mixing         Mixup and CutMix of the training batches (null or off: none)
+     * @param earlyStopping  stops the run when its metric no longer improves (null: never)
+     * @param ema            keeps an average of the weights, evaluated beside them every epoch (null: none)
+     * @param accumulate     each optimizer step from this many batches' gradients (1: every batch)
+     * @param clipGradNorm   the gradients' global L2 norm is scaled down to at most this before each step (0: off)
+     */
+    public record Options(
+            Precision precision,
+            Schedule schedule,
+            int epochs,
+            double labelSmoothing,
+            long seed,
+            Metric monitor,
+            Distributed distributed,
+            boolean channelsLast,
+            double[] lrFactors,
+            Freeze freeze,
+            Mixing mixing,
+            EarlyStopping earlyStopping,
+            ModelEma.Spec ema,
+            int accumulate,
+            double clipGradNorm) {
+        public Options {
+            java.util.Objects.requireNonNull(precision, "precision");
+            java.util.Objects.requireNonNull(schedule, "schedule");
+            if (monitor == null) monitor = Metric.VAL_ACC;
+            lrFactors = lrFactors == null ? new double[] {1} : lrFactors.clone();
+            if (freeze == null) freeze = Freeze.NONE;
+            if (mixing != null && !mixing.on()) mixing = null;
+            accumulate = Math.max(1, accumulate);
+        }
+
+        /** Plain training: no smoothing, seed 0, nothing frozen, mixed, averaged, accumulated or clipped. */
+        public static Options of(Precision precision, Schedule schedule, int epochs) {
+            return new Options(
+                    precision, schedule, epochs, 0, 0, Metric.VAL_ACC, null, false, null, null, null, null, null, 1, 0);
+        }
+
+        @Override
+        public double[] lrFactors() {
+            return lrFactors.clone();
+        }
+
+        public Options withLabelSmoothing(double v) {
+            return new Options(
+                    precision,
+                    schedule,
+                    epochs,
+                    v,
+                    seed,
+                    monitor,
+                    distributed,
+                    channelsLast,
+                    lrFactors,
+                    freeze,
+                    mixing,
+                    earlyStopping,
+                    ema,
+                    accumulate,
+                    clipGradNorm);
+        }
+
+        public Options withSeed(long v) {
+            return new Options(
+                    precision,
+                    schedule,
+                    epochs,
+                    labelSmoothing,
+                    v,
+                    monitor,
+                    distributed,
+                    channelsLast,
+                    lrFactors,
+                    freeze,
+                    mixing,
+                    earlyStopping,
+                    ema,
+                    accumulate,
+                    clipGradNorm);
+        }
+
+        public Options withMonitor(Metric v) {
+            return new Options(
+                    precision,
+                    schedule,
+                    epochs,
+                    labelSmoothing,
+                    seed,
+                    v,
+                    distributed,
+                    channelsLast,
+                    lrFactors,
+                    freeze,
+                    mixing,
+                    earlyStopping,
+                    ema,
+                    accumulate,
+                    clipGradNorm);
+        }
+
+        public Options withDistributed(Distributed v) {
+            return new Options(
+                    precision,
+                    schedule,
+                    epochs,
+                    labelSmoothing,
+                    seed,
+                    monitor,
+                    v,
+                    channelsLast,
+                    lrFactors,
+                    freeze,
+                    mixing,
+                    earlyStopping,
+                    ema,
+                    accumulate,
+                    clipGradNorm);
+        }
+
+        public Options withChannelsLast(boolean v) {
+            return new Options(
+                    precision,
+                    schedule,
+                    epochs,
+                    labelSmoothing,
+                    seed,
+                    monitor,
+                    distributed,
+                    v,
+                    lrFactors,
+                    freeze,
+                    mixing,
+                    earlyStopping,
+                    ema,
+                    accumulate,
+                    clipGradNorm);
+        }
+
+        public Options withLrFactors(double[] v) {
+            return new Options(
+                    precision,
+                    schedule,
+                    epochs,
+                    labelSmoothing,
+                    seed,
+                    monitor,
+                    distributed,
+                    channelsLast,
+                    v,
+                    freeze,
+                    mixing,
+                    earlyStopping,
+                    ema,
+                    accumulate,
+                    clipGradNorm);
+        }
+
+        public Options withFreeze(Freeze v) {
+            return new Options(
+                    precision,
+                    schedule,
+                    epochs,
+                    labelSmoothing,
+                    seed,
+                    monitor,
+                    distributed,
+                    channelsLast,
+                    lrFactors,
+                    v,
+                    mixing,
+                    earlyStopping,
+                    ema,
+                    accumulate,
+                    clipGradNorm);
+        }
+
+        public Options withMixing(Mixing v) {
+            return new Options(
+                    precision,
+                    schedule,
+                    epochs,
+                    labelSmoothing,
+                    seed,
+                    monitor,
+                    distributed,
+                    channelsLast,
+                    lrFactors,
+                    freeze,
+                    v,
+                    earlyStopping,
+                    ema,
+                    accumulate,
+                    clipGradNorm);
+        }
+
+        public Options withEarlyStopping(EarlyStopping v) {
+            return new Options(
+                    precision,
+                    schedule,
+                    epochs,
+                    labelSmoothing,
+                    seed,
+                    monitor,
+                    distributed,
+                    channelsLast,
+                    lrFactors,
+                    freeze,
+                    mixing,
+                    v,
+                    ema,
+                    accumulate,
+                    clipGradNorm);
+        }
+
+        public Options withEma(ModelEma.Spec v) {
+            return new Options(
+                    precision,
+                    schedule,
+                    epochs,
+                    labelSmoothing,
+                    seed,
+                    monitor,
+                    distributed,
+                    channelsLast,
+                    lrFactors,
+                    freeze,
+                    mixing,
+                    earlyStopping,
+                    v,
+                    accumulate,
+                    clipGradNorm);
+        }
+
+        public Options withAccumulate(int v) {
+            return new Options(
+                    precision,
+                    schedule,
+                    epochs,
+                    labelSmoothing,
+                    seed,
+                    monitor,
+                    distributed,
+                    channelsLast,
+                    lrFactors,
+                    freeze,
+                    mixing,
+                    earlyStopping,
+                    ema,
+                    v,
+                    clipGradNorm);
+        }
+
+        public Options withClipGradNorm(double v) {
+            return new Options(
+                    precision,
+                    schedule,
+                    epochs,
+                    labelSmoothing,
+                    seed,
+                    monitor,
+                    distributed,
+                    channelsLast,
+                    lrFactors,
+                    freeze,
+                    mixing,
+                    earlyStopping,
+                    ema,
+                    accumulate,
+                    v);
+        }
+    }
+
+    /**
+     * Parameters held fixed during the first {@code epochs} epochs ({@link Integer#MAX_VALUE}: the whole run): they
+     * get no gradient, so the optimizer leaves them as they are (no step, no weight decay, no momentum), and the
+     * BatchNorm layers named in {@code norms} ({@code layer1.0.bn1}) run in evaluation mode, so that their running
+     * statistics stay as they are and normalise their inputs, as when the network was trained.
+     */
+    public record Freeze(List<Tensor> tensors, java.util.Set<String> norms, int epochs) {
+        public static final Freeze NONE = new Freeze(List.of(), java.util.Set.of(), 0);
+
+        public Freeze {
+            tensors = List.copyOf(tensors);
+            norms = java.util.Set.copyOf(norms);
+        }
+    }
+
+    private final Net net;
+    private final Optimizer optimizer;
+    private final Loader train;
+    private final Loader val; // may be null
+    private final Options options;
     private final List<TrainListener> listeners = new ArrayList<>();
-    private double[] lrFactors = {1};
-    private List<Tensor> frozen = List.of();
-    private java.util.Set<String> frozenNorms = java.util.Set.of();
-    private int freezeEpochs;
+    /** The parts whose state a checkpoint keeps, by key, in the order they were registered. */
+    private final java.util.Map<String, Stateful> components = new java.util.LinkedHashMap<>();
+    /** The checkpoint this trainer continues from, or null. */
+    private Checkpoints.Loaded resumed;
 
     /** The next epoch to run (0-based) and the number of optimizer steps taken so far. */
     int epoch;
@@ -44,107 +347,150 @@ public final class Trainer {
     long step;
     private volatile boolean stopRequested;
     private double currentLr;
-    private boolean channelsLast;
-    private long seed;
-    private Metric monitor = Metric.VAL_ACC;
-    private Distributed dist;
     private final List<Tensor> params = new ArrayList<>();
     /** Float16 loss scaling (null unless the precision needs it). */
-    public final LossScaler scaler;
+    private final LossScaler scaler;
     /** How far epoch {@link #epoch} has come (non-zero only when a run stopped mid-epoch, or while it runs). */
     private EpochProgress progress = EpochProgress.START;
 
     private int epochStartBatch;
-    private Mixing mixing;
     private java.util.Random mixRandom = new java.util.Random(0);
-    private double clipGradNorm;
-    private int accumulate = 1;
-    private ModelEma ema;
+    private final ModelEma ema;
     private int pending; // micro-batches of the open accumulation group
-    private EarlyStopping earlyStopping;
     private double secondsBefore;
     /** System.nanoTime() when the current epoch began; earlier by the seconds it ran before a mid-epoch resume. */
     private long epochStart;
 
-    public Trainer(
-            Net net,
-            Optimizer optimizer,
-            Loader train,
-            Loader val,
-            Precision precision,
-            Schedule schedule,
-            int epochs,
-            double labelSmoothing) {
+    /**
+     * A trainer of {@code net} with {@code optimizer} on {@code train}, validated on {@code val} (may be null) at
+     * each epoch's end. Converts the network to channels-last first if asked, then takes the average of its weights.
+     * Long-lived: create outside any PointerScope.
+     */
+    public Trainer(Net net, Optimizer optimizer, Loader train, Loader val, Options options) {
         this.net = net;
         this.optimizer = optimizer;
         this.train = train;
         this.val = val;
-        this.precision = precision;
-        this.schedule = schedule;
-        this.epochs = epochs;
-        this.labelSmoothing = labelSmoothing;
+        this.options = options;
         var vec = net.parameters();
         for (long i = 0; i < vec.size(); i++) params.add(new Tensor(vec.get(i)));
-        this.scaler = precision.scalesLoss() ? new LossScaler(LossScaler.INITIAL_SCALE) : null;
+        this.scaler = options.precision().scalesLoss() ? new LossScaler(LossScaler.INITIAL_SCALE) : null;
+        this.channelsLast = options.channelsLast();
+        if (channelsLast) net.toChannelsLast();
+        this.seed = options.seed();
+        this.ema = options.ema() == null ? null : new ModelEma(net, options.ema()); // after the memory format
+        register(
+                new Stateful() { // the unfinished epoch's running sums (mid-epoch checkpoints only)
+                    @Override
+                    public String stateKey() {
+                        return EpochProgress.KEY;
+                    }
+
+                    @Override
+                    public java.util.Map<String, Object> state() {
+                        return progress.midEpoch() ? progress.state() : null;
+                    }
+
+                    @Override
+                    public void restore(java.util.Map<String, Object> s) {
+                        progress = EpochProgress.of(progress.batch(), s);
+                    }
+                });
+        register(options.schedule());
+        if (scaler != null) register(scaler);
+        if (options.earlyStopping() != null) register(options.earlyStopping());
+        if (ema != null) register(ema);
     }
 
-    /** The run's seed: the per-batch random state (dropout, mixing) is derived from it. */
-    public Trainer seed(long seed) {
-        this.seed = seed;
-        return this;
+    private final boolean channelsLast;
+    private final long seed;
+
+    public Net net() {
+        return net;
     }
 
-    /** The metric the plateau schedule watches. */
-    public Trainer monitor(Metric monitor) {
-        this.monitor = monitor;
-        return this;
+    public Optimizer optimizer() {
+        return optimizer;
     }
 
-    /** Averages gradients over the processes of {@code d} after every backward pass. */
-    public Trainer distributed(Distributed d) {
-        this.dist = d;
-        return this;
+    /** The training data (null for a trainer only stepped by hand). */
+    public Loader train() {
+        return train;
     }
 
-    /** Runs the network in channels-last memory order (weights converted now, inputs per batch). */
-    public Trainer channelsLast(boolean on) {
-        this.channelsLast = on;
-        if (on) net.toChannelsLast();
-        return this;
+    /** The validation data, or null. */
+    public Loader val() {
+        return val;
     }
 
-    /** Per parameter group, the factor on the scheduled learning rate (see {@link Optimizers#create}). */
-    public Trainer lrFactors(double[] factors) {
-        this.lrFactors = factors.clone();
-        return this;
+    public Options options() {
+        return options;
     }
 
-    /** Keeps {@code tensors} fixed (no gradient) during the first {@code epochs} epochs. */
-    public Trainer freeze(List<Tensor> tensors, int epochs) {
-        return freeze(tensors, java.util.Set.of(), epochs);
+    public Precision precision() {
+        return options.precision();
     }
 
-    /**
-     * Keeps {@code tensors} fixed during the first {@code epochs} epochs ({@link Integer#MAX_VALUE}: the whole run):
-     * they get no gradient, so the optimizer leaves them as they are (no step, no weight decay, no momentum), and the
-     * BatchNorm layers named in {@code norms} ({@code layer1.0.bn1}) run in evaluation mode, so that their running
-     * statistics stay as they are and normalise their inputs, as when the network was trained.
-     */
-    public Trainer freeze(List<Tensor> tensors, java.util.Collection<String> norms, int epochs) {
-        this.frozen = List.copyOf(tensors);
-        this.frozenNorms = java.util.Set.copyOf(norms);
-        this.freezeEpochs = epochs;
-        return this;
+    public Schedule schedule() {
+        return options.schedule();
+    }
+
+    /** The epochs of the whole run. */
+    public int epochs() {
+        return options.epochs();
+    }
+
+    /** Float16 loss scaling, or null unless the precision needs it. */
+    public LossScaler scaler() {
+        return scaler;
     }
 
     /** Whether the frozen parameters are held fixed in epoch {@code e} (0-based). */
     public boolean frozenIn(int e) {
-        return !frozen.isEmpty() && e < freezeEpochs;
+        return !options.freeze().tensors().isEmpty() && e < options.freeze().epochs();
     }
 
+    /** Adds a listener; one that is {@link Stateful} is registered as a component too (see {@link #register}). */
     public Trainer listen(TrainListener l) {
         listeners.add(l);
+        if (l instanceof Stateful s) register(s);
         return this;
+    }
+
+    /**
+     * Adds {@code part} to the parts whose state every checkpoint keeps under its {@link Stateful#stateKey()},
+     * and that {@link #restore} gives back (at once, to a part registered after the trainer was restored). The
+     * trainer registers its own (the unfinished epoch's sums, the schedule, the loss scaler, early stopping, the
+     * average of the weights) and every listener that is Stateful.
+     */
+    public void register(Stateful part) {
+        if (components.putIfAbsent(part.stateKey(), part) != null)
+            throw new IllegalArgumentException("two parts keep their state under '" + part.stateKey() + "'");
+        if (resumed != null) Checkpoints.restore(resumed.path(), resumed.state(), List.of(part));
+    }
+
+    /** The registered stateful parts, in the order they were registered. */
+    public List<Stateful> components() {
+        return List.copyOf(components.values());
+    }
+
+    /** What a checkpoint taken now holds: where the run stands, {@code metric}, and each part's state and tensors. */
+    public Checkpoints.Snapshot snapshot(double metric) {
+        return Checkpoints.Snapshot.of(epoch, progress.batch(), step, metric, components.values());
+    }
+
+    /**
+     * Continues from a loaded checkpoint: its epoch, step and mid-epoch position, and each registered part's saved
+     * state (a part the checkpoint has none for stays as it is; one registered later is restored as it comes).
+     * Returns the keys of the parts restored.
+     */
+    public List<String> restore(Checkpoints.Loaded loaded) {
+        this.resumed = loaded;
+        Checkpoints.State state = loaded.state();
+        this.epoch = state.epoch();
+        this.step = state.step();
+        this.progress = new EpochProgress(state.batch(), 0, 0, 0, 0, 0);
+        return Checkpoints.restore(loaded.path(), state, components.values());
     }
 
     /** The learning rate of the batch being trained (before per-group factors). */
@@ -158,13 +504,6 @@ public final class Trainer {
 
     public long step() {
         return step;
-    }
-
-    /** Where to continue from, after a checkpoint was loaded: its epoch, step and mid-epoch position. */
-    public void resumeAt(Checkpoints.State state) {
-        this.epoch = state.epoch();
-        this.step = state.step();
-        this.progress = state.progress();
     }
 
     /** Batches done in the current epoch (non-zero only when the run stopped mid-epoch). */
@@ -207,6 +546,8 @@ public final class Trainer {
      * Returns {loss, correct} of this micro-batch (the loss undivided).
      */
     double[] step(Loader.Batch b, boolean first, boolean last) {
+        Mixing mixing = options.mixing();
+        int accumulate = options.accumulate();
         Mixing.Mixed mixed =
                 mixing == null ? null : mixing.apply(b.images(), b.size(), b.height(), b.width(), mixRandom);
         float[] images = mixed == null ? b.images() : mixed.images();
@@ -214,7 +555,7 @@ public final class Trainer {
             Tensor dense = Tensors.fromFloats(images, b.size(), 3, b.height(), b.width());
             Tensor x = channelsLast ? dense.contiguous(torch.MemoryFormat.ChannelsLast) : dense;
             Tensor y = Tensors.fromLongs(b.labels());
-            Tensor logits = precision.forward(() -> net.forward(x)).to(torch.ScalarType.Float);
+            Tensor logits = options.precision().forward(() -> net.forward(x)).to(torch.ScalarType.Float);
             Tensor loss = loss(logits, y);
             Tensor dominant = y;
             if (mixed != null) {
@@ -234,10 +575,10 @@ public final class Trainer {
                     loss.item_double(),
                     logits.argmax(new LongOptional(1), false).eq(dominant).sum().item_long()
                 };
-            if (dist != null) dist.averageGradients(params);
+            if (options.distributed() != null) options.distributed().averageGradients(params);
             if (scaler == null || scaler.unscale(params)) { // an overflowed fp16 step is skipped
-                if (clipGradNorm > 0)
-                    torch.clip_grad_norm_(new TensorVector(params.toArray(new Tensor[0])), clipGradNorm);
+                if (options.clipGradNorm() > 0)
+                    torch.clip_grad_norm_(new TensorVector(params.toArray(new Tensor[0])), options.clipGradNorm());
                 optimizer.step();
                 if (ema != null) ema.update();
             }
@@ -249,48 +590,21 @@ public final class Trainer {
     }
 
     private Tensor loss(Tensor logits, Tensor y) {
-        return labelSmoothing > 0 ? smoothedLoss(logits, y) : torch.cross_entropy(logits, y);
+        return options.labelSmoothing() > 0 ? smoothedLoss(logits, y) : torch.cross_entropy(logits, y);
     }
 
-    /** Mixup and CutMix of the training batches (off by default). */
-    public Trainer mixing(Mixing m) {
-        this.mixing = m != null && m.on() ? m : null;
-        return this;
-    }
-
-    /** Stops the run when {@code es} says its metric no longer improves. */
-    public Trainer earlyStopping(EarlyStopping es) {
-        this.earlyStopping = es;
-        return this;
-    }
-
+    /** Early stopping, or null. */
     public EarlyStopping earlyStopping() {
-        return earlyStopping;
+        return options.earlyStopping();
     }
 
-    /** Keeps an average of the weights, evaluated beside them every epoch. */
-    public Trainer ema(ModelEma ema) {
-        this.ema = ema;
-        return this;
-    }
-
+    /** The average of the weights, or null. */
     public ModelEma ema() {
         return ema;
     }
 
-    /** Makes each optimizer step from {@code n} batches' gradients (gradient accumulation; 1: off). */
-    public Trainer accumulate(int n) {
-        this.accumulate = Math.max(1, n);
-        return this;
-    }
-
-    /** Scales the gradients down to a global L2 norm of at most {@code maxNorm} before each step (0: off). */
-    public Trainer clipGradNorm(double maxNorm) {
-        this.clipGradNorm = maxNorm;
-        return this;
-    }
-
     private Tensor smoothedLoss(Tensor logits, Tensor y) {
+        double labelSmoothing = options.labelSmoothing();
         Tensor logp = torch.log_softmax(logits, 1);
         Tensor nll = torch.nll_loss(logp, y, new org.bytedeco.pytorch.TensorOptional(), 1, -100);
         Tensor uniform = logp.mean(new long[] {1}, false, new org.bytedeco.pytorch.ScalarTypeOptional())
@@ -305,7 +619,8 @@ public final class Trainer {
         int batches = train.batchesPerEpoch();
         if (batches == 0)
             throw new UserException("the training set (" + train.size() + " images) is smaller than one batch");
-        while (epoch < epochs && !stopRequested && (earlyStopping == null || earlyStopping.stoppedAfter() == 0)) {
+        EarlyStopping earlyStopping = options.earlyStopping();
+        while (epoch < epochs() && !stopRequested && (earlyStopping == null || earlyStopping.stoppedAfter() == 0)) {
             EpochProgress done = trainEpoch(batches);
             if (stopRequested && done.batch() < batches)
                 break; // stopped mid-epoch: the listeners have saved where it stood
@@ -322,14 +637,16 @@ public final class Trainer {
         secondsBefore = p.seconds();
         epochStartBatch = p.batch();
         net.train(true);
-        for (Tensor t : frozen) t.set_requires_grad(epoch >= freezeEpochs);
-        if (epoch < freezeEpochs) Scoped.run(() -> net.evalOnly(frozenNorms));
+        Freeze freeze = options.freeze();
+        for (Tensor t : freeze.tensors()) t.set_requires_grad(epoch >= freeze.epochs());
+        if (epoch < freeze.epochs()) Scoped.run(() -> net.evalOnly(freeze.norms()));
+        int accumulate = options.accumulate();
         Iterator<Loader.Batch> it = train.epoch(epoch, Math.min(p.batch(), batches));
         while (it.hasNext()) {
             Loader.Batch batch = it.next();
             int b = p.batch();
-            currentLr = schedule.lr(epoch + (double) b / batches);
-            Optimizers.setLr(optimizer, currentLr, lrFactors);
+            currentLr = options.schedule().lr(epoch + (double) b / batches);
+            Optimizers.setLr(optimizer, currentLr, options.lrFactors);
             // dropout masks depend only on (seed, epoch, batch):
             // a resumed epoch, even one stopped mid-way, repeats exactly
             torch.manual_seed(seed * 1_000_003L + epoch * 100_003L + b);
@@ -354,8 +671,9 @@ public final class Trainer {
                         p.seen() + batch.size(),
                         p.skipped(),
                         p.seconds());
-                for (TrainListener l : listeners)
-                    l.onBatchEnd(this, epoch, p.batch(), batches, p.lossSum() / p.seen(), p.correct() / p.seen());
+                TrainListener.BatchEnd end = new TrainListener.BatchEnd(
+                        epoch, p.batch(), batches, p.lossSum() / p.seen(), p.correct() / p.seen());
+                for (TrainListener l : listeners) l.onBatchEnd(this, end);
             }
             if (stopRequested && p.batch() < batches && pending == 0) {
                 // stopped mid-epoch (Ctrl-C), between accumulation groups: the listeners may save where we are,
@@ -377,12 +695,12 @@ public final class Trainer {
     /** Validates, steps the schedule and tells the listeners; the epoch counts as done from here. */
     private void endEpoch(EpochProgress p) {
         progress = EpochProgress.START;
-        if (dist != null)
+        if (options.distributed() != null)
             p = summedOverProcesses(p); // report the statistics of the whole batch, not this process's shard
         double trainLoss = p.lossSum() / Math.max(1, p.seen()), trainAcc = p.correct() / Math.max(1, p.seen());
         double valLoss = Double.NaN, valAcc = Double.NaN, valTop5 = Double.NaN;
         if (val != null && val.size() > 0) {
-            Predictions predictions = Evaluator.run(net, val, precision, (b, all) -> {
+            Predictions predictions = Evaluator.run(net, val, options.precision(), (b, all) -> {
                 for (TrainListener l : listeners) l.onValidationBatch(this, b, all);
             });
             Metrics m = Metrics.of(predictions, net.numClasses());
@@ -392,7 +710,8 @@ public final class Trainer {
         }
         double emaValLoss = Double.NaN, emaValAcc = Double.NaN;
         if (ema != null && val != null && val.size() > 0) {
-            Metrics m = Metrics.of(ema.withWeightsIn(() -> Evaluator.run(net, val, precision)), net.numClasses());
+            Metrics m =
+                    Metrics.of(ema.withWeightsIn(() -> Evaluator.run(net, val, options.precision())), net.numClasses());
             emaValLoss = m.loss();
             emaValAcc = m.top1();
         }
@@ -410,15 +729,15 @@ public final class Trainer {
                 p.skipped(),
                 emaValLoss,
                 emaValAcc);
-        schedule.epochEnd(epoch, monitor.of(stats));
-        if (earlyStopping != null)
-            earlyStopping.update(stats); // before the listeners, so the checkpoint holds the decision
+        options.schedule().epochEnd(epoch, options.monitor().of(stats));
+        if (options.earlyStopping() != null)
+            options.earlyStopping().update(stats); // before the listeners, so the checkpoint holds the decision
         epoch++;
         for (TrainListener l : listeners) l.onEpochEnd(this, stats);
     }
 
     private EpochProgress summedOverProcesses(EpochProgress p) {
-        double[] total = Scoped.call(() -> dist.sum(p.lossSum(), p.correct(), p.seen()));
+        double[] total = Scoped.call(() -> options.distributed().sum(p.lossSum(), p.correct(), p.seen()));
         return new EpochProgress(p.batch(), total[0], total[1], (int) Math.round(total[2]), p.skipped(), p.seconds());
     }
 }

@@ -125,7 +125,7 @@ class FreezeTest {
         assertEquals(List.of("stem", "stage1"), rc.train().freeze());
         List<String> frozen = List.of("conv1", "bn1", "layer1");
         try (TrainingRun t = TrainingRun.open(rc, tmp.resolve("run"), TrainingRun.Options.DEFAULT)) {
-            Net net = t.trainer().net;
+            Net net = t.trainer().net();
             Map<String, float[]> before = snapshot(net);
             t.trainer().fit();
             Map<String, float[]> after = snapshot(net);
@@ -183,8 +183,8 @@ class FreezeTest {
         try (TrainingRun t = TrainingRun.open(rc, stopped, TrainingRun.Options.DEFAULT)) {
             t.trainer().listen(new TrainListener() {
                 @Override
-                public void onBatchEnd(Trainer tr, int epoch, int batch, int batches, double loss, double acc) {
-                    if (epoch == 0 && batch == 2) tr.requestStop();
+                public void onBatchEnd(Trainer tr, BatchEnd b) {
+                    if (b.epoch() == 0 && b.batch() == 2) tr.requestStop();
                 }
             });
             t.trainer().fit();

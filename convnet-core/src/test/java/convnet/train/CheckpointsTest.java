@@ -35,7 +35,12 @@ class CheckpointsTest {
             c.save(
                     net,
                     opt,
-                    new Checkpoints.State(e, e * 10L, best, e, null, v, null, null),
+                    new Checkpoints.State(
+                            e,
+                            0,
+                            e * 10L,
+                            v,
+                            java.util.Map.of(CheckpointSaver.KEY, java.util.Map.of("metric", best, "epoch", e))),
                     improved,
                     keepEvery > 0 && e % keepEvery == 0);
         }

@@ -1,6 +1,5 @@
 package convnet.train;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import org.junit.jupiter.api.Test;
@@ -43,7 +42,7 @@ class ScheduleTest {
         assertEquals(0.05, s.lr(3), EPS);
         Schedule resumed = new Schedule(c, 0.1, 10);
         resumed.restore(s.state());
-        assertArrayEquals(s.state(), resumed.state());
+        assertEquals(s.state(), resumed.state());
         assertEquals(0.05, resumed.lr(3), EPS);
     }
 }

@@ -54,10 +54,7 @@ class TrainingTest {
                 Optimizers.create(o, net),
                 null,
                 null,
-                Precision.FP32,
-                new Schedule(new ScheduleConfig.Constant(0), lr, 1),
-                1,
-                0);
+                Trainer.Options.of(Precision.FP32, new Schedule(new ScheduleConfig.Constant(0), lr, 1), 1));
     }
 
     @ParameterizedTest
@@ -86,18 +83,14 @@ class TrainingTest {
         Loader.Batch b = which.equals("preact_resnet20") || which.equals("vgg_prelu_after") ? batch64 : batch32;
         double lr = which.startsWith("vgg") ? 1e-3 : 0.02;
         Trainer t = new Trainer(
-                        net,
-                        Optimizers.create(
-                                new OptimizerConfig(
-                                        which.startsWith("vgg") ? "adam" : "sgd", lr, 0.9, true, 0, 0.9, 0.999),
-                                net),
-                        null,
-                        null,
-                        Precision.BF16_MIXED,
-                        new Schedule(new ScheduleConfig.Constant(0), lr, 1),
-                        1,
-                        0)
-                .channelsLast(true);
+                net,
+                Optimizers.create(
+                        new OptimizerConfig(which.startsWith("vgg") ? "adam" : "sgd", lr, 0.9, true, 0, 0.9, 0.999),
+                        net),
+                null,
+                null,
+                Trainer.Options.of(Precision.BF16_MIXED, new Schedule(new ScheduleConfig.Constant(0), lr, 1), 1)
+                        .withChannelsLast(true));
         net.train(true);
         double first = t.step(b)[0], last = first;
         for (int i = 0; i < 8; i++) last = t.step(b)[0];
@@ -151,10 +144,7 @@ class TrainingTest {
                 Optimizers.create(new OptimizerConfig("sgd", 0.02, 0.9, true, 0, 0.9, 0.999), net),
                 null,
                 null,
-                Precision.BF16_MIXED,
-                new Schedule(new ScheduleConfig.Constant(0), 0.02, 1),
-                1,
-                0);
+                Trainer.Options.of(Precision.BF16_MIXED, new Schedule(new ScheduleConfig.Constant(0), 0.02, 1), 1));
         double first = t.step(batch32)[0], last = first;
         for (int i = 0; i < 8; i++) last = t.step(batch32)[0];
         assertTrue(last < first * 0.8, "loss " + first + " → " + last);
@@ -179,27 +169,26 @@ class TrainingTest {
                 Optimizers.create(new OptimizerConfig("sgd", 0.02, 0.9, true, 0, 0.9, 0.999), net),
                 null,
                 null,
-                Precision.FP16_MIXED,
-                new Schedule(new ScheduleConfig.Constant(0), 0.02, 1),
-                1,
-                0);
+                Trainer.Options.of(Precision.FP16_MIXED, new Schedule(new ScheduleConfig.Constant(0), 0.02, 1), 1));
         net.train(true);
-        org.junit.jupiter.api.Assertions.assertNotNull(t.scaler);
+        org.junit.jupiter.api.Assertions.assertNotNull(t.scaler());
         float[] before = allWeights(net);
-        t.scaler.restore(new double[] {1e39, 0, 0}); // the scaled loss overflows even float32
+        t.scaler()
+                .restore(java.util.Map.of(
+                        "scale", 1e39, "good_steps", 0, "skipped", 0)); // the scaled loss overflows even float32
         double loss = t.step(batch32)[0];
         assertTrue(Double.isFinite(loss), "the reported loss is the unscaled one: " + loss);
-        org.junit.jupiter.api.Assertions.assertEquals(1, t.scaler.skipped());
-        org.junit.jupiter.api.Assertions.assertEquals(5e38, t.scaler.scale(), 1e30);
+        org.junit.jupiter.api.Assertions.assertEquals(1, t.scaler().skipped());
+        org.junit.jupiter.api.Assertions.assertEquals(5e38, t.scaler().scale(), 1e30);
         org.junit.jupiter.api.Assertions.assertArrayEquals(
                 before, allWeights(net), "a skipped step leaves the weights as they were");
 
-        t.scaler.restore(new double[] {LossScaler.INITIAL_SCALE, 0, 0});
+        t.scaler().restore(java.util.Map.of("scale", LossScaler.INITIAL_SCALE, "good_steps", 0, "skipped", 0));
         double first = t.step(batch32)[0], last = first;
         for (int i = 0; i < 8; i++) last = t.step(batch32)[0];
         assertTrue(last < first * 0.8, "loss " + first + " → " + last);
         org.junit.jupiter.api.Assertions.assertEquals(
-                LossScaler.INITIAL_SCALE, t.scaler.scale(), "no overflow at the initial scale on this batch");
+                LossScaler.INITIAL_SCALE, t.scaler().scale(), "no overflow at the initial scale on this batch");
     }
 
     /** Guards the per-step PointerScope discipline: 300 steps, resident memory within 10% after warm-up. */
