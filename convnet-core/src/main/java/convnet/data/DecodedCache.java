@@ -5,8 +5,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.bytedeco.opencv.opencv_core.Mat;
 
 /**
- * Decoded training images kept in memory (as BGR bytes), so that each file is read and decoded once and
- * every later epoch augments from the pixels. A lookup gives a fresh copy: augmentation never changes what
+ * Decoded images kept in memory (as BGR bytes), so that each file is read and decoded once and every later
+ * epoch augments (or, for validation, transforms) from the pixels. A lookup gives a fresh copy: augmentation never changes what
  * is cached. Thread-safe; filled by the loader's workers as they meet each image.
  */
 public final class DecodedCache {

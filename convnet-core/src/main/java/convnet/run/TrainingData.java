@@ -54,7 +54,13 @@ record TrainingData(
             log.info(describe("normalisation from the training images", mean, std));
         }
         return new TrainingData(
-                classes, split.train(), split.val(), mean, std, onBad, cacheDecision(d.cache(), split.train()));
+                classes,
+                split.train(),
+                split.val(),
+                mean,
+                std,
+                onBad,
+                cacheDecision(d.cache(), split.train(), split.val()));
     }
 
     private static float[] floats(double[] d) {
@@ -98,15 +104,17 @@ record TrainingData(
     }
 
     /**
-     * Whether to keep the decoded training images in memory: {@code ram} always, {@code none} never, {@code auto}
-     * when their estimated size fits a budget — a quarter of physical memory, and half of the Java heap (where
-     * the pixels live). The decision is logged.
+     * Whether to keep the decoded training and validation images in memory: {@code ram} always, {@code none} never,
+     * {@code auto} when their estimated size fits a budget — a quarter of physical memory, and half of the Java heap
+     * (where the pixels live). The validation images are decoded once too: a run validates every epoch, and with a
+     * weight average twice. The decision is logged.
      */
-    static boolean cacheDecision(DecodedCache.Mode mode, List<Sample> samples) {
+    static boolean cacheDecision(DecodedCache.Mode mode, List<Sample> train, List<Sample> val) {
         if (mode == DecodedCache.Mode.NONE) return false;
-        long estimate = DecodedCache.estimateBytes(samples);
+        long estimate = DecodedCache.estimateBytes(train) + DecodedCache.estimateBytes(val);
+        String what = val.isEmpty() ? "decoded training images" : "decoded training and validation images";
         if (mode == DecodedCache.Mode.RAM) {
-            log.info("data cache: decoded training images kept in memory (about {} MB)", estimate >> 20);
+            log.info("data cache: {} kept in memory (about {} MB)", what, estimate >> 20);
             return true;
         }
         long physical = ((com.sun.management.OperatingSystemMXBean)
@@ -116,7 +124,7 @@ record TrainingData(
         boolean fits = estimate <= budget;
         log.info(
                 "data cache: {} (auto: about {} MB decoded, budget {} MB)",
-                fits ? "decoded training images kept in memory" : "none, images decoded each epoch",
+                fits ? what + " kept in memory" : "none, images decoded each epoch",
                 estimate >> 20,
                 budget >> 20);
         return fits;
@@ -125,11 +133,12 @@ record TrainingData(
     /** The validation loader, or null when there are no validation images. */
     Loader valLoader(RunConfig.Data d, long seed) {
         if (val.isEmpty()) return null;
-        return new Loader(
+        Loader loader = new Loader(
                 val,
                 d.evalTransforms(),
                 mean,
                 std,
                 new Loader.Options(d.batchSize(), false, false, seed, d.workers(), onBad));
+        return cached ? loader.cache(new DecodedCache()) : loader;
     }
 }

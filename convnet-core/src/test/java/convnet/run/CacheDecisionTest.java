@@ -15,8 +15,12 @@ class CacheDecisionTest {
     void autoCachesWhatFitsRamAlwaysNoneNever(@TempDir Path tmp) throws Exception {
         var samples =
                 ImageFolder.scan(TestData.subset("flowers5-128", tmp.resolve("d"), 3, "daisy", "rose"), null).samples;
-        assertTrue(TrainingData.cacheDecision(DecodedCache.Mode.AUTO, samples), "a few small images fit any budget");
-        assertTrue(TrainingData.cacheDecision(DecodedCache.Mode.RAM, samples));
-        assertFalse(TrainingData.cacheDecision(DecodedCache.Mode.NONE, samples));
+        var val = samples.subList(0, 2);
+        assertTrue(
+                TrainingData.cacheDecision(DecodedCache.Mode.AUTO, samples, val), "a few small images fit any budget");
+        assertTrue(TrainingData.cacheDecision(DecodedCache.Mode.RAM, samples, val));
+        assertFalse(TrainingData.cacheDecision(DecodedCache.Mode.NONE, samples, val));
+        assertTrue(
+                TrainingData.cacheDecision(DecodedCache.Mode.AUTO, samples, java.util.List.of()), "no validation set");
     }
 }
