@@ -295,7 +295,11 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
     }
 
     /** An exponential moving average of the weights ({@code decay} 0: off), with timm's warm-up. */
-    public record Ema(double decay, boolean warmup) {
+    /**
+     * {@code train.ema}: an average of the weights ({@code decay} 0: off), validated every epoch beside the model, or
+     * instead of it ({@code validate_model: false}: one validation pass an epoch).
+     */
+    public record Ema(double decay, boolean warmup, boolean validateModel) {
         public boolean on() {
             return decay > 0;
         }
@@ -303,7 +307,10 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
         Map<String, Object> toMap() {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("decay", decay);
-            if (on()) m.put("warmup", warmup);
+            if (on()) {
+                m.put("warmup", warmup);
+                m.put("validate_model", validateModel);
+            }
             return m;
         }
     }
@@ -441,7 +448,7 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
         OptimizerConfig optimizer = optimizer(n.section("optimizer"));
         ScheduleConfig schedule = schedule(n.section("schedule"));
         PrecisionSetting precision = n.choice("precision", PrecisionSetting.AUTO);
-        return new Train(
+        Train t = new Train(
                 epochs,
                 optimizer,
                 schedule,
@@ -463,6 +470,8 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
                 ema(n.section("ema")),
                 freeze(n),
                 lrFactors(n.section("lr_factors")));
+        checkValidatedFigures(n, t.ema(), t.bestMetric(), t.earlyStop(), schedule);
+        return t;
     }
 
     /**
@@ -512,7 +521,29 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
     }
 
     static Ema ema(Section e) {
-        return new Ema(e.number("decay", 0, 0, 0.999999999), e.bool("warmup", true));
+        return new Ema(e.number("decay", 0, 0, 0.999999999), e.bool("warmup", true), e.bool("validate_model", true));
+    }
+
+    /**
+     * With {@code ema.validate_model: false} the model's own validation figures are not computed, so nothing may rank
+     * or watch them: checked where the key is written.
+     */
+    static void checkValidatedFigures(Section n, Ema ema, Metric best, EarlyStop es, ScheduleConfig schedule) {
+        if (!ema.on() || ema.validateModel()) return;
+        List<String> needs = new java.util.ArrayList<>();
+        if (best.needsValidation() && !best.ofAverage()) needs.add("best_metric: " + best.word());
+        if (es.on() && es.monitor().needsValidation() && !es.monitor().ofAverage())
+            needs.add("early_stopping.monitor: " + es.monitor().word());
+        if (schedule instanceof ScheduleConfig.Plateau p
+                && p.monitor().needsValidation()
+                && !p.monitor().ofAverage())
+            needs.add("schedule.monitor: " + p.monitor().word());
+        if (!needs.isEmpty())
+            throw n.section("ema")
+                    .raw("validate_model")
+                    .error("validate_model: false leaves the model's own"
+                            + " validation figures out, but " + String.join(", ", needs)
+                            + " needs them; expected ema_val_acc or ema_val_loss there (or validate_model: true)");
     }
 
     static EarlyStop earlyStop(Section e) {

@@ -140,7 +140,8 @@ public final class TrainingRun implements AutoCloseable {
             options = options.withEarlyStopping(new EarlyStopping(es.monitor(), es.patience(), es.minDelta()));
         }
         if (t.ema().on())
-            options = options.withEma(new ModelEma.Spec(t.ema().decay(), t.ema().warmup()));
+            options = options.withEma(
+                    new ModelEma.Spec(t.ema().decay(), t.ema().warmup(), t.ema().validateModel()));
         if (!model.frozen().isEmpty()) {
             int epochs = t.freezeEpochs() > 0 ? t.freezeEpochs() : Integer.MAX_VALUE;
             options = options.withFreeze(new Trainer.Freeze(model.frozenTensors(), model.frozenNorms(), epochs));

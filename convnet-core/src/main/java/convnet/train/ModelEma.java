@@ -56,7 +56,15 @@ public final class ModelEma implements Stateful {
     }
 
     /** The averaging: {@code decay}, with or without warm-up (see the class comment). */
-    public record Spec(double decay, boolean warmup) {}
+    /**
+     * @param validateModel whether each epoch also validates the model itself, not only its average (false: one
+     *                      validation pass an epoch instead of two; the {@code val_*} figures are then NaN)
+     */
+    public record Spec(double decay, boolean warmup, boolean validateModel) {
+        public Spec(double decay, boolean warmup) {
+            this(decay, warmup, true);
+        }
+    }
 
     public ModelEma(Net net, Spec spec) {
         this(net, spec.decay(), spec.warmup());

@@ -699,10 +699,9 @@ public final class Trainer {
             p = summedOverProcesses(p); // report the statistics of the whole batch, not this process's shard
         double trainLoss = p.lossSum() / Math.max(1, p.seen()), trainAcc = p.correct() / Math.max(1, p.seen());
         double valLoss = Double.NaN, valAcc = Double.NaN, valTop5 = Double.NaN;
-        if (val != null && val.size() > 0) {
-            Predictions predictions = Evaluator.run(net, val, options.precision(), (b, all) -> {
-                for (TrainListener l : listeners) l.onValidationBatch(this, b, all);
-            });
+        boolean validateModel = ema == null || options.ema().validateModel();
+        if (val != null && val.size() > 0 && validateModel) {
+            Predictions predictions = Evaluator.run(net, val, options.precision(), this::validationBatch);
             Metrics m = Metrics.of(predictions, net.numClasses());
             valLoss = m.loss();
             valAcc = m.top1();
@@ -710,8 +709,11 @@ public final class Trainer {
         }
         double emaValLoss = Double.NaN, emaValAcc = Double.NaN;
         if (ema != null && val != null && val.size() > 0) {
-            Metrics m =
-                    Metrics.of(ema.withWeightsIn(() -> Evaluator.run(net, val, options.precision())), net.numClasses());
+            Metrics m = Metrics.of(
+                    ema.withWeightsIn(() -> validateModel
+                            ? Evaluator.run(net, val, options.precision())
+                            : Evaluator.run(net, val, options.precision(), this::validationBatch)),
+                    net.numClasses());
             emaValLoss = m.loss();
             emaValAcc = m.top1();
         }
@@ -734,6 +736,10 @@ public final class Trainer {
             options.earlyStopping().update(stats); // before the listeners, so the checkpoint holds the decision
         epoch++;
         for (TrainListener l : listeners) l.onEpochEnd(this, stats);
+    }
+
+    private void validationBatch(int batch, int all) {
+        for (TrainListener l : listeners) l.onValidationBatch(this, batch, all);
     }
 
     private EpochProgress summedOverProcesses(EpochProgress p) {

@@ -64,6 +64,29 @@ class ConfigTest {
     }
 
     @Test
+    void validatingTheAverageOnlyForbidsRankingByTheModelsOwnFigures() {
+        String onlyAverage = GOOD.replace(
+                "  epochs: 3\n",
+                "  epochs: 3\n  ema: {decay: 0.99, validate_model: false}\n  best_metric: ema_val_acc\n");
+        RunConfig c = read(onlyAverage);
+        assertTrue(!c.train().ema().validateModel() && c.train().ema().on());
+        UserException e = assertThrows(
+                UserException.class,
+                () -> read(onlyAverage.replace("best_metric: ema_val_acc", "best_metric: val_acc")));
+        assertTrue(
+                e.getMessage().contains("test.yaml line 9")
+                        && e.getMessage().contains("validate_model")
+                        && e.getMessage().contains("best_metric: val_acc")
+                        && e.getMessage().contains("expected ema_val_acc or ema_val_loss"),
+                e.getMessage());
+        e = assertThrows(
+                UserException.class,
+                () -> read(onlyAverage.replace(
+                        "best_metric: ema_val_acc", "best_metric: ema_val_acc\n  early_stopping: {patience: 3}")));
+        assertTrue(e.getMessage().contains("early_stopping.monitor: val_loss"), e.getMessage());
+    }
+
+    @Test
     void setOverridesAndNamesItselfInErrors() {
         ConfigNode n = ConfigNode.parse(GOOD, "test.yaml");
         n.set("train.epochs=7");

@@ -1,5 +1,6 @@
 package convnet.train;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import convnet.TestData;
@@ -55,6 +56,54 @@ class TrainingTest {
                 null,
                 null,
                 Trainer.Options.of(Precision.FP32, new Schedule(new ScheduleConfig.Constant(0), lr, 1), 1));
+    }
+
+    /** {@code ema.validate_model: false}: one validation pass an epoch, the average's; the model's figures stay NaN. */
+    @Test
+    void validatingTheAverageOnlySkipsTheModelsOwnPass() {
+        ImageFolder f = ImageFolder.scan(TestData.dataset("flowers5-128"), null);
+        List<convnet.data.Sample> some = f.samples.subList(0, 24);
+        Pipeline p = new Pipeline(List.of(new Ops.Resize(32, 0, 0), new Ops.CenterCrop(32)), 32);
+        float[] mean = {0.5f, 0.5f, 0.5f}, std = {0.25f, 0.25f, 0.25f};
+        for (boolean validateModel : new boolean[] {true, false}) {
+            try (Loader train =
+                            new Loader(some, p, mean, std, Loader.Options.training(8, 1, 1, Loader.OnBadImage.ERROR));
+                    Loader val = new Loader(
+                            some.subList(0, 10),
+                            p,
+                            mean,
+                            std,
+                            Loader.Options.evaluation(4, 1, Loader.OnBadImage.ERROR))) {
+                Net net = Models.create("preact_resnet20_cifar", f.classes.size());
+                OptimizerConfig o = new OptimizerConfig("sgd", 0.02, 0.9, true, 0, 0.9, 0.999);
+                Trainer t = new Trainer(
+                        net,
+                        Optimizers.create(o, net),
+                        train,
+                        val,
+                        Trainer.Options.of(Precision.FP32, new Schedule(new ScheduleConfig.Constant(0), 0.02, 1), 1)
+                                .withEma(new ModelEma.Spec(0.9, false, validateModel)));
+                List<EpochStats> epochs = new java.util.ArrayList<>();
+                int[] validationBatches = {0};
+                t.listen(new TrainListener() {
+                    @Override
+                    public void onEpochEnd(Trainer trainer, EpochStats s) {
+                        epochs.add(s);
+                    }
+
+                    @Override
+                    public void onValidationBatch(Trainer trainer, int batch, int batches) {
+                        validationBatches[0]++;
+                    }
+                });
+                t.fit();
+                EpochStats s = epochs.get(0);
+                assertTrue(!Double.isNaN(s.emaValAcc()) && !Double.isNaN(s.emaValLoss()), s.toString());
+                assertEquals(validateModel, !Double.isNaN(s.valAcc()), s.toString());
+                assertEquals(validateModel, !Double.isNaN(s.valLoss()), s.toString());
+                assertEquals(3, validationBatches[0], "the listeners see one pass of 3 batches either way");
+            }
+        }
     }
 
     @ParameterizedTest
