@@ -19,7 +19,8 @@ ap.add_argument("--rounds", type=int, default=3)
 ap.add_argument("--peer", default="../shared/peer")
 ap.add_argument("--cifar", default="../shared/datasets/cifar10/train")
 ap.add_argument("--out", default="bench-results.json")
-ap.add_argument("--only", default="train,epoch,predict,loader", help="comma list; or 'recipe' (time to accuracy)")
+ap.add_argument("--only", default="train,epoch,predict,loader", help="comma list (train, train-bf16, epoch, predict, loader); or 'recipe' (time to accuracy)")
+ap.add_argument("--memory-format", default="nhwc", choices=["nhwc", "nchw"], help="convnet's memory format in the train cases")
 ap.add_argument("--subset", type=int, default=10000, help="recipe: training images (the peer's seeded subset; 0 = all)")
 ap.add_argument("--epochs", type=int, default=15, help="recipe: epochs for both sides")
 ap.add_argument("--threads", type=int, default=2, help="recipe: compute threads for both sides")
@@ -57,7 +58,7 @@ def timed_lines(cmd, parse, log):
             if row is not None:
                 row["t"] = round(time.monotonic() - start, 2)
                 rows.append(row)
-                print(f"  {cmd[0].split('/')[-1]} epoch {row['epoch']}: acc {row['acc']:.4f} at {row['t']:.0f} s", flush=True)
+                print(f"  {cmd[0].split('/')[-1]} epoch {row['epoch']}: acc {row['acc']} ema {row.get('ema_acc')} at {row['t']:.0f} s", flush=True)
     done.set()
     if p.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed with exit {p.returncode}; see {log.name}")
@@ -90,7 +91,8 @@ def recipe():
         if not m:
             return None
         e = ema_re.search(line)
-        return {"epoch": int(m.group(1)), "acc": float(m.group(2)), "ema_acc": float(e.group(1)) if e else None}
+        acc = None if m.group(2) == "-" else float(m.group(2))  # "-": ema.validate_model false, the average only
+        return {"epoch": int(m.group(1)), "acc": acc, "ema_acc": float(e.group(1)) if e else None}
 
     def parse_peer(line):
         if line.startswith("RESULT "):
@@ -122,12 +124,13 @@ def recipe():
 
 
 def summarize(rows, total, loads):
-    best = lambda r: max(r["acc"], r.get("ema_acc") or 0)  # the better of the model and its weight average
+    best = lambda r: max(r["acc"] or 0, r.get("ema_acc") or 0)  # the better of the model and its weight average
     def reach(goal):
         hit = next((r for r in rows if best(r) >= goal), None)
         return {"epoch": hit["epoch"], "s": hit["t"]} if hit else None
     gaps = [b["t"] - a_["t"] for a_, b in zip(rows, rows[1:])]
-    out = {"epochs": rows, "final_acc": rows[-1]["acc"], "best_acc": max(r["acc"] for r in rows),
+    accs = [r["acc"] for r in rows if r["acc"] is not None]
+    out = {"epochs": rows, "final_acc": rows[-1]["acc"], "best_acc": max(accs) if accs else None,
            "first_epoch_s": rows[0]["t"], "median_epoch_s": round(statistics.median(gaps), 2) if gaps else None,
            "to_70": reach(0.70), "to_80": reach(0.80), "command_s": total,
            "load_avg_median": round(statistics.median(loads), 1) if loads else None}
@@ -185,11 +188,16 @@ def convnet(*args):
         return {(r["what"], r["model"], r["precision"], r["channelsLast"], r["batch"]): r["median"] for r in doc["results"]}
 
 cases = []  # (name, peer call, convnet args, key)
-if "train" in only:
+if "train" in only or "train-bf16" in only:
     for m in ["vgg11bn32", "resnet20"]:
-        cases.append((f"train fp32 {m} b64", ("peer_bench.py", "--model", m, "--mode", "train", "--steps", "20"),
-                      ("--only", "train", "--models", m, "--precisions", "32", "--memory-format", "nhwc", "--steps", "20"),
-                      ("train", m, "32", True, 64)))
+        if "train" in only:
+            cases.append((f"train fp32 {m} b64", ("peer_bench.py", "--model", m, "--mode", "train", "--steps", "20"),
+                          ("--only", "train", "--models", m, "--precisions", "32", "--memory-format", a.memory_format, "--steps", "20"),
+                          ("train", m, "32", a.memory_format == "nhwc", 64)))
+        if "train-bf16" in only:  # the peer's autocast against convnet's bf16-mixed (CPUs with avx512_bf16 or AMX)
+            cases.append((f"train bf16 {m} b64", ("peer_bench.py", "--model", m, "--mode", "train_autocast", "--steps", "20"),
+                          ("--only", "train", "--models", m, "--precisions", "bf16-mixed", "--memory-format", a.memory_format, "--steps", "20"),
+                          ("train", m, "bf16-mixed", a.memory_format == "nhwc", 64)))
 if "epoch" in only:
     cases.append(("epoch from JPEG resnet20 b64", ("peer_epoch.py", "--peer", a.peer, "--root", a.cifar, "--model", "resnet20", "--max-batches", "200"),
                   ("--only", "epoch", "--models", "resnet20", "--memory-format", "nhwc", "--cifar", a.cifar),
