@@ -33,6 +33,7 @@ class ArchitectureTest {
             List.of("report"),
             List.of("train"),
             List.of("eval"),
+            List.of("bundle"),
             List.of("weights"),
             List.of("model", "data"),
             List.of("config"),

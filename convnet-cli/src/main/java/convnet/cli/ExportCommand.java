@@ -1,7 +1,7 @@
 package convnet.cli;
 
+import convnet.bundle.OnnxExport;
 import convnet.engine.Engine;
-import convnet.eval.OnnxExport;
 import convnet.run.RunExport;
 import java.nio.file.Path;
 import java.util.stream.Collectors;

@@ -1,7 +1,7 @@
 package convnet.serve;
 
 import convnet.UserException;
-import convnet.eval.ModelBundle;
+import convnet.bundle.ModelBundle;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import convnet.TinyRun;
+import convnet.bundle.ModelBundle;
 import convnet.data.Images;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;

@@ -1,6 +1,7 @@
 package convnet.eval;
 
 import convnet.UserException;
+import convnet.bundle.ModelBundle;
 import convnet.data.Images;
 import convnet.data.Loader;
 import convnet.data.Sample;

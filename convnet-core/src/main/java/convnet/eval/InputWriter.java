@@ -1,5 +1,6 @@
 package convnet.eval;
 
+import convnet.bundle.ModelBundle;
 import convnet.data.transform.Ops;
 import convnet.data.transform.Pipeline;
 import convnet.data.transform.Transform;

@@ -1,7 +1,7 @@
 package convnet.run;
 
 import convnet.UserException;
-import convnet.eval.ModelBundle;
+import convnet.bundle.ModelBundle;
 import convnet.io.Dirs;
 import convnet.train.Checkpoints;
 import java.io.IOException;

@@ -1,8 +1,8 @@
 package convnet.run;
 
 import convnet.UserException;
+import convnet.bundle.OnnxExport;
 import convnet.eval.Evaluation;
-import convnet.eval.OnnxExport;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

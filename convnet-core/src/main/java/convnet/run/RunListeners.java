@@ -1,6 +1,6 @@
 package convnet.run;
 
-import convnet.eval.ModelBundle;
+import convnet.bundle.ModelBundle;
 import convnet.model.Summary;
 import convnet.report.MetricsCsv;
 import convnet.report.Plots;

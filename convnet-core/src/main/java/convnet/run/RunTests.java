@@ -1,13 +1,13 @@
 package convnet.run;
 
 import convnet.UserException;
+import convnet.bundle.ModelBundle;
 import convnet.config.ConfigNode;
 import convnet.data.Dataset;
 import convnet.data.Sample;
 import convnet.engine.Precision;
 import convnet.eval.Evaluation;
 import convnet.eval.Metrics;
-import convnet.eval.ModelBundle;
 import convnet.eval.TestTime;
 import convnet.model.Net;
 import convnet.train.Checkpoints;

@@ -1,6 +1,6 @@
 package convnet.train;
 
-import convnet.eval.ModelBundle;
+import convnet.bundle.ModelBundle;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;

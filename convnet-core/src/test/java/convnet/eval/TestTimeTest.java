@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import convnet.NeedsSharedData;
 import convnet.Npy;
 import convnet.TestData;
+import convnet.bundle.ModelBundle;
 import convnet.data.Images;
 import convnet.data.transform.Ops;
 import convnet.data.transform.Pipeline;

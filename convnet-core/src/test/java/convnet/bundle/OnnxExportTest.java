@@ -1,4 +1,4 @@
-package convnet.eval;
+package convnet.bundle;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -11,9 +11,9 @@ import convnet.Npy;
 import convnet.OnnxRun;
 import convnet.TestData;
 import convnet.UserException;
+import convnet.bundle.onnx.OnnxProto;
 import convnet.config.ConfigNode;
 import convnet.engine.Engine;
-import convnet.eval.onnx.OnnxProto;
 import convnet.model.Arch;
 import convnet.model.Layers;
 import convnet.model.ModelSpec;

@@ -1,4 +1,4 @@
-package convnet.eval;
+package convnet.bundle;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
