@@ -90,8 +90,8 @@ public final class Evaluation {
         return b.imageSize();
     }
 
-    /** Writes the confusion matrix as a table ({@code csv}) and a heat map ({@code png}). */
-    public static void writeConfusion(Path csvFile, Path png, List<String> classes, Metrics m) {
+    /** Writes the confusion matrix as a table ({@code csv}); {@code report.ConfusionPlot} draws it as a heat map. */
+    public static void writeConfusion(Path csvFile, List<String> classes, Metrics m) {
         List<Object> header = new ArrayList<>(List.of("true\\predicted"));
         header.addAll(classes);
         Csv csv = new Csv().row(header);
@@ -101,7 +101,6 @@ public final class Evaluation {
             csv.row(row);
         }
         csv.write(csvFile);
-        ConfusionPlot.write(png, classes, m.confusion());
     }
 
     /**

@@ -10,6 +10,7 @@ import convnet.eval.Evaluation;
 import convnet.eval.Metrics;
 import convnet.eval.TestTime;
 import convnet.model.Net;
+import convnet.report.ConfusionPlot;
 import convnet.train.Checkpoints;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -92,7 +93,8 @@ public final class RunTests {
         Path out = new RunDir(runs.get(0)).test();
         Path csv = out.resolve(RunDir.TEST_FILES.get(0)), png = out.resolve(RunDir.TEST_FILES.get(1));
         Path report = out.resolve(RunDir.TEST_FILES.get(2));
-        Evaluation.writeConfusion(csv, png, first.classes(), m);
+        Evaluation.writeConfusion(csv, first.classes(), m);
+        ConfusionPlot.write(png, first.classes(), m.confusion());
         Evaluation.writeReport(report, first.classes(), m);
         return new Report(List.copyOf(runs), first.classes(), split, o.describeWeights(), method, m, csv, png, report);
     }

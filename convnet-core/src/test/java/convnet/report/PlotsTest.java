@@ -3,7 +3,6 @@ package convnet.report;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import convnet.eval.ConfusionPlot;
 import convnet.train.EpochStats;
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;

@@ -1,4 +1,4 @@
-package convnet.eval;
+package convnet.report;
 
 import convnet.io.Png;
 import java.awt.Color;
