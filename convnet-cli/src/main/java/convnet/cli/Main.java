@@ -1,7 +1,7 @@
 package convnet.cli;
 
 import convnet.UserException;
-import convnet.io.AsciiFallback;
+import convnet.report.AsciiFallback;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
