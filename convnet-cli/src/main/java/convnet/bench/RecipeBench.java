@@ -6,7 +6,7 @@ import convnet.engine.Precision;
 import convnet.io.AtomicFiles;
 import convnet.report.MetricsCsv;
 import convnet.run.RunConfig;
-import convnet.run.RunTests;
+import convnet.run.TestRun;
 import convnet.run.TrainingRun;
 import convnet.train.EpochStats;
 import java.io.IOException;
@@ -103,9 +103,9 @@ public final class RecipeBench {
                 .orElse(Double.NaN);
         double flipAcc = Double.NaN;
         if (flip) {
-            RunTests.Options o =
-                    new RunTests.Options("model", null, Precision.FP32, null, false, false, 0, true, false, null);
-            flipAcc = RunTests.test(List.of(runDir), o).metrics().top1();
+            TestRun.Options o =
+                    new TestRun.Options("model", null, Precision.FP32, null, false, false, 0, true, false, null);
+            flipAcc = TestRun.test(List.of(runDir), o).metrics().top1();
         }
         Map<String, Object> m = Bench.machine();
         String bf16 = Boolean.TRUE.equals(m.get("avx512_bf16")) || Boolean.TRUE.equals(m.get("amx_bf16"))

@@ -4,7 +4,7 @@ import convnet.engine.Engine;
 import convnet.eval.Metrics;
 import convnet.run.Finetune;
 import convnet.run.RunConfig;
-import convnet.run.RunTests;
+import convnet.run.TestRun;
 import convnet.weights.Pretrained;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -136,9 +136,9 @@ final class FinetuneCommand implements Runnable {
     /** The model bundle on the held-out images, each also mirrored (the test-time flip), as {@code test --flip}. */
     private static void testWithFlips(Path runDir, RunConfig resolved) {
         if (resolved.data().valSplit() == 0 && resolved.data().val() == null) return;
-        RunTests.Report r = RunTests.test(
+        TestRun.Report r = TestRun.test(
                 List.of(runDir),
-                new RunTests.Options(
+                new TestRun.Options(
                         "model",
                         null,
                         resolved.train().precision().precision(),

@@ -4,7 +4,7 @@ import convnet.engine.Engine;
 import convnet.engine.Precision;
 import convnet.eval.ClassScores;
 import convnet.eval.Metrics;
-import convnet.run.RunTests;
+import convnet.run.TestRun;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -95,9 +95,9 @@ final class TestCommand implements Runnable {
     public void run() {
         if (json) Logs.quiet();
         Engine.start(common.threads);
-        RunTests.Report r = RunTests.test(
+        TestRun.Report r = TestRun.test(
                 runs,
-                new RunTests.Options(
+                new TestRun.Options(
                         checkpoint,
                         data,
                         Precision.of(precision),

@@ -22,8 +22,8 @@ import java.util.List;
  * images (the run's validation split, recomputed from its config, or a given folder), scores them with
  * {@link Evaluation} and writes the confusion matrix and the per-class report into the first run's {@code test/}.
  */
-public final class RunTests {
-    private RunTests() {}
+public final class TestRun {
+    private TestRun() {}
 
     /**
      * {@code weights}: {@code model} (the bundle), {@code best}, {@code last} or a checkpoint path;
