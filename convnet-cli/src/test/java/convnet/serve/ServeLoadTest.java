@@ -105,10 +105,10 @@ class ServeLoadTest {
                     runUntil(pool, request, next, REQUESTS);
                     long t2 = System.nanoTime();
                     long end = rssKb();
-                    List<MetricsTest.Sample> m =
-                            MetricsTest.parse(http.get("/metrics").body());
-                    double batches = MetricsTest.value(m, "convnet_batch_size_count", "model", "tiny");
-                    double batched = MetricsTest.value(m, "convnet_batch_size_sum", "model", "tiny");
+                    List<ServerMetricsTest.Sample> m =
+                            ServerMetricsTest.parse(http.get("/metrics").body());
+                    double batches = ServerMetricsTest.value(m, "convnet_batch_size_count", "model", "tiny");
+                    double batched = ServerMetricsTest.value(m, "convnet_batch_size_sum", "model", "tiny");
                     System.out.printf(
                             Locale.ROOT,
                             "load: %d requests (%d good, %d bad) from %d clients in %.1f s (%.0f requests/s after"
@@ -130,8 +130,9 @@ class ServeLoadTest {
                     assertEquals(images.sum(), batched, 0, "every good image went through one forward pass");
                     assertEquals(
                             good.sum(),
-                            MetricsTest.value(m, "convnet_http_requests_total", "endpoint", "predict", "code", "200"));
-                    assertEquals(0, MetricsTest.value(m, "convnet_http_errors_total", "reason", "internal"));
+                            ServerMetricsTest.value(
+                                    m, "convnet_http_requests_total", "endpoint", "predict", "code", "200"));
+                    assertEquals(0, ServerMetricsTest.value(m, "convnet_http_errors_total", "reason", "internal"));
                     assertTrue(
                             batched / batches > 1.5,
                             "16 clients at once should share forward passes: " + batched / batches);

@@ -217,12 +217,12 @@ class ServeTest {
         // and the server is still well
         assertEquals(200, http.post(PREDICT, photo, null).statusCode());
         String metrics = http.get("/metrics").body();
-        List<MetricsTest.Sample> s = MetricsTest.parse(metrics);
-        assertTrue(MetricsTest.value(s, "convnet_http_errors_total", "reason", "bad_image") >= 3, metrics);
+        List<ServerMetricsTest.Sample> s = ServerMetricsTest.parse(metrics);
+        assertTrue(ServerMetricsTest.value(s, "convnet_http_errors_total", "reason", "bad_image") >= 3, metrics);
         assertTrue(
-                MetricsTest.value(s, "convnet_http_requests_total", "endpoint", "predict", "code", "405") >= 1,
+                ServerMetricsTest.value(s, "convnet_http_requests_total", "endpoint", "predict", "code", "405") >= 1,
                 metrics);
-        assertEquals(0, MetricsTest.value(s, "convnet_http_errors_total", "reason", "internal"), metrics);
+        assertEquals(0, ServerMetricsTest.value(s, "convnet_http_errors_total", "reason", "internal"), metrics);
     }
 
     @Test
@@ -292,13 +292,16 @@ class ServeTest {
         HttpResponse<String> r = http.get("/metrics");
         assertEquals(200, r.statusCode());
         assertEquals(
-                Metrics.CONTENT_TYPE, r.headers().firstValue("Content-Type").orElse(""));
-        List<MetricsTest.Sample> s = MetricsTest.parse(r.body());
-        assertTrue(MetricsTest.value(s, "convnet_http_requests_total", "endpoint", "predict", "code", "200") >= 1);
-        assertTrue(MetricsTest.value(s, "convnet_http_request_duration_seconds_count", "endpoint", "predict") >= 1);
-        assertTrue(MetricsTest.value(s, "convnet_batch_size_count", "model", "tiny") >= 1);
-        assertTrue(MetricsTest.value(s, "convnet_images_predicted_total", "model", "tiny") >= 1);
-        assertEquals(1, MetricsTest.value(s, "convnet_http_requests_in_flight"), "the /metrics request itself");
+                ServerMetrics.CONTENT_TYPE,
+                r.headers().firstValue("Content-Type").orElse(""));
+        List<ServerMetricsTest.Sample> s = ServerMetricsTest.parse(r.body());
+        assertTrue(
+                ServerMetricsTest.value(s, "convnet_http_requests_total", "endpoint", "predict", "code", "200") >= 1);
+        assertTrue(
+                ServerMetricsTest.value(s, "convnet_http_request_duration_seconds_count", "endpoint", "predict") >= 1);
+        assertTrue(ServerMetricsTest.value(s, "convnet_batch_size_count", "model", "tiny") >= 1);
+        assertTrue(ServerMetricsTest.value(s, "convnet_images_predicted_total", "model", "tiny") >= 1);
+        assertEquals(1, ServerMetricsTest.value(s, "convnet_http_requests_in_flight"), "the /metrics request itself");
     }
 
     @Test

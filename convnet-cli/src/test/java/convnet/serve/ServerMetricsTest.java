@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
  * /metrics in the Prometheus text format: every line parses, counters count, histograms are consistent, and the JVM's
  * and the process's series are there.
  */
-class MetricsTest {
+class ServerMetricsTest {
     static final Pattern SAMPLE = Pattern.compile(
             "([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\\{((?:[a-zA-Z_][a-zA-Z0-9_]*=\"(?:[^\"\\\\\\n]|\\\\[\\\\\"n])*\",?)*)\\})?"
                     + " (-?[0-9.eE+-]+|\\+Inf|-Inf|NaN)");
@@ -114,7 +114,7 @@ class MetricsTest {
 
     @Test
     void countersAndHistogramsInTheTextFormat() {
-        Metrics m = new Metrics(16);
+        ServerMetrics m = new ServerMetrics(16);
         m.queue("tiny", () -> 3);
         m.queue("we\"ird\\name", () -> 0);
         m.inFlight(() -> 2);
@@ -146,7 +146,7 @@ class MetricsTest {
     @Test
     void theJvmAndTheProcessHaveTheirSeries() {
         for (int round = 0; round < 2; round++) { // each server's registry has them, not only the first one's
-            List<Sample> s = parse(new Metrics(4).render());
+            List<Sample> s = parse(new ServerMetrics(4).render());
             assertTrue(value(s, "jvm_memory_used_bytes", "area", "heap") > 0, "heap in use");
             assertTrue(value(s, "jvm_threads_current") > 0, "threads");
             assertTrue(s.stream().anyMatch(x -> x.name().equals("jvm_gc_collection_seconds_count")), "GC");
@@ -160,11 +160,11 @@ class MetricsTest {
 
     @Test
     void openMetricsWhenTheScraperAsksForIt() {
-        Metrics m = new Metrics(2);
+        ServerMetrics m = new ServerMetrics(2);
         m.request("predict", 200, 0.01);
-        Metrics.Scrape plain = m.scrape(null);
-        assertEquals(Metrics.CONTENT_TYPE, plain.contentType());
-        Metrics.Scrape open = m.scrape("application/openmetrics-text; version=1.0.0; charset=utf-8");
+        ServerMetrics.Scrape plain = m.scrape(null);
+        assertEquals(ServerMetrics.CONTENT_TYPE, plain.contentType());
+        ServerMetrics.Scrape open = m.scrape("application/openmetrics-text; version=1.0.0; charset=utf-8");
         assertTrue(open.contentType().startsWith("application/openmetrics-text"), open.contentType());
         String text = new String(open.body(), java.nio.charset.StandardCharsets.UTF_8);
         assertTrue(text.endsWith("# EOF\n"), text);
