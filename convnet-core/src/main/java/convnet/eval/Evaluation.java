@@ -18,7 +18,8 @@ import org.bytedeco.opencv.opencv_core.Mat;
 
 /**
  * Scores one model, or several fused by averaging their softmax posteriors, on a set of labelled images,
- * with the plain evaluation transforms or the VGG paper's test-time methods ({@link TestTime}).
+ * with the plain evaluation transforms (through {@link EvalLoop}, the loop over a loader) or the VGG paper's
+ * test-time methods ({@link TestTime}).
  */
 public final class Evaluation {
     private Evaluation() {}
@@ -52,7 +53,7 @@ public final class Evaluation {
                     first.mean(),
                     first.std(),
                     Loader.Options.evaluation(64, workers, Loader.OnBadImage.ERROR))) {
-                p = Evaluator.run(models.get(0).net(), loader, precision);
+                p = EvalLoop.run(models.get(0).net(), loader, precision);
             }
         } else {
             p = perImage(models, samples, method, precision);

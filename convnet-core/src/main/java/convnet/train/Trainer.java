@@ -5,7 +5,7 @@ import convnet.data.Loader;
 import convnet.engine.Precision;
 import convnet.engine.Scoped;
 import convnet.engine.Tensors;
-import convnet.eval.Evaluator;
+import convnet.eval.EvalLoop;
 import convnet.eval.Metrics;
 import convnet.eval.Predictions;
 import convnet.model.Net;
@@ -700,7 +700,7 @@ public final class Trainer {
         double trainLoss = p.lossSum() / Math.max(1, p.seen()), trainAcc = p.correct() / Math.max(1, p.seen());
         double valLoss = Double.NaN, valAcc = Double.NaN, valTop5 = Double.NaN;
         if (val != null && val.size() > 0) {
-            Predictions predictions = Evaluator.run(net, val, options.precision(), (b, all) -> {
+            Predictions predictions = EvalLoop.run(net, val, options.precision(), (b, all) -> {
                 for (TrainListener l : listeners) l.onValidationBatch(this, b, all);
             });
             Metrics m = Metrics.of(predictions, net.numClasses());
@@ -711,7 +711,7 @@ public final class Trainer {
         double emaValLoss = Double.NaN, emaValAcc = Double.NaN;
         if (ema != null && val != null && val.size() > 0) {
             Metrics m =
-                    Metrics.of(ema.withWeightsIn(() -> Evaluator.run(net, val, options.precision())), net.numClasses());
+                    Metrics.of(ema.withWeightsIn(() -> EvalLoop.run(net, val, options.precision())), net.numClasses());
             emaValLoss = m.loss();
             emaValAcc = m.top1();
         }

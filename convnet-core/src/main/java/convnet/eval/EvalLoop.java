@@ -12,9 +12,13 @@ import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
-/** Runs a network over a loader in eval mode and collects softmax posteriors. */
-public final class Evaluator {
-    private Evaluator() {}
+/**
+ * The evaluation loop: one network over a prepared {@link Loader}, in eval mode, collecting softmax posteriors
+ * (the trainer's validation, and {@link Evaluation}'s plain method). {@link Evaluation} is what {@code convnet
+ * test} asks for: models, test-time methods and fusion on a list of images.
+ */
+public final class EvalLoop {
+    private EvalLoop() {}
 
     public static Predictions run(Net net, Loader loader, Precision precision) {
         return run(net, loader, precision, (done, total) -> {});
