@@ -22,7 +22,7 @@ import picocli.CommandLine.Parameters;
         })
 final class ExportCommand implements Runnable {
     @Mixin
-    Common common;
+    CommonOptions common;
 
     @Parameters(index = "0", paramLabel = "RUN", description = "A run directory (or a model bundle folder).")
     Path run;

@@ -31,7 +31,7 @@ import picocli.CommandLine.Parameters;
         })
 final class FinetuneCommand implements Runnable {
     @Mixin
-    Common common;
+    CommonOptions common;
 
     @Parameters(index = "0", paramLabel = "DIR", description = "The photos: one sub-folder per class.")
     Path data;

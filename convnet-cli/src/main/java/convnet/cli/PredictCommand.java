@@ -24,7 +24,7 @@ import picocli.CommandLine.Parameters;
         description = "Classify image files with a trained run: top-k class names and probabilities.")
 final class PredictCommand implements java.util.concurrent.Callable<Integer> {
     @Mixin
-    Common common;
+    CommonOptions common;
 
     @Parameters(index = "0", paramLabel = "RUN", description = "The run directory (or its model/ folder).")
     Path run;

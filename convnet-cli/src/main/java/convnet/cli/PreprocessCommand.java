@@ -18,7 +18,7 @@ import picocli.CommandLine.Parameters;
                 "Folder per class (or a CSV manifest, or a flat folder with --labels) → resized RGB images, stratified train/val split (train.csv, val.csv), categories.csv, rgb_mean.json, skipped.csv.")
 final class PreprocessCommand implements Runnable {
     @Mixin
-    Common common;
+    CommonOptions common;
 
     @Parameters(
             index = "0",

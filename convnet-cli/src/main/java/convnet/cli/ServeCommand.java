@@ -26,7 +26,7 @@ import picocli.CommandLine.Parameters;
         })
 final class ServeCommand implements java.util.concurrent.Callable<Integer> {
     @Mixin
-    Common common;
+    CommonOptions common;
 
     @Parameters(
             index = "0..*",

@@ -24,7 +24,7 @@ import picocli.CommandLine.Parameters;
                         + " matrix (RUN/test/confusion.csv, .png). On the validation split unless --data is given.")
 final class TestCommand implements Runnable {
     @Mixin
-    Common common;
+    CommonOptions common;
 
     @Parameters(
             index = "0..*",

@@ -23,7 +23,7 @@ import picocli.CommandLine.Parameters;
         description = "Train a model from a YAML config. An existing run directory with checkpoints is resumed.")
 final class TrainCommand implements Runnable {
     @Mixin
-    Common common;
+    CommonOptions common;
 
     @Parameters(index = "0", paramLabel = "CONFIG", description = "The YAML config file.")
     Path config;

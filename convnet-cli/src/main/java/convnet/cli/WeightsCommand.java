@@ -46,7 +46,7 @@ final class WeightsCommand implements Runnable {
             })
     static final class Fetch implements Runnable {
         @Mixin
-        Common common;
+        CommonOptions common;
 
         @Parameters(
                 paramLabel = "NAME",
@@ -87,7 +87,7 @@ final class WeightsCommand implements Runnable {
             description = "List the tensors of a weights file: name, dtype, shape.")
     static final class Inspect implements Runnable {
         @Mixin
-        Common common;
+        CommonOptions common;
 
         @Parameters(paramLabel = "FILE")
         Path file;
@@ -116,7 +116,7 @@ final class WeightsCommand implements Runnable {
             description = "Convert a weights file to safetensors (names unchanged).")
     static final class Convert implements Runnable {
         @Mixin
-        Common common;
+        CommonOptions common;
 
         @Parameters(index = "0", paramLabel = "IN")
         Path in;
@@ -143,7 +143,7 @@ final class WeightsCommand implements Runnable {
                     "Check that a torchvision-format file fits a convnet model (every name and shape) and write it as safetensors for init.weights.")
     static final class Import implements Runnable {
         @Mixin
-        Common common;
+        CommonOptions common;
 
         @Parameters(index = "0", paramLabel = "FILE")
         Path file;
@@ -185,7 +185,7 @@ final class WeightsCommand implements Runnable {
                     "Write a run's model weights as safetensors with torchvision's names (load in Python with safetensors.torch.load_file).")
     static final class Export implements Runnable {
         @Mixin
-        Common common;
+        CommonOptions common;
 
         @Parameters(index = "0", paramLabel = "RUN")
         Path run;
