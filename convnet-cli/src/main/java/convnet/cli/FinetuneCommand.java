@@ -98,7 +98,7 @@ final class FinetuneCommand implements Runnable {
                 new Finetune.Options(data, from, model, epochs, headEpochs, size, batch, lr, backboneLr, val, null);
         if (printConfig) {
             RunConfig checked = Finetune.config(o, overrides); // as the run would read it
-            System.out.print(overrides.isEmpty() ? Finetune.yaml(o) : convnet.config.Yamls.dump(checked.toMap()));
+            System.out.print(overrides.isEmpty() ? Finetune.yaml(o) : convnet.config.YamlMaps.dump(checked.toMap()));
             return;
         }
         if (!Files.isDirectory(data))

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import convnet.UserException;
 import convnet.config.ConfigNode;
-import convnet.config.Yamls;
+import convnet.config.YamlMaps;
 import convnet.data.transform.Pipeline;
 import convnet.io.AtomicFiles;
 import convnet.io.Dirs;
@@ -89,7 +89,7 @@ public record ModelBundle(
                     Files.readString(json), json.toString()); // JSON is YAML: errors get the file's own lines
         } catch (UserException notYaml) { // e.g. tabs, which JSON allows
             try {
-                root = Yamls.node(JSON.readValue(json.toFile(), Map.class), json.toString());
+                root = YamlMaps.node(JSON.readValue(json.toFile(), Map.class), json.toString());
             } catch (IOException e) {
                 throw new UserException(json + ": damaged model description: " + e.getMessage());
             }

@@ -5,8 +5,8 @@ import org.yaml.snakeyaml.DumperOptions;
 import org.yaml.snakeyaml.Yaml;
 
 /** Writing plain maps as block-style YAML, and reading them back as config nodes. */
-public final class Yamls {
-    private Yamls() {}
+public final class YamlMaps {
+    private YamlMaps() {}
 
     public static String dump(Map<String, Object> map) {
         DumperOptions o = new DumperOptions();

@@ -138,7 +138,7 @@ class AutoAugmentTest {
         assertEquals(
                 p.toList(),
                 Pipeline.fromConfig(
-                                convnet.config.Yamls.node(java.util.Map.of("ops", p.toList()), "x")
+                                convnet.config.YamlMaps.node(java.util.Map.of("ops", p.toList()), "x")
                                         .get("ops"),
                                 64)
                         .toList());

@@ -131,7 +131,7 @@ class TransformsTest {
         Pipeline p = Pipeline.fromConfig(n.get("ops"), 32);
         assertEquals(5, p.ops.size());
         Pipeline again = Pipeline.fromConfig(
-                convnet.config.Yamls.node(java.util.Map.of("ops", p.toList()), "x")
+                convnet.config.YamlMaps.node(java.util.Map.of("ops", p.toList()), "x")
                         .get("ops"),
                 32);
         assertEquals(p.toList(), again.toList());

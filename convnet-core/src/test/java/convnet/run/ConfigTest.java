@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import convnet.UserException;
 import convnet.config.ConfigNode;
-import convnet.config.Yamls;
+import convnet.config.YamlMaps;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
@@ -34,7 +34,7 @@ class ConfigTest {
         assertEquals(0.1, c.train().optimizer().lr());
         assertTrue(c.train().optimizer().nesterov());
         assertEquals(RunConfig.PrecisionSetting.AUTO, c.train().precision());
-        RunConfig again = RunConfig.from(Yamls.node(c.toMap(), "resolved"), Path.of("/tmp"));
+        RunConfig again = RunConfig.from(YamlMaps.node(c.toMap(), "resolved"), Path.of("/tmp"));
         assertEquals(c.toMap(), again.toMap());
     }
 
