@@ -6,7 +6,7 @@ import static org.bytedeco.opencv.global.opencv_imgcodecs.imencode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import convnet.UserException;
-import convnet.data.transform.Ops;
+import convnet.data.transform.Transforms;
 import convnet.io.AtomicFiles;
 import convnet.io.Csv;
 import java.io.IOException;
@@ -434,10 +434,11 @@ public final class Preprocess {
                             java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
             Mat img = Images.decode(it.source, bytes);
             Mat out = switch (o.mode()) {
-                case STRETCH -> Ops.resizeTo(img, o.size(), o.size());
-                case SMALLER_SIDE -> new Ops.Resize(o.size(), 0, 0).apply(img, null);
+                case STRETCH -> Transforms.resizeTo(img, o.size(), o.size());
+                case SMALLER_SIDE -> new Transforms.Resize(o.size(), 0, 0).apply(img, null);
                 case CENTER_CROP ->
-                    new Ops.CenterCrop(o.size()).apply(new Ops.Resize(o.size(), 0, 0).apply(img, null), null);
+                    new Transforms.CenterCrop(o.size())
+                            .apply(new Transforms.Resize(o.size(), 0, 0).apply(img, null), null);
             };
             if (!out.isContinuous()) out = out.clone();
             int h = out.rows(), w = out.cols();

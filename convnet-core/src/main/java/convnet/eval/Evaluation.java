@@ -5,7 +5,7 @@ import convnet.bundle.ModelBundle;
 import convnet.data.Images;
 import convnet.data.Loader;
 import convnet.data.Sample;
-import convnet.data.transform.Ops;
+import convnet.data.transform.Transforms;
 import convnet.engine.Precision;
 import convnet.io.Csv;
 import convnet.model.Net;
@@ -87,7 +87,7 @@ public final class Evaluation {
 
     /** The training scale S: the shorter side the evaluation transforms resize to, else the input size. */
     static int trainingScale(ModelBundle b) {
-        for (var t : b.evalTransforms().ops) if (t instanceof Ops.Resize r && r.size() > 0) return r.size();
+        for (var t : b.evalTransforms().ops) if (t instanceof Transforms.Resize r && r.size() > 0) return r.size();
         return b.imageSize();
     }
 

@@ -1,7 +1,7 @@
 package convnet.eval;
 
 import convnet.data.Images;
-import convnet.data.transform.Ops;
+import convnet.data.transform.Transforms;
 import convnet.engine.Precision;
 import convnet.engine.Scoped;
 import convnet.engine.Tensors;
@@ -72,7 +72,7 @@ public record TestTime(List<Integer> scales, boolean dense, int grid, boolean fl
                 for (int i = 0; i < n; i++) {
                     try (PointerScope perImage = new PointerScope()) { // this image's resized copies and crops
                         for (int q : qs) {
-                            Mat scaled = new Ops.Resize(q, 0, 0).apply(images.get(i), null);
+                            Mat scaled = new Transforms.Resize(q, 0, 0).apply(images.get(i), null);
                             if (dense) {
                                 int h = scaled.rows(), w = scaled.cols();
                                 float[] px = new float[3 * h * w];
@@ -96,7 +96,7 @@ public record TestTime(List<Integer> scales, boolean dense, int grid, boolean fl
     private List<Mat> crops(Mat scaled, int cropSize) {
         List<Mat> crops = new ArrayList<>();
         if (grid <= 0) {
-            crops.add(new Ops.CenterCrop(cropSize).apply(scaled, null));
+            crops.add(new Transforms.CenterCrop(cropSize).apply(scaled, null));
             return crops;
         }
         int w = scaled.cols(), h = scaled.rows(), s = Math.min(cropSize, Math.min(w, h));
@@ -104,7 +104,7 @@ public record TestTime(List<Integer> scales, boolean dense, int grid, boolean fl
             for (int gx = 0; gx < grid; gx++) {
                 int x = grid == 1 ? (w - s) / 2 : (w - s) * gx / (grid - 1),
                         y = grid == 1 ? (h - s) / 2 : (h - s) * gy / (grid - 1);
-                crops.add(Ops.resizeTo(
+                crops.add(Transforms.resizeTo(
                         new Mat(scaled, new org.bytedeco.opencv.opencv_core.Rect(x, y, s, s)), cropSize, cropSize));
             }
         }

@@ -6,8 +6,8 @@ import convnet.config.Section;
 import convnet.config.Word;
 import convnet.data.DecodedCache;
 import convnet.data.Loader;
-import convnet.data.transform.Ops;
 import convnet.data.transform.Pipeline;
+import convnet.data.transform.Transforms;
 import convnet.engine.Precision;
 import convnet.model.Arch;
 import convnet.model.Init;
@@ -410,14 +410,17 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
                 ? Pipeline.fromConfig(n.raw("train_transforms"), size)
                 : new Pipeline(
                         List.of(
-                                new Ops.RandomResizedCrop(size, 0.08, 1, 3.0 / 4, 4.0 / 3),
-                                new Ops.WithProbability(new Ops.HorizontalFlip(), 0.5)),
+                                new Transforms.RandomResizedCrop(size, 0.08, 1, 3.0 / 4, 4.0 / 3),
+                                new Transforms.WithProbability(new Transforms.HorizontalFlip(), 0.5)),
                         size);
         n.raw("train_transforms");
         Pipeline evalT = n.has("eval_transforms")
                 ? Pipeline.fromConfig(n.raw("eval_transforms"), size)
                 : new Pipeline(
-                        List.of(new Ops.Resize((int) Math.round(size / 0.875), 0, 0), new Ops.CenterCrop(size)), size);
+                        List.of(
+                                new Transforms.Resize((int) Math.round(size / 0.875), 0, 0),
+                                new Transforms.CenterCrop(size)),
+                        size);
         n.raw("eval_transforms");
         return new Data(
                 train,

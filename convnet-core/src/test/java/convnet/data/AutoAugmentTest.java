@@ -11,9 +11,9 @@ import convnet.UserException;
 import convnet.config.ConfigNode;
 import convnet.data.transform.AutoAugment;
 import convnet.data.transform.AutoAugment.Op;
-import convnet.data.transform.Ops;
 import convnet.data.transform.Pipeline;
 import convnet.data.transform.RandomErasing;
+import convnet.data.transform.Transforms;
 import convnet.engine.Engine;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -218,7 +218,7 @@ class AutoAugmentTest {
     @Test
     void everyOpKeepsTheSizeAndTheType() {
         try (PointerScope s = new PointerScope()) {
-            Mat img = Ops.resizeTo(Images.decode(photo()), 48, 32);
+            Mat img = Transforms.resizeTo(Images.decode(photo()), 48, 32);
             for (Op op : Op.values()) {
                 for (int bin : new int[] {0, 15, 30}) {
                     Mat out = AutoAugment.apply(img, op, op.magnitude(bin, true, 48, 32));

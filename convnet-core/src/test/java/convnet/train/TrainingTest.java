@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import convnet.TestData;
 import convnet.data.ImageFolder;
 import convnet.data.Loader;
-import convnet.data.transform.Ops;
 import convnet.data.transform.Pipeline;
+import convnet.data.transform.Transforms;
 import convnet.engine.Engine;
 import convnet.engine.Precision;
 import convnet.model.ModelSpec;
@@ -36,7 +36,7 @@ class TrainingTest {
     }
 
     static Loader.Batch first(List<convnet.data.Sample> samples, int size) {
-        Pipeline p = new Pipeline(List.of(new Ops.Resize(size, 0, 0), new Ops.CenterCrop(size)), size);
+        Pipeline p = new Pipeline(List.of(new Transforms.Resize(size, 0, 0), new Transforms.CenterCrop(size)), size);
         try (Loader l = new Loader(
                 samples,
                 p,

@@ -92,7 +92,7 @@ public final class AutoAugment {
         }
 
         public Map<String, Object> toMap() {
-            return Ops.map("rand_augment", "n", n, "m", m);
+            return Transforms.map("rand_augment", "n", n, "m", m);
         }
     }
 
@@ -105,7 +105,7 @@ public final class AutoAugment {
         }
 
         public Map<String, Object> toMap() {
-            return Ops.map("trivial_augment_wide");
+            return Transforms.map("trivial_augment_wide");
         }
     }
 
@@ -155,7 +155,7 @@ public final class AutoAugment {
                 yield lut(img, lut);
             }
             case AUTO_CONTRAST -> autoContrast(img);
-            case EQUALIZE -> new Ops.Equalize().apply(img, null);
+            case EQUALIZE -> new Transforms.Equalize().apply(img, null);
         };
     }
 

@@ -33,7 +33,7 @@ public record RandomErasing(
     }
 
     public Map<String, Object> toMap() {
-        return Ops.map(
+        return Transforms.map(
                 "random_erasing",
                 "p",
                 p,

@@ -25,9 +25,9 @@ import org.bytedeco.opencv.opencv_core.Rect;
 import org.bytedeco.opencv.opencv_core.Scalar;
 import org.bytedeco.opencv.opencv_core.Size;
 
-/** The augmentation ops. Each takes a probability {@code p} (1 = always). */
-public final class Ops {
-    private Ops() {}
+/** The transforms a pipeline lists (resize, crops, flips, colour, one_of, ...), each a {@link Transform}. Each takes a probability {@code p} (1 = always). */
+public final class Transforms {
+    private Transforms() {}
 
     static Map<String, Object> map(String op, Object... kv) {
         Map<String, Object> m = new LinkedHashMap<>();
