@@ -8,7 +8,7 @@ import org.bytedeco.pytorch.TensorVector;
  * A whole classifier: a chain of named parts ({@code features}, {@code avgpool}, {@code classifier}
  * for VGG; {@code stem}, {@code layer1}..., {@code fc} for ResNet) plus the spec that built it.
  */
-public final class Net extends Seq {
+public final class Net extends Sequential {
     private final ModelSpec spec;
 
     Net(ModelSpec spec) {
