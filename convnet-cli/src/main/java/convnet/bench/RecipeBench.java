@@ -6,6 +6,7 @@ import convnet.engine.Precision;
 import convnet.io.AtomicFiles;
 import convnet.report.MetricsCsv;
 import convnet.run.RunConfig;
+import convnet.run.RunDir;
 import convnet.run.TestRun;
 import convnet.run.TrainingRun;
 import convnet.train.EpochStats;
@@ -89,7 +90,7 @@ public final class RecipeBench {
             t.trainer().fit();
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
-        List<EpochStats> rows = new MetricsCsv(runDir.resolve("metrics.csv"), Integer.MAX_VALUE).rows();
+        List<EpochStats> rows = new MetricsCsv(new RunDir(runDir).metrics(), Integer.MAX_VALUE).rows();
         double last = rows.isEmpty() ? Double.NaN : rows.get(rows.size() - 1).valAcc();
         double best = rows.stream()
                 .mapToDouble(EpochStats::valAcc)

@@ -593,11 +593,12 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
     }
 
     private static String logFile(Section n) {
-        String f = n.string("log_file", "train.log");
+        String f = n.string("log_file", RunDir.DEFAULT_LOG);
         if (RunDir.isReserved(f)) {
             throw n.raw("log_file")
                     .error("'" + f
-                            + "' is a name the run directory uses for something else; choose another, e.g. train.log");
+                            + "' is a name the run directory uses for something else; choose another, e.g. "
+                            + RunDir.DEFAULT_LOG);
         }
         if (!f.matches("[A-Za-z0-9._-]+") || f.equals(".") || f.equals("..")) {
             throw n.raw("log_file")

@@ -32,6 +32,9 @@ public final class RunDir {
     /** What a run writes at the top of its folder besides its log file: a folder holding only these (or empty) may be trained in. */
     private static final Set<String> OWN = Set.of(CONFIG, CLASSES, METRICS, CHECKPOINTS, MODEL, TEST, PLOTS, LOCK);
 
+    /** The log file's name when the config names none ({@code train.log_file}). */
+    public static final String DEFAULT_LOG = "train.log";
+
     /** What {@code convnet test} writes into {@link #test()}. */
     public static final List<String> TEST_FILES = List.of("confusion.csv", "confusion.png", "report.csv");
 
@@ -103,6 +106,11 @@ public final class RunDir {
         } catch (IOException e) {
             return null;
         }
+    }
+
+    /** Whether {@code path} is named as a run directory's model bundle folder ({@code RUN/model}); it need not exist. */
+    public static boolean isModelFolderName(Path path) {
+        return path.getFileName() != null && path.getFileName().toString().equals(MODEL);
     }
 
     /** The model bundle of {@code path}: the folder itself if it holds one, else the run directory's {@code model/}. */
