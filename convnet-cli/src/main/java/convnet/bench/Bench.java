@@ -30,6 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Optimizer;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
@@ -128,8 +129,7 @@ public final class Bench {
         int size = inputSize(model);
         Net net = model(model).build(0);
         if (channelsLast) net.toChannelsLast();
-        org.bytedeco.pytorch.Optimizer opt =
-                Optimizers.create(new OptimizerConfig("sgd", 0.01, 0.9, false, 0, 0.9, 0.999), net);
+        Optimizer opt = Optimizers.create(new OptimizerConfig("sgd", 0.01, 0.9, false, 0, 0.9, 0.999), net);
         net.train(true);
         Loader.Batch b = randomBatch(batch, size);
         float[] xs = b.images();

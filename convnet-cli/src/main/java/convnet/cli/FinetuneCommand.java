@@ -1,5 +1,6 @@
 package convnet.cli;
 
+import convnet.config.YamlMaps;
 import convnet.engine.Engine;
 import convnet.eval.Metrics;
 import convnet.run.Finetune;
@@ -98,7 +99,7 @@ final class FinetuneCommand implements Runnable {
                 new Finetune.Options(data, from, model, epochs, headEpochs, size, batch, lr, backboneLr, val, null);
         if (printConfig) {
             RunConfig checked = Finetune.config(o, overrides); // as the run would read it
-            System.out.print(overrides.isEmpty() ? Finetune.yaml(o) : convnet.config.YamlMaps.dump(checked.toMap()));
+            System.out.print(overrides.isEmpty() ? Finetune.yaml(o) : YamlMaps.dump(checked.toMap()));
             return;
         }
         if (!Files.isDirectory(data))

@@ -303,7 +303,7 @@ class OpenInferenceClientTest {
             JsonNode values;
             try {
                 values = Client.JSON.readTree(parameters.path(key).asText());
-            } catch (java.io.IOException e) {
+            } catch (IOException e) {
                 throw new AssertionError(key + " is not JSON: " + parameters, e);
             }
             assertEquals(3, values.size(), key + ": " + parameters);

@@ -10,6 +10,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -20,6 +21,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.IntConsumer;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -55,7 +57,7 @@ class ServeLoadTest {
         }
         byte[] garbage = new byte[3000];
         new Random(1).nextBytes(garbage);
-        byte[] truncated = java.util.Arrays.copyOf(photos.get(0), photos.get(0).length * 2 / 3);
+        byte[] truncated = Arrays.copyOf(photos.get(0), photos.get(0).length * 2 / 3);
         try (Classifier c = Classifier.load(run.run(), Classifier.Options.DEFAULT.withThreads(2))) {
             List<List<Classifier.Guess>> want = new ArrayList<>();
             for (byte[] p : photos) want.add(c.predict(p, 2)); // one at a time
@@ -65,7 +67,7 @@ class ServeLoadTest {
                 Http http = new Http(server.port());
                 LongAdder good = new LongAdder(), bad = new LongAdder(), images = new LongAdder();
                 AtomicInteger next = new AtomicInteger();
-                java.util.function.IntConsumer request = i -> {
+                IntConsumer request = i -> {
                     int j = i % photos.size(), k = 1 + i % 2;
                     String predict = "/v1/models/tiny:predict?top_k=" + k;
                     switch (i % 10) {
@@ -147,8 +149,7 @@ class ServeLoadTest {
     }
 
     /** {@code CLIENTS} threads send the requests numbered from {@code next} up to {@code upTo}, each one once. */
-    static void runUntil(ExecutorService pool, java.util.function.IntConsumer request, AtomicInteger next, int upTo)
-            throws Exception {
+    static void runUntil(ExecutorService pool, IntConsumer request, AtomicInteger next, int upTo) throws Exception {
         List<Future<?>> fs = new ArrayList<>();
         for (int t = 0; t < CLIENTS; t++)
             fs.add(pool.submit(() -> {

@@ -3,6 +3,8 @@ package convnet.serve;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -33,7 +35,7 @@ class ServerMetricsTest {
     static List<Sample> parse(String text) {
         Map<String, String> types = new HashMap<>();
         Set<String> helped = new HashSet<>();
-        List<Sample> out = new java.util.ArrayList<>();
+        List<Sample> out = new ArrayList<>();
         assertTrue(text.endsWith("\n"), "ends with a line feed");
         for (String line : text.split("\n")) {
             if (line.startsWith("# HELP ")) {
@@ -166,7 +168,7 @@ class ServerMetricsTest {
         assertEquals(ServerMetrics.CONTENT_TYPE, plain.contentType());
         ServerMetrics.Scrape open = m.scrape("application/openmetrics-text; version=1.0.0; charset=utf-8");
         assertTrue(open.contentType().startsWith("application/openmetrics-text"), open.contentType());
-        String text = new String(open.body(), java.nio.charset.StandardCharsets.UTF_8);
+        String text = new String(open.body(), StandardCharsets.UTF_8);
         assertTrue(text.endsWith("# EOF\n"), text);
         assertTrue(text.contains("convnet_http_requests_total{code=\"200\",endpoint=\"predict\"} 1"), text);
     }

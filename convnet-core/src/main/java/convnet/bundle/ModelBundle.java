@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 
 /**
  * A trained model as a folder that test, predict and Java code load: {@code weights.safetensors}
@@ -60,7 +61,7 @@ public record ModelBundle(
     /** Removes a bundle's files (and their temporary files) from {@code dir}, then the folder if that left it empty; anything else stays. */
     public static void delete(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) return;
-        try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+        try (Stream<Path> s = Files.list(dir)) {
             for (Path p : s.toList()) {
                 String n = p.getFileName().toString();
                 for (String own : new String[] {DESCRIPTION, WEIGHTS})

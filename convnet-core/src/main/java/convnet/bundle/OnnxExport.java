@@ -2,6 +2,7 @@ package convnet.bundle;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.protobuf.UnsafeByteOperations;
 import convnet.UserException;
 import convnet.Version;
 import convnet.bundle.onnx.OnnxProto.AttributeProto;
@@ -198,7 +199,7 @@ public final class OnnxExport {
             TensorProto.Builder t = TensorProto.newBuilder()
                     .setName(name)
                     .setDataType(TensorProto.DataType.FLOAT_VALUE)
-                    .setRawData(com.google.protobuf.UnsafeByteOperations.unsafeWrap(raw.array())); // not copied again
+                    .setRawData(UnsafeByteOperations.unsafeWrap(raw.array())); // not copied again
             for (long d : shape) t.addDims(d);
             return t.build();
         }

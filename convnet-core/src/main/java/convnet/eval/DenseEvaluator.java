@@ -6,6 +6,7 @@ import convnet.model.Net;
 import convnet.model.Sequential;
 import java.util.ArrayList;
 import java.util.List;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -74,6 +75,6 @@ public final class DenseEvaluator {
 
     /** Logits averaged over the score map: {@code [N, C]}. */
     public Tensor logits(Tensor x) {
-        return scoreMap(x).mean(new long[] {2, 3}, false, new org.bytedeco.pytorch.ScalarTypeOptional());
+        return scoreMap(x).mean(new long[] {2, 3}, false, new ScalarTypeOptional());
     }
 }

@@ -6,6 +6,7 @@ import convnet.engine.Scoped;
 import convnet.engine.Tensors;
 import convnet.model.Net;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -52,7 +53,7 @@ public final class EvalLoop {
                         double loss = torch.cross_entropy(logits, y).item_double();
                         float[] p = Tensors.toFloats(torch.softmax(logits, 1));
                         int c = p.length / b.size();
-                        for (int i = 0; i < b.size(); i++) out[i] = java.util.Arrays.copyOfRange(p, i * c, (i + 1) * c);
+                        for (int i = 0; i < b.size(); i++) out[i] = Arrays.copyOfRange(p, i * c, (i + 1) * c);
                         return loss * b.size();
                     }
                 });

@@ -12,6 +12,8 @@ import convnet.model.Net;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Random;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.opencv.opencv_core.Mat;
@@ -113,8 +115,7 @@ public final class Evaluation {
         Csv csv = new Csv("class", "precision", "recall", "f1", "support");
         for (int c = 0; c < classes.size(); c++)
             csv.row(classes.get(c), figure(s.precision()[c]), figure(s.recall()[c]), figure(s.f1()[c]), s.support()[c]);
-        for (var avg :
-                List.of(java.util.Map.entry("macro avg", s.macro()), java.util.Map.entry("weighted avg", s.weighted())))
+        for (var avg : List.of(Map.entry("macro avg", s.macro()), Map.entry("weighted avg", s.weighted())))
             csv.row(
                     avg.getKey(),
                     figure(avg.getValue().precision()),
@@ -125,7 +126,7 @@ public final class Evaluation {
     }
 
     private static String figure(double v) {
-        return Double.isNaN(v) ? "" : String.format(java.util.Locale.ROOT, "%.6f", v);
+        return Double.isNaN(v) ? "" : String.format(Locale.ROOT, "%.6f", v);
     }
 
     private static Predictions perImage(List<Model> models, List<Sample> samples, TestTime tt, Precision prec) {

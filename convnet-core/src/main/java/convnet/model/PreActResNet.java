@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -127,7 +128,7 @@ public final class PreActResNet {
 
         @Override
         public void zeroLast() {
-            try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
+            try (NoGradGuard g = new NoGradGuard()) {
                 lastConv().weight.zero_();
             }
         }

@@ -19,8 +19,12 @@ import convnet.train.OptimizerConfig;
 import convnet.train.ScheduleConfig;
 import convnet.weights.Pretrained;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -200,7 +204,7 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
 
         @Override
         public String word() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return name().toLowerCase(Locale.ROOT);
         }
     }
 
@@ -232,7 +236,7 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
             Map<String, Double> lrFactors) {
         public Train {
             freeze = List.copyOf(freeze);
-            lrFactors = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(lrFactors));
+            lrFactors = Collections.unmodifiableMap(new LinkedHashMap<>(lrFactors));
         }
 
         public Train withPrecision(PrecisionSetting precision) {
@@ -475,7 +479,7 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
      * {@code model.init.weights} loaded (its meaning before {@code freeze} existed).
      */
     static List<String> freeze(Section n) {
-        List<String> words = new java.util.ArrayList<>();
+        List<String> words = new ArrayList<>();
         ConfigNode list = n.raw("freeze");
         if (n.has("freeze")) {
             if (!list.isList()) throw list.error("expected a list of group or layer names, e.g. [stem, stage1]");
@@ -563,7 +567,7 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
         for (int i = 1; i < milestones.length; i++) {
             if (milestones[i] <= milestones[i - 1])
                 throw s.raw("milestones")
-                        .error("expected epochs in increasing order, got " + java.util.Arrays.toString(milestones));
+                        .error("expected epochs in increasing order, got " + Arrays.toString(milestones));
         }
         Metric monitor = s.choice("monitor", Metric.VAL_ACC, ScheduleConfig.Plateau.MONITORS);
         ScheduleConfig.Plateau plateau = new ScheduleConfig.Plateau(
@@ -613,7 +617,7 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
     }
 
     private static List<Double> list(double[] d) {
-        List<Double> out = new java.util.ArrayList<>();
+        List<Double> out = new ArrayList<>();
         for (double x : d) out.add(x);
         return out;
     }

@@ -11,9 +11,11 @@ import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
+import org.slf4j.LoggerFactory;
 
 /**
  * A run directory: the one place a run writes, and the only class that knows its layout. It is locked
@@ -174,7 +176,7 @@ public final class RunDir {
      */
     public void clearForRestart() {
         try {
-            List<String> removed = new java.util.ArrayList<>();
+            List<String> removed = new ArrayList<>();
             if (checkpoints().any()) removed.add("checkpoints");
             checkpoints().clear();
             if (ModelBundle.exists(model())) removed.add("the model bundle");
@@ -184,7 +186,7 @@ public final class RunDir {
             for (String f : TEST_FILES) tested |= Files.deleteIfExists(test().resolve(f));
             if (tested) removed.add("the test results");
             Dirs.deleteIfEmpty(test());
-            org.slf4j.LoggerFactory.getLogger(RunDir.class)
+            LoggerFactory.getLogger(RunDir.class)
                     .info(
                             "--restart: {}",
                             removed.isEmpty()

@@ -14,6 +14,7 @@ import convnet.UserException;
 import convnet.bundle.onnx.OnnxProto;
 import convnet.config.ConfigNode;
 import convnet.engine.Engine;
+import convnet.engine.Tensors;
 import convnet.model.Arch;
 import convnet.model.Layers;
 import convnet.model.ModelSpec;
@@ -62,7 +63,7 @@ class OnnxExportTest {
                     else if (n.endsWith("weight")) v[i] = 0.3f + r.nextFloat();
                     else v[i] = (float) (0.2 * r.nextGaussian());
                 }
-                t.copy_(convnet.engine.Tensors.fromFloats(v, v.length));
+                t.copy_(Tensors.fromFloats(v, v.length));
             }
         }
         net.eval();

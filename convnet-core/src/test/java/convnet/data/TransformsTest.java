@@ -8,12 +8,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import convnet.NeedsSharedData;
 import convnet.TestData;
 import convnet.config.ConfigNode;
+import convnet.config.YamlMaps;
 import convnet.data.transform.Pipeline;
 import convnet.data.transform.Transforms;
 import convnet.engine.Engine;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.opencv.opencv_core.Mat;
@@ -60,7 +63,7 @@ class TransformsTest {
             Mat out = new Transforms.ShiftScaleRotate(0.1, 0.2, 30).apply(img, new Random(5));
             assertEquals(img.cols(), out.cols());
             assertEquals(img.rows(), out.rows());
-            assertFalse(java.util.Arrays.equals(pixels(img), pixels(out)));
+            assertFalse(Arrays.equals(pixels(img), pixels(out)));
         }
     }
 
@@ -132,9 +135,7 @@ class TransformsTest {
         Pipeline p = Pipeline.fromConfig(n.get("ops"), 32);
         assertEquals(5, p.ops.size());
         Pipeline again = Pipeline.fromConfig(
-                convnet.config.YamlMaps.node(java.util.Map.of("ops", p.toList()), "x")
-                        .get("ops"),
-                32);
+                YamlMaps.node(Map.of("ops", p.toList()), "x").get("ops"), 32);
         assertEquals(p.toList(), again.toList());
     }
 
@@ -163,8 +164,6 @@ class TransformsTest {
             lc = bz.labels();
         }
         assertArrayEquals(a, b, "same seed and epoch, 1 vs 2 threads");
-        assertFalse(
-                java.util.Arrays.equals(a, c) && java.util.Arrays.equals(la, lc),
-                "another epoch gives another order or augmentation");
+        assertFalse(Arrays.equals(a, c) && Arrays.equals(la, lc), "another epoch gives another order or augmentation");
     }
 }

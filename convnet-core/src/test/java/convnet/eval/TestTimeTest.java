@@ -21,6 +21,7 @@ import convnet.model.Models;
 import convnet.model.Net;
 import convnet.model.Vgg;
 import convnet.weights.Weights;
+import java.util.Arrays;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.opencv.global.opencv_core;
@@ -106,7 +107,7 @@ class TestTimeTest {
                     .posteriors(vgg, dense, photo, 224, mean, std, Precision.FP32);
             float[] f = new TestTime(List.of(), false, 0, true)
                     .posteriors(vgg, dense, photo, 224, mean, std, Precision.FP32);
-            assertFalse(java.util.Arrays.equals(p, f));
+            assertFalse(Arrays.equals(p, f));
             // multi-scale dense and multi-crop views give proper distributions
             for (TestTime tt : List.of(
                     new TestTime(List.of(224, 256, 288), true, 0, true), new TestTime(List.of(256), false, 3, true))) {

@@ -8,6 +8,7 @@ import convnet.UserException;
 import convnet.config.ConfigNode;
 import convnet.config.YamlMaps;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class ConfigTest {
@@ -72,7 +73,7 @@ class ConfigTest {
         RunConfig c = RunConfig.from(n, Path.of("/tmp"));
         assertEquals(7, c.train().epochs());
         assertEquals(8, c.data().batchSize());
-        assertEquals(2, ((java.util.List<?>) c.model().arch().toMap().get("stages")).size());
+        assertEquals(2, ((List<?>) c.model().arch().toMap().get("stages")).size());
         ConfigNode bad = ConfigNode.parse(GOOD, "test.yaml");
         bad.set("train.epochs=0");
         UserException e = assertThrows(UserException.class, () -> RunConfig.from(bad, Path.of("/tmp")));

@@ -1,5 +1,6 @@
 package convnet.data.transform;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
@@ -38,9 +39,9 @@ public record RandomErasing(
                 "p",
                 p,
                 "scale",
-                java.util.List.of(minScale, maxScale),
+                List.of(minScale, maxScale),
                 "ratio",
-                java.util.List.of(minRatio, maxRatio),
+                List.of(minRatio, maxRatio),
                 "value",
                 random ? "random" : "zero");
     }
