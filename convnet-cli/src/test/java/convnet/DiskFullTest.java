@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -58,7 +59,7 @@ class DiskFullTest {
         byte[] train = Files.readAllBytes(out.resolve("train.csv")),
                 mean = Files.readAllBytes(out.resolve("rgb_mean.json"));
         Path more = TestData.subset("caltech101-10", tmp.resolve("more"), 40, "dolphin", "lotus");
-        UserException e = org.junit.jupiter.api.Assertions.assertThrows(
+        UserException e = Assertions.assertThrows(
                 UserException.class,
                 () -> Preprocess.run(
                         more,

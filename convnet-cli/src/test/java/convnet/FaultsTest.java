@@ -11,7 +11,10 @@ import convnet.data.Images;
 import convnet.data.Preprocess;
 import convnet.engine.Engine;
 import java.awt.image.BufferedImage;
+import java.awt.image.DataBuffer;
 import java.awt.image.IndexColorModel;
+import java.awt.image.Raster;
+import java.awt.image.WritableRaster;
 import java.io.ByteArrayOutputStream;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -19,6 +22,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.List;
 import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
@@ -95,8 +99,7 @@ class FaultsTest {
     /** A four-channel (CMYK-style, Adobe) JPEG written from the photo's raster. */
     static void writeCmykJpeg(BufferedImage src, Path out) throws Exception {
         int w = src.getWidth(), h = src.getHeight();
-        java.awt.image.WritableRaster raster =
-                java.awt.image.Raster.createInterleavedRaster(java.awt.image.DataBuffer.TYPE_BYTE, w, h, 4, null);
+        WritableRaster raster = Raster.createInterleavedRaster(DataBuffer.TYPE_BYTE, w, h, 4, null);
         for (int y = 0; y < h; y++) {
             for (int x = 0; x < w; x++) {
                 int rgb = src.getRGB(x, y);
@@ -278,7 +281,7 @@ class FaultsTest {
         // truncated, zero-length: every checkpoint damaged → one clear error, nothing overwritten
         for (Path c : List.of(run.resolve("checkpoints/epoch-0002"), run.resolve("checkpoints/epoch-0003"))) {
             byte[] b = Files.readAllBytes(c.resolve("optimizer.pt"));
-            Files.write(c.resolve("optimizer.pt"), java.util.Arrays.copyOf(b, b.length / 3));
+            Files.write(c.resolve("optimizer.pt"), Arrays.copyOf(b, b.length / 3));
         }
         Path keep = run.resolve("checkpoints/epoch-0003/model.safetensors");
         byte[] before = Files.readAllBytes(keep);
@@ -286,10 +289,7 @@ class FaultsTest {
         assertOneLineError(
                 cli("train", cfg.toString(), "--run", run.toString(), "--set", "train.epochs=4"),
                 "no usable checkpoint");
-        assertEquals(
-                java.util.Arrays.toString(before),
-                java.util.Arrays.toString(Files.readAllBytes(keep)),
-                "nothing was overwritten");
+        assertEquals(Arrays.toString(before), Arrays.toString(Files.readAllBytes(keep)), "nothing was overwritten");
         assertTrue(good.length > 0);
         // a checkpoint of another class count: the shape check names the tensor
         Path other = tmp.resolve("other");
@@ -340,8 +340,8 @@ class FaultsTest {
                 "{\"dir\": \"epoch-0001\"}",
                 Files.readString(run.resolve("checkpoints/last.json")).strip());
         assertEquals(
-                java.util.Arrays.toString(good),
-                java.util.Arrays.toString(Files.readAllBytes(run.resolve("checkpoints/epoch-0001/model.safetensors"))));
+                Arrays.toString(good),
+                Arrays.toString(Files.readAllBytes(run.resolve("checkpoints/epoch-0001/model.safetensors"))));
     }
 
     @Test

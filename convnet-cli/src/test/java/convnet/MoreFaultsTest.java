@@ -5,10 +5,18 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
+import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import java.util.zip.CRC32;
+import java.util.zip.DeflaterOutputStream;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -42,7 +50,7 @@ class MoreFaultsTest {
                     .append(": &")
                     .append(c)
                     .append(" [")
-                    .append(String.join(", ", java.util.Collections.nCopies(9, "*" + p)))
+                    .append(String.join(", ", Collections.nCopies(9, "*" + p)))
                     .append("]\n");
         }
         Path f = tmp.resolve("bomb.yaml");
@@ -121,7 +129,7 @@ class MoreFaultsTest {
         for (String f : List.of("model.json", "weights.safetensors"))
             Files.copy(run.resolve("model").resolve(f), copy.resolve("model").resolve(f));
         byte[] w = Files.readAllBytes(copy.resolve("model/weights.safetensors"));
-        Files.write(copy.resolve("model/weights.safetensors"), java.util.Arrays.copyOf(w, w.length / 2));
+        Files.write(copy.resolve("model/weights.safetensors"), Arrays.copyOf(w, w.length / 2));
         assertTrue(oneLineError(Cli.run("test", copy.toString(), "--data", data.toString()))
                 .contains("weights.safetensors"));
         Files.write(copy.resolve("model/weights.safetensors"), w);
@@ -140,12 +148,12 @@ class MoreFaultsTest {
                 .redirectErrorStream(true)
                 .redirectOutput(tmp.resolve("out.txt").toFile())
                 .start();
-        Thread.sleep(1500 + new java.util.Random().nextInt(1500));
+        Thread.sleep(1500 + new Random().nextInt(1500));
         new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).start().waitFor();
         assertTrue(p.waitFor(60, TimeUnit.SECONDS), "it ended");
         byte[] after = Files.readAllBytes(run.resolve("test/confusion.csv"));
         assertTrue(
-                java.util.Arrays.equals(before, after) || new String(after).startsWith("true\\predicted,daisy,rose\n"),
+                Arrays.equals(before, after) || new String(after).startsWith("true\\predicted,daisy,rose\n"),
                 new String(after));
         try (var s = Files.list(run.resolve("test"))) {
             assertFalse(s.anyMatch(f -> f.getFileName().toString().endsWith(".tmp")), "no temporary files left");
@@ -153,12 +161,12 @@ class MoreFaultsTest {
     }
 
     static byte[] chunk(String type, byte[] data) {
-        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
-        crc.update(type.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        CRC32 crc = new CRC32();
+        crc.update(type.getBytes(StandardCharsets.US_ASCII));
         crc.update(data);
-        return java.nio.ByteBuffer.allocate(12 + data.length)
+        return ByteBuffer.allocate(12 + data.length)
                 .putInt(data.length)
-                .put(type.getBytes(java.nio.charset.StandardCharsets.US_ASCII))
+                .put(type.getBytes(StandardCharsets.US_ASCII))
                 .put(data)
                 .putInt((int) crc.getValue())
                 .array();
@@ -168,15 +176,15 @@ class MoreFaultsTest {
     @Test
     void nativeLibrariesPrintNoWarningsOfTheirOwn(@TempDir Path tmp) throws Exception {
         byte[] raw = new byte[8 * (1 + 8 * 3)];
-        java.io.ByteArrayOutputStream z = new java.io.ByteArrayOutputStream();
-        try (var d = new java.util.zip.DeflaterOutputStream(z)) {
+        ByteArrayOutputStream z = new ByteArrayOutputStream();
+        try (var d = new DeflaterOutputStream(z)) {
             d.write(raw);
         }
-        java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
+        ByteArrayOutputStream png = new ByteArrayOutputStream();
         png.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
         png.write(chunk(
                 "IHDR",
-                java.nio.ByteBuffer.allocate(13)
+                ByteBuffer.allocate(13)
                         .putInt(8)
                         .putInt(8)
                         .put(new byte[] {8, 2, 0, 0, 0})
@@ -186,7 +194,7 @@ class MoreFaultsTest {
         png.write(chunk("IEND", new byte[0]));
         Path good = tmp.resolve("profile.png"), cut = tmp.resolve("cut.png");
         Files.write(good, png.toByteArray());
-        Files.write(cut, java.util.Arrays.copyOf(png.toByteArray(), 60));
+        Files.write(cut, Arrays.copyOf(png.toByteArray(), 60));
         ProcessBuilder pb = Cli.process("predict", run.toString(), good.toString(), cut.toString(), "--threads", "1");
         pb.environment().putIfAbsent("OPENCV_LOG_LEVEL", "ERROR"); // as the launcher and the build set it
         pb.redirectError(tmp.resolve("err.txt").toFile())

@@ -12,7 +12,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Random;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -81,7 +83,7 @@ class NewUserTest {
                 "train", config.toString(), "--run", tmp.resolve("r").toString(), "--world-size", "3", "--rank", "0"));
         assertTrue(e.contains("must be divisible by the number of processes (3)"), e);
         // no partner: a clear message after the join timeout, not a silent wait
-        int port = 20000 + new java.util.Random().nextInt(20000);
+        int port = 20000 + new Random().nextInt(20000);
         long t0 = System.nanoTime();
         String alone = oneLineError(Cli.run(
                 "train",
@@ -173,7 +175,7 @@ class NewUserTest {
         Files.writeString(c, base.replace("{epochs: 1}", "{epochs: 1, log_file: config.yaml}"));
         assertTrue(oneLineError(Cli.run("train", c.toString())).contains("log_file"));
         Files.write(c, ("# caf\u00e9 in Latin-1: \n" + base).getBytes(StandardCharsets.ISO_8859_1));
-        Files.write(c, java.util.Arrays.copyOf(Files.readAllBytes(c), Files.readAllBytes(c).length));
+        Files.write(c, Arrays.copyOf(Files.readAllBytes(c), Files.readAllBytes(c).length));
         byte[] latin1 = Files.readAllBytes(c);
         assertTrue(new String(latin1, StandardCharsets.ISO_8859_1).contains("caf\u00e9"));
         assertTrue(oneLineError(Cli.run("train", c.toString())).contains("not UTF-8"));

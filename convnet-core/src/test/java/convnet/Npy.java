@@ -6,6 +6,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -31,12 +32,12 @@ public final class Npy {
         Matcher m = Pattern.compile("'shape': \\(([^)]*)\\)").matcher(header);
         if (!m.find()) throw new IOException(file + ": no shape in " + header);
         String[] parts = m.group(1).split(",");
-        long[] shape = java.util.Arrays.stream(parts)
+        long[] shape = Arrays.stream(parts)
                 .map(String::trim)
                 .filter(s -> !s.isEmpty())
                 .mapToLong(Long::parseLong)
                 .toArray();
-        int n = (int) java.util.Arrays.stream(shape).reduce(1, (x, y) -> x * y);
+        int n = (int) Arrays.stream(shape).reduce(1, (x, y) -> x * y);
         float[] data = new float[n];
         b.position(start + headerLen);
         b.asFloatBuffer().get(data);

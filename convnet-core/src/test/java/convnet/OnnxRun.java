@@ -8,6 +8,7 @@ import convnet.engine.Scoped;
 import convnet.engine.Tensors;
 import convnet.model.Layer;
 import java.nio.FloatBuffer;
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.Random;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -22,7 +23,7 @@ public final class OnnxRun {
         return ENV.createSession(model, options());
     }
 
-    public static OrtSession session(java.nio.file.Path model) throws OrtException {
+    public static OrtSession session(Path model) throws OrtException {
         return ENV.createSession(model.toString(), options());
     }
 

@@ -4,8 +4,8 @@ import convnet.data.DecodedCache;
 import convnet.data.ImageFolder;
 import convnet.data.Loader;
 import convnet.data.Sample;
-import convnet.data.transform.Ops;
 import convnet.data.transform.Pipeline;
+import convnet.data.transform.Transforms;
 import convnet.engine.Engine;
 import convnet.engine.Precision;
 import convnet.engine.Scoped;
@@ -30,6 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Optimizer;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
@@ -128,8 +129,7 @@ public final class Bench {
         int size = inputSize(model);
         Net net = model(model).build(0);
         if (channelsLast) net.toChannelsLast();
-        org.bytedeco.pytorch.Optimizer opt =
-                Optimizers.create(new OptimizerConfig("sgd", 0.01, 0.9, false, 0, 0.9, 0.999), net);
+        Optimizer opt = Optimizers.create(new OptimizerConfig("sgd", 0.01, 0.9, false, 0, 0.9, 0.999), net);
         net.train(true);
         Loader.Batch b = randomBatch(batch, size);
         float[] xs = b.images();
@@ -205,12 +205,15 @@ public final class Bench {
         List<Sample> samples = ImageFolder.scan(root, null).samples;
         Pipeline p = recipe.equals("cifar")
                 ? new Pipeline(
-                        List.of(new Ops.RandomCrop(32, 4), new Ops.WithProbability(new Ops.HorizontalFlip(), 0.5)), 32)
+                        List.of(
+                                new Transforms.RandomCrop(32, 4),
+                                new Transforms.WithProbability(new Transforms.HorizontalFlip(), 0.5)),
+                        32)
                 : new Pipeline(
                         List.of(
-                                new Ops.RandomResizedCrop(224, 0.08, 1, 0.75, 4.0 / 3),
-                                new Ops.WithProbability(new Ops.HorizontalFlip(), 0.5),
-                                new Ops.ShiftScaleRotate(0.0625, 0.1, 15)),
+                                new Transforms.RandomResizedCrop(224, 0.08, 1, 0.75, 4.0 / 3),
+                                new Transforms.WithProbability(new Transforms.HorizontalFlip(), 0.5),
+                                new Transforms.ShiftScaleRotate(0.0625, 0.1, 15)),
                         224);
         float[] m = {0.49f, 0.48f, 0.45f}, s = {0.25f, 0.24f, 0.26f};
         List<Double> rates = new ArrayList<>();
@@ -248,7 +251,10 @@ public final class Bench {
             boolean cached) {
         List<Sample> samples = ImageFolder.scan(root, null).samples;
         Pipeline p = new Pipeline(
-                List.of(new Ops.RandomCrop(32, 4), new Ops.WithProbability(new Ops.HorizontalFlip(), 0.5)), 32);
+                List.of(
+                        new Transforms.RandomCrop(32, 4),
+                        new Transforms.WithProbability(new Transforms.HorizontalFlip(), 0.5)),
+                32);
         Net net = model(model).build(0);
         Trainer t = plainTrainer(net, Precision.FP32, channelsLast);
         net.train(true);

@@ -6,7 +6,8 @@ import convnet.engine.Precision;
 import convnet.io.AtomicFiles;
 import convnet.report.MetricsCsv;
 import convnet.run.RunConfig;
-import convnet.run.RunTests;
+import convnet.run.RunDir;
+import convnet.run.TestRun;
 import convnet.run.TrainingRun;
 import convnet.train.EpochStats;
 import java.io.IOException;
@@ -89,7 +90,7 @@ public final class RecipeBench {
             t.trainer().fit();
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
-        List<EpochStats> rows = new MetricsCsv(runDir.resolve("metrics.csv"), Integer.MAX_VALUE).rows();
+        List<EpochStats> rows = new MetricsCsv(new RunDir(runDir).metrics(), Integer.MAX_VALUE).rows();
         double last = rows.isEmpty() ? Double.NaN : rows.get(rows.size() - 1).valAcc();
         double best = rows.stream()
                 .mapToDouble(EpochStats::valAcc)
@@ -103,9 +104,9 @@ public final class RecipeBench {
                 .orElse(Double.NaN);
         double flipAcc = Double.NaN;
         if (flip) {
-            RunTests.Options o =
-                    new RunTests.Options("model", null, Precision.FP32, null, false, false, 0, true, false, null);
-            flipAcc = RunTests.test(List.of(runDir), o).metrics().top1();
+            TestRun.Options o =
+                    new TestRun.Options("model", null, Precision.FP32, null, false, false, 0, true, false, null);
+            flipAcc = TestRun.test(List.of(runDir), o).metrics().top1();
         }
         Map<String, Object> m = Bench.machine();
         String bf16 = Boolean.TRUE.equals(m.get("avx512_bf16")) || Boolean.TRUE.equals(m.get("amx_bf16"))

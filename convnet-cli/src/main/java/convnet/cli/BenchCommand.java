@@ -24,7 +24,7 @@ import picocli.CommandLine.Option;
                 "Measure training, loader and predict throughput on this machine; prints a table and writes JSON.")
 final class BenchCommand implements Runnable {
     @Mixin
-    Common common;
+    CommonOptions common;
 
     @Option(
             names = "--models",

@@ -25,7 +25,7 @@ import picocli.CommandLine.Option;
         })
 final class DoctorCommand implements Callable<Integer> {
     @Mixin
-    Common common;
+    CommonOptions common;
 
     @Option(names = "--size", defaultValue = "64", description = "Image side in pixels (default: ${DEFAULT-VALUE}).")
     int size;

@@ -1,7 +1,7 @@
 package convnet.cli;
 
+import convnet.bundle.OnnxExport;
 import convnet.engine.Engine;
-import convnet.eval.OnnxExport;
 import convnet.run.RunExport;
 import java.nio.file.Path;
 import java.util.stream.Collectors;
@@ -22,7 +22,7 @@ import picocli.CommandLine.Parameters;
         })
 final class ExportCommand implements Runnable {
     @Mixin
-    Common common;
+    CommonOptions common;
 
     @Parameters(index = "0", paramLabel = "RUN", description = "A run directory (or a model bundle folder).")
     Path run;

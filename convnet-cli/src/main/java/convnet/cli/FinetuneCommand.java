@@ -1,10 +1,11 @@
 package convnet.cli;
 
+import convnet.config.YamlMaps;
 import convnet.engine.Engine;
 import convnet.eval.Metrics;
 import convnet.run.Finetune;
 import convnet.run.RunConfig;
-import convnet.run.RunTests;
+import convnet.run.TestRun;
 import convnet.weights.Pretrained;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,7 +32,7 @@ import picocli.CommandLine.Parameters;
         })
 final class FinetuneCommand implements Runnable {
     @Mixin
-    Common common;
+    CommonOptions common;
 
     @Parameters(index = "0", paramLabel = "DIR", description = "The photos: one sub-folder per class.")
     Path data;
@@ -98,7 +99,7 @@ final class FinetuneCommand implements Runnable {
                 new Finetune.Options(data, from, model, epochs, headEpochs, size, batch, lr, backboneLr, val, null);
         if (printConfig) {
             RunConfig checked = Finetune.config(o, overrides); // as the run would read it
-            System.out.print(overrides.isEmpty() ? Finetune.yaml(o) : convnet.config.Yamls.dump(checked.toMap()));
+            System.out.print(overrides.isEmpty() ? Finetune.yaml(o) : YamlMaps.dump(checked.toMap()));
             return;
         }
         if (!Files.isDirectory(data))
@@ -136,9 +137,9 @@ final class FinetuneCommand implements Runnable {
     /** The model bundle on the held-out images, each also mirrored (the test-time flip), as {@code test --flip}. */
     private static void testWithFlips(Path runDir, RunConfig resolved) {
         if (resolved.data().valSplit() == 0 && resolved.data().val() == null) return;
-        RunTests.Report r = RunTests.test(
+        TestRun.Report r = TestRun.test(
                 List.of(runDir),
-                new RunTests.Options(
+                new TestRun.Options(
                         "model",
                         null,
                         resolved.train().precision().precision(),

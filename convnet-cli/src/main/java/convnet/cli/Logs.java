@@ -5,7 +5,12 @@ import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.FileAppender;
+import java.nio.charset.Charset;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /** Logging set-up: the console level, and a copy of the log in the run directory. */
@@ -13,7 +18,7 @@ public final class Logs {
     private Logs() {}
 
     private static ch.qos.logback.classic.Logger root() {
-        return (ch.qos.logback.classic.Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        return (ch.qos.logback.classic.Logger) LoggerFactory.getLogger(Logger.ROOT_LOGGER_NAME);
     }
 
     public static void setVerbose(boolean verbose) {
@@ -24,13 +29,13 @@ public final class Logs {
 
     /** Sets the level ({@code debug}, {@code info}, {@code warn} or {@code error}) of the console and the run's log file. */
     public static void setLevel(String level) {
-        Level l = Level.toLevel(level.toUpperCase(java.util.Locale.ROOT), Level.INFO);
+        Level l = Level.toLevel(level.toUpperCase(Locale.ROOT), Level.INFO);
         root().setLevel(l);
         ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("convnet")).setLevel(l);
     }
 
     /** The charset the console log is written in (the encoder's; by default the platform's). */
-    public static void consoleCharset(java.nio.charset.Charset charset) {
+    public static void consoleCharset(Charset charset) {
         var appender = root().getAppender("CONSOLE");
         if (appender instanceof ch.qos.logback.core.OutputStreamAppender<ILoggingEvent> out
                 && out.getEncoder() instanceof ch.qos.logback.core.encoder.LayoutWrappingEncoder<ILoggingEvent> enc) {
@@ -60,7 +65,7 @@ public final class Logs {
     /** See {@link #deferredFile()}. */
     public static final class DeferredFile extends ch.qos.logback.core.AppenderBase<ILoggingEvent>
             implements AutoCloseable {
-        private final java.util.List<ILoggingEvent> held = new java.util.ArrayList<>();
+        private final List<ILoggingEvent> held = new ArrayList<>();
         private AutoCloseable file;
         private FileAppender<ILoggingEvent> target;
 

@@ -1,7 +1,12 @@
 package convnet.cli;
 
 import convnet.UserException;
-import convnet.io.AsciiFallback;
+import convnet.report.AsciiFallback;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.Charset;
+import java.util.Arrays;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -39,22 +44,18 @@ public final class Main implements Runnable {
 
     /** On a console whose charset cannot show convnet's glyphs (LANG=C), they are spelled in ASCII instead of '?'. */
     static void useAsciiWhereGlyphsCannotShow() {
-        java.nio.charset.Charset console =
-                System.console() != null ? System.console().charset() : java.nio.charset.Charset.defaultCharset();
+        Charset console = System.console() != null ? System.console().charset() : Charset.defaultCharset();
         String stdout = System.getProperty("stdout.encoding");
-        if (stdout != null && java.nio.charset.Charset.isSupported(stdout))
-            console = java.nio.charset.Charset.forName(stdout);
+        if (stdout != null && Charset.isSupported(stdout)) console = Charset.forName(stdout);
         if (AsciiFallback.canShowGlyphs(console)) return;
-        System.setOut(new java.io.PrintStream(
-                new java.io.FileOutputStream(java.io.FileDescriptor.out), true, AsciiFallback.INSTANCE));
-        System.setErr(new java.io.PrintStream(
-                new java.io.FileOutputStream(java.io.FileDescriptor.err), true, AsciiFallback.INSTANCE));
+        System.setOut(new PrintStream(new FileOutputStream(FileDescriptor.out), true, AsciiFallback.INSTANCE));
+        System.setErr(new PrintStream(new FileOutputStream(FileDescriptor.err), true, AsciiFallback.INSTANCE));
         Logs.consoleCharset(AsciiFallback.INSTANCE);
     }
 
     /** Runs the command line and returns its exit code (for tests). */
     public static int run(String... args) {
-        boolean verbose = java.util.Arrays.asList(args).contains("--verbose");
+        boolean verbose = Arrays.asList(args).contains("--verbose");
         Logs.setVerbose(verbose);
         CommandLine cli = new CommandLine(new Main());
         cli.setExecutionExceptionHandler((ex, cmd, parsed) -> {

@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
         description = "List the model names with their parameter counts.")
 final class ModelsCommand implements Runnable {
     @Mixin
-    Common common;
+    CommonOptions common;
 
     @Option(
             names = "--classes",

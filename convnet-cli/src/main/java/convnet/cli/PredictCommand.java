@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -22,9 +23,9 @@ import picocli.CommandLine.Parameters;
         name = "predict",
         mixinStandardHelpOptions = true,
         description = "Classify image files with a trained run: top-k class names and probabilities.")
-final class PredictCommand implements java.util.concurrent.Callable<Integer> {
+final class PredictCommand implements Callable<Integer> {
     @Mixin
-    Common common;
+    CommonOptions common;
 
     @Parameters(index = "0", paramLabel = "RUN", description = "The run directory (or its model/ folder).")
     Path run;

@@ -6,6 +6,8 @@ import convnet.engine.Engine;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -18,7 +20,7 @@ import picocli.CommandLine.Parameters;
                 "Folder per class (or a CSV manifest, or a flat folder with --labels) → resized RGB images, stratified train/val split (train.csv, val.csv), categories.csv, rgb_mean.json, skipped.csv.")
 final class PreprocessCommand implements Runnable {
     @Mixin
-    Common common;
+    CommonOptions common;
 
     @Parameters(
             index = "0",
@@ -76,8 +78,8 @@ final class PreprocessCommand implements Runnable {
             default -> throw new UserException("--mode must be center-crop, smaller-side or stretch, got " + mode);
         };
         try {
-            java.util.regex.Pattern.compile(labelPattern);
-        } catch (java.util.regex.PatternSyntaxException e) {
+            Pattern.compile(labelPattern);
+        } catch (PatternSyntaxException e) {
             throw new UserException("--label-pattern is not a valid regex: " + e.getDescription());
         }
         Engine.start(1);

@@ -8,6 +8,7 @@ import convnet.eval.Classifier;
 import convnet.serve.ModelServer;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -24,9 +25,9 @@ import picocli.CommandLine.Parameters;
             "Requests that arrive together share one forward pass (--max-batch, --batch-wait-ms). SIGTERM or Ctrl-C"
                     + " stops accepting, finishes the requests in flight, then exits."
         })
-final class ServeCommand implements java.util.concurrent.Callable<Integer> {
+final class ServeCommand implements Callable<Integer> {
     @Mixin
-    Common common;
+    CommonOptions common;
 
     @Parameters(
             index = "0..*",

@@ -17,7 +17,7 @@ import picocli.CommandLine.Parameters;
         description = "Print a model's layers, output shapes and parameter counts.")
 final class SummaryCommand implements Runnable {
     @Mixin
-    Common common;
+    CommonOptions common;
 
     @Parameters(index = "0", paramLabel = "MODEL", description = "A model name (see 'convnet models').")
     String model;

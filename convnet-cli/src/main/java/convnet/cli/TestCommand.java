@@ -4,7 +4,7 @@ import convnet.engine.Engine;
 import convnet.engine.Precision;
 import convnet.eval.ClassScores;
 import convnet.eval.Metrics;
-import convnet.run.RunTests;
+import convnet.run.TestRun;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -24,7 +24,7 @@ import picocli.CommandLine.Parameters;
                         + " matrix (RUN/test/confusion.csv, .png). On the validation split unless --data is given.")
 final class TestCommand implements Runnable {
     @Mixin
-    Common common;
+    CommonOptions common;
 
     @Parameters(
             index = "0..*",
@@ -95,9 +95,9 @@ final class TestCommand implements Runnable {
     public void run() {
         if (json) Logs.quiet();
         Engine.start(common.threads);
-        RunTests.Report r = RunTests.test(
+        TestRun.Report r = TestRun.test(
                 runs,
-                new RunTests.Options(
+                new TestRun.Options(
                         checkpoint,
                         data,
                         Precision.of(precision),

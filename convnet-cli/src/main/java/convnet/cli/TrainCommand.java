@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -23,7 +24,7 @@ import picocli.CommandLine.Parameters;
         description = "Train a model from a YAML config. An existing run directory with checkpoints is resumed.")
 final class TrainCommand implements Runnable {
     @Mixin
-    Common common;
+    CommonOptions common;
 
     @Parameters(index = "0", paramLabel = "CONFIG", description = "The YAML config file.")
     Path config;
@@ -116,7 +117,7 @@ final class TrainCommand implements Runnable {
             boolean restart,
             String resume,
             Distributed dist,
-            java.util.function.Consumer<RunConfig> after) {
+            Consumer<RunConfig> after) {
         if (!verbose) Logs.setLevel(rc.train().logLevel().word()); // --verbose wins
         // the log file opens once the run directory is checked and locked; lines logged before are held until then
         try (Logs.DeferredFile logFile = Logs.deferredFile()) {

@@ -1,16 +1,22 @@
 package convnet.cli;
 
+import convnet.config.ConfigNode;
 import convnet.engine.Engine;
+import convnet.model.ModelSpec;
 import convnet.model.Models;
 import convnet.model.Net;
 import convnet.run.RunExport;
+import convnet.weights.Pretrained;
 import convnet.weights.Safetensors;
 import convnet.weights.StateDict;
 import convnet.weights.Weights;
+import java.net.URI;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.bytedeco.pytorch.Tensor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -46,7 +52,7 @@ final class WeightsCommand implements Runnable {
             })
     static final class Fetch implements Runnable {
         @Mixin
-        Common common;
+        CommonOptions common;
 
         @Parameters(
                 paramLabel = "NAME",
@@ -58,19 +64,19 @@ final class WeightsCommand implements Runnable {
                 names = "--base-url",
                 paramLabel = "URL",
                 description = "Where to download from (default: $CONVNET_WEIGHTS_URL, else "
-                        + convnet.weights.Pretrained.DEFAULT_BASE_URL + ").")
+                        + Pretrained.DEFAULT_BASE_URL + ").")
         String baseUrl;
 
         @Override
         public void run() {
-            String file = convnet.weights.Pretrained.fileOf(name);
-            java.net.URI base = baseUrl != null
-                    ? java.net.URI.create(baseUrl.endsWith("/") ? baseUrl : baseUrl + "/")
-                    : convnet.weights.Pretrained.baseUrl();
-            Path cache = convnet.weights.Pretrained.cacheDir();
+            String file = Pretrained.fileOf(name);
+            URI base = baseUrl != null
+                    ? URI.create(baseUrl.endsWith("/") ? baseUrl : baseUrl + "/")
+                    : Pretrained.baseUrl();
+            Path cache = Pretrained.cacheDir();
             boolean tty = System.console() != null;
             long[] last = {0};
-            Path p = convnet.weights.Pretrained.fetchFile(file, base, cache, bytes -> {
+            Path p = Pretrained.fetchFile(file, base, cache, bytes -> {
                 if (tty && bytes - last[0] >= (8 << 20)) {
                     last[0] = bytes;
                     System.err.printf("\r%s: %,d MB", file, bytes >> 20);
@@ -87,7 +93,7 @@ final class WeightsCommand implements Runnable {
             description = "List the tensors of a weights file: name, dtype, shape.")
     static final class Inspect implements Runnable {
         @Mixin
-        Common common;
+        CommonOptions common;
 
         @Parameters(paramLabel = "FILE")
         Path file;
@@ -116,7 +122,7 @@ final class WeightsCommand implements Runnable {
             description = "Convert a weights file to safetensors (names unchanged).")
     static final class Convert implements Runnable {
         @Mixin
-        Common common;
+        CommonOptions common;
 
         @Parameters(index = "0", paramLabel = "IN")
         Path in;
@@ -128,7 +134,7 @@ final class WeightsCommand implements Runnable {
         public void run() {
             Engine.start(common.threads);
             Map<String, Safetensors.Entry> entries = Weights.read(in);
-            Map<String, org.bytedeco.pytorch.Tensor> tensors = new java.util.LinkedHashMap<>();
+            Map<String, Tensor> tensors = new LinkedHashMap<>();
             for (Map.Entry<String, Safetensors.Entry> e : entries.entrySet())
                 tensors.put(e.getKey(), Safetensors.toTensor(e.getValue()));
             Safetensors.write(out, tensors, Map.of("format", "pt"));
@@ -143,7 +149,7 @@ final class WeightsCommand implements Runnable {
                     "Check that a torchvision-format file fits a convnet model (every name and shape) and write it as safetensors for init.weights.")
     static final class Import implements Runnable {
         @Mixin
-        Common common;
+        CommonOptions common;
 
         @Parameters(index = "0", paramLabel = "FILE")
         Path file;
@@ -170,8 +176,8 @@ final class WeightsCommand implements Runnable {
         public void run() {
             Engine.start(common.threads);
             var arch = Models.preset(model);
-            if (options != null) arch = arch.withOverrides(convnet.config.ConfigNode.parse(options, "--options"));
-            Net net = new convnet.model.ModelSpec(model, arch, classes, "kaiming", "normal").build(0);
+            if (options != null) arch = arch.withOverrides(ConfigNode.parse(options, "--options"));
+            Net net = new ModelSpec(model, arch, classes, "kaiming", "normal").build(0);
             List<String> loaded = Weights.load(file, net, false);
             Safetensors.write(out, StateDict.of(net), Map.of("format", "pt", "model", model));
             System.out.println("imported " + loaded.size() + " tensors into " + model + "; wrote " + out);
@@ -185,7 +191,7 @@ final class WeightsCommand implements Runnable {
                     "Write a run's model weights as safetensors with torchvision's names (load in Python with safetensors.torch.load_file).")
     static final class Export implements Runnable {
         @Mixin
-        Common common;
+        CommonOptions common;
 
         @Parameters(index = "0", paramLabel = "RUN")
         Path run;

@@ -10,6 +10,7 @@ import convnet.engine.Engine;
 import convnet.engine.Precision;
 import convnet.model.Models;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -102,7 +103,7 @@ public final class Doctor {
                     .findFirst()
                     .map(l -> l.substring(l.indexOf(':') + 1).trim())
                     .orElse("unknown");
-        } catch (IOException | java.io.UncheckedIOException e) {
+        } catch (IOException | UncheckedIOException e) {
             return "unknown (no /proc/cpuinfo)";
         }
     }

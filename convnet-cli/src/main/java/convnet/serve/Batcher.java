@@ -59,12 +59,12 @@ final class Batcher {
     private final Classifier classifier;
     private final int maxBatch;
     private final long waitNanos;
-    private final Metrics metrics;
+    private final ServerMetrics metrics;
     private final LinkedBlockingQueue<Item> queue = new LinkedBlockingQueue<>();
     private final Thread thread;
     private volatile boolean stopping;
 
-    Batcher(String model, Classifier classifier, int maxBatch, long waitNanos, Metrics metrics) {
+    Batcher(String model, Classifier classifier, int maxBatch, long waitNanos, ServerMetrics metrics) {
         this.model = model;
         this.classifier = classifier;
         this.maxBatch = maxBatch;

@@ -25,12 +25,12 @@ final class Exchanges {
     private static final Logger log = LoggerFactory.getLogger(ModelServer.class);
 
     private final Router router;
-    private final Metrics metrics;
+    private final ServerMetrics metrics;
     private final long maxBodyBytes;
     private final BooleanSupplier draining;
     private final AtomicInteger inFlight = new AtomicInteger();
 
-    Exchanges(Router router, Metrics metrics, long maxBodyBytes, BooleanSupplier draining) {
+    Exchanges(Router router, ServerMetrics metrics, long maxBodyBytes, BooleanSupplier draining) {
         this.router = router;
         this.metrics = metrics;
         this.maxBodyBytes = maxBodyBytes;

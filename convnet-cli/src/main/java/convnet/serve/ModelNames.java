@@ -1,7 +1,8 @@
 package convnet.serve;
 
 import convnet.UserException;
-import convnet.eval.ModelBundle;
+import convnet.bundle.ModelBundle;
+import convnet.run.RunDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -38,8 +39,7 @@ final class ModelNames {
 
     static String modelName(Path path) {
         Path p = path.toAbsolutePath().normalize();
-        if (p.getFileName() != null
-                && p.getFileName().toString().equals("model")
+        if (RunDir.isModelFolderName(p)
                 && p.getParent() != null
                 && p.getParent().getFileName() != null
                 && ModelBundle.exists(p)) p = p.getParent();

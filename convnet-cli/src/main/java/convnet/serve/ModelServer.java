@@ -131,7 +131,7 @@ public final class ModelServer implements AutoCloseable {
         this.options = options;
         this.http = http;
         this.ownsModels = owns;
-        Metrics metrics = new Metrics(options.maxBatch());
+        ServerMetrics metrics = new ServerMetrics(options.maxBatch());
         long waitNanos = TimeUnit.MILLISECONDS.toNanos(options.batchWaitMs());
         classifiers.forEach((name, c) -> models.put(
                 name, new ServedModel(name, c, new Batcher(name, c, options.maxBatch(), waitNanos, metrics))));

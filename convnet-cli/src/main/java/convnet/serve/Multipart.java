@@ -3,6 +3,7 @@ package convnet.serve;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -67,7 +68,7 @@ final class Multipart {
                         + "--' after part " + (parts.size() + 1));
             if (parts.size() == maxParts) throw HttpError.tooLarge("more than " + maxParts + " images in one request");
             Map<String, String> disposition = parameters(headers.getOrDefault("content-disposition", ""));
-            byte[] data = java.util.Arrays.copyOfRange(body, contentStart, end);
+            byte[] data = Arrays.copyOfRange(body, contentStart, end);
             parts.add(new Part(disposition.get("name"), filename(disposition), data));
             at = end + 2;
         }
@@ -171,7 +172,7 @@ final class Multipart {
 
         Finder(byte[] needle) {
             this.needle = needle;
-            java.util.Arrays.fill(shift, needle.length);
+            Arrays.fill(shift, needle.length);
             for (int i = 0; i < needle.length - 1; i++) shift[needle[i] & 0xff] = needle.length - 1 - i;
         }
 

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.NullNode;
 import convnet.Version;
 import convnet.eval.Classifier;
 import java.io.IOException;
@@ -185,7 +186,7 @@ final class OpenInference {
 
     private static JsonNode tree(JsonParser p) throws IOException {
         JsonNode n = p.readValueAsTree();
-        return n == null ? com.fasterxml.jackson.databind.node.NullNode.getInstance() : n;
+        return n == null ? NullNode.getInstance() : n;
     }
 
     private record Input(String name, List<Object> images) {}

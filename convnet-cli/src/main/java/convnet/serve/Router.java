@@ -14,14 +14,14 @@ import java.util.function.BooleanSupplier;
 final class Router {
 
     private final Map<String, ServedModel> models;
-    private final Metrics metrics;
+    private final ServerMetrics metrics;
     private final PredictRequests predictions;
     private final int defaultTopK;
     private final BooleanSupplier draining;
 
     Router(
             Map<String, ServedModel> models,
-            Metrics metrics,
+            ServerMetrics metrics,
             PredictRequests predictions,
             ModelServer.Options options,
             BooleanSupplier draining) {
@@ -49,7 +49,8 @@ final class Router {
             case "/metrics" -> {
                 endpoint[0] = "metrics";
                 allow(method, "GET");
-                Metrics.Scrape scrape = metrics.scrape(ex.getRequestHeaders().getFirst("Accept"));
+                ServerMetrics.Scrape scrape =
+                        metrics.scrape(ex.getRequestHeaders().getFirst("Accept"));
                 return new Answer(200, scrape.contentType(), scrape.body());
             }
             case "/v1/models", "/v1/models/" -> {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import convnet.Cli;
 import convnet.TestData;
+import convnet.engine.Precision;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -47,9 +48,7 @@ class RecipeBenchTest {
         assertEquals("tiny.yaml", cells[2].trim());
         assertEquals("1", cells[4].trim(), "the --epochs given, not the config's 5");
         for (int c : new int[] {6, 7, 8, 9}) assertTrue(cells[c].trim().matches("\\d+\\.\\d\\d %"), cells[c]);
-        String auto = convnet.engine.Precision.choose("auto", convnet.engine.Precision.cpuFlags())
-                .precision()
-                .word;
+        String auto = Precision.choose("auto", Precision.cpuFlags()).precision().word;
         assertTrue(cells[11].contains(auto), "the precision auto chose on this CPU, " + auto + ": " + cells[11]);
         assertEquals(2, Files.readAllLines(run.resolve("metrics.csv")).size(), "the run was started afresh");
     }

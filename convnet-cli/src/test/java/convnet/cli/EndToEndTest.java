@@ -10,9 +10,16 @@ import convnet.Cli;
 import convnet.Cli.Out;
 import convnet.TestData;
 import convnet.eval.Classifier;
+import convnet.model.Models;
+import convnet.model.Summary;
+import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.imageio.ImageIO;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -179,15 +186,14 @@ class EndToEndTest {
                 .filter(p -> p.getFileName().toString().startsWith("events.out.tfevents."))
                 .toList();
         assertEquals(1, events.size());
-        List<Long> steps = new java.util.ArrayList<>();
+        List<Long> steps = new ArrayList<>();
         int images = 0;
-        List<String> graphs = new java.util.ArrayList<>();
+        List<String> graphs = new ArrayList<>();
         for (byte[] rec : convnet.TfRecords.read(events.get(0))) {
             String text = convnet.TfRecords.decodeRaw(rec);
             if (text.contains("\"IO Node\"")) graphs.add(text);
             if (text.contains("\"val/accuracy\"")) {
-                java.util.regex.Matcher m =
-                        java.util.regex.Pattern.compile("(?m)^2: (\\d+)$").matcher(text);
+                Matcher m = Pattern.compile("(?m)^2: (\\d+)$").matcher(text);
                 assertTrue(m.find(), text);
                 steps.add(Long.parseLong(m.group(1)));
             }
@@ -199,17 +205,15 @@ class EndToEndTest {
         assertEquals(1, graphs.size());
         String graph = graphs.get(0);
         assertTrue(graph.startsWith("1: ") && graph.contains("\n4 {"), graph);
-        convnet.model.Summary summary = convnet.model.Summary.of(
-                convnet.model.Models.spec("preact_resnet20_cifar", 3).build(1), 3, 32, 32);
-        for (convnet.model.Summary.Row r : summary.rows) {
+        Summary summary = Summary.of(Models.spec("preact_resnet20_cifar", 3).build(1), 3, 32, 32);
+        for (Summary.Row r : summary.rows) {
             assertTrue(
                     graph.contains("1: \"preact_resnet20_cifar/" + r.name().replace('.', '/') + "\""),
                     "graph node for " + r.name());
         }
         assertTrue(graph.contains("1: \"_output_shapes\""), graph);
         for (String plot : List.of("loss.png", "accuracy.png", "lr.png")) {
-            java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(
-                    run.resolve("plots").resolve(plot).toFile());
+            BufferedImage img = ImageIO.read(run.resolve("plots").resolve(plot).toFile());
             assertTrue(img.getWidth() > 100, plot);
         }
     }

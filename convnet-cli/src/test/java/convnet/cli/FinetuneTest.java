@@ -12,9 +12,11 @@ import convnet.model.Models;
 import convnet.model.Net;
 import convnet.weights.Safetensors;
 import convnet.weights.StateDict;
+import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -108,13 +110,13 @@ class FinetuneTest {
                 List.of("conv1.weight", "layer3.1.conv2.weight", "bn1.running_mean", "layer4.1.bn2.running_var"))
             assertArrayEquals(file.get(name).data(), first.get(name).data(), name + " changed in the head's epoch");
         assertArrayEquals(new long[] {5, 512}, first.get("fc.weight").shape(), "a head for the folder's five classes");
-        assertFalse(java.util.Arrays.equals(
+        assertFalse(Arrays.equals(
                 first.get("fc.weight").data(), second.get("fc.weight").data()));
         // epoch 2 trained everything
-        assertFalse(java.util.Arrays.equals(
+        assertFalse(Arrays.equals(
                 file.get("layer3.1.conv2.weight").data(),
                 second.get("layer3.1.conv2.weight").data()));
-        assertFalse(java.util.Arrays.equals(
+        assertFalse(Arrays.equals(
                 file.get("layer4.1.bn2.running_var").data(),
                 second.get("layer4.1.bn2.running_var").data()));
 
@@ -135,7 +137,7 @@ class FinetuneTest {
     @Test
     void offlineItFailsInOneLineNamingTheUrlAndWhereToPutTheFile() throws Exception {
         int port;
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             port = s.getLocalPort(); // closed again: nothing listens there
         }
         System.setProperty("convnet.weights.url", "http://127.0.0.1:" + port + "/");

@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -103,18 +104,9 @@ class ReportsTest {
                     ? j.path("per_class_report").path(names.get(i))
                     : j.path(i == 2 ? "macro_avg" : "weighted_avg");
             String[] f = line.substring(names.get(i).length()).trim().split("\\s+");
-            assertEquals(
-                    String.format(
-                            java.util.Locale.ROOT, "%.4f", s.path("precision").asDouble()),
-                    f[0],
-                    line);
-            assertEquals(
-                    String.format(
-                            java.util.Locale.ROOT, "%.4f", s.path("recall").asDouble()),
-                    f[1],
-                    line);
-            assertEquals(
-                    String.format(java.util.Locale.ROOT, "%.4f", s.path("f1").asDouble()), f[2], line);
+            assertEquals(String.format(Locale.ROOT, "%.4f", s.path("precision").asDouble()), f[0], line);
+            assertEquals(String.format(Locale.ROOT, "%.4f", s.path("recall").asDouble()), f[1], line);
+            assertEquals(String.format(Locale.ROOT, "%.4f", s.path("f1").asDouble()), f[2], line);
             assertEquals(s.path("support").asText(), f[3], line);
         }
         assertTrue(lines.get(6).startsWith("report: " + report), lines.get(6));

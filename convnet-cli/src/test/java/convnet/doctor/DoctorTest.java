@@ -13,6 +13,8 @@ import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * {@code convnet doctor} end to end: real child JVMs running real training steps, a real native crash (the hidden
@@ -95,8 +97,8 @@ class DoctorTest {
      * oneDNN held to SSE4.1 and to AVX2, each in its own JVM (fp32: below AVX-512 bf16 is emulated, and {@code auto}
      * never picks it there).
      */
-    @org.junit.jupiter.params.ParameterizedTest
-    @org.junit.jupiter.params.provider.ValueSource(strings = {"SSE41", "AVX2"})
+    @ParameterizedTest
+    @ValueSource(strings = {"SSE41", "AVX2"})
     void everyFamilyTrainsOnTheLowerInstructionSets(String isa) throws Exception {
         Cli.Out o = Cli.run(
                 "doctor",

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import convnet.TinyRun;
+import convnet.bundle.ModelBundle;
+import convnet.data.BadImageException;
 import convnet.data.Images;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
@@ -135,7 +137,7 @@ class InferencePathTest {
                 out.get(3).toString());
 
         // the same list through predict(List) still fails as a whole, naming the first bad image
-        var bad = assertThrows(convnet.data.BadImageException.class, () -> classifier.predict(images, 2));
+        var bad = assertThrows(BadImageException.class, () -> classifier.predict(images, 2));
         assertTrue(bad.getMessage().contains("image 1"), bad.getMessage());
 
         // in the second step, an image that cannot be used (here: closed) fails only itself

@@ -10,6 +10,7 @@ import convnet.engine.Engine;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -38,8 +39,7 @@ class CsvTest {
                     List.of(List.of("path", "label"), List.of("a.jpg", COMMA)), Csv.parse(Files.readString(file), "t"));
         }
         Files.createDirectories(tmp.resolve("dir.csv"));
-        var e = org.junit.jupiter.api.Assertions.assertThrows(
-                convnet.UserException.class, () -> Csv.Streaming.open(tmp.resolve("dir.csv")));
+        var e = Assertions.assertThrows(convnet.UserException.class, () -> Csv.Streaming.open(tmp.resolve("dir.csv")));
         assertEquals("cannot write " + tmp.resolve("dir.csv") + ": Is a directory", e.getMessage());
     }
 

@@ -7,8 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import convnet.Cli;
 import convnet.TestData;
+import convnet.config.ConfigNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
@@ -50,8 +53,7 @@ class RunSetupTest {
                 if (p.getFileName().toString().endsWith(".log")) continue; // the log may say what was refused
                 out.put(
                         dir.relativize(p).toString(),
-                        java.util.Arrays.toString(java.security.MessageDigest.getInstance("SHA-256")
-                                .digest(Files.readAllBytes(p))));
+                        Arrays.toString(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(p))));
             }
         }
         return out;
@@ -138,9 +140,9 @@ class RunSetupTest {
         // so test still scores the model on the split it was validated on
         Cli.Out t = Cli.run("test", run.toString(), "--json");
         assertEquals(0, t.code(), t.stderr());
-        RunConfig rc = RunConfig.from(convnet.config.ConfigNode.load(Path.of(cfg)), tmp);
+        RunConfig rc = RunConfig.from(ConfigNode.load(Path.of(cfg)), tmp);
         int split = TrainingData.validationSamples(rc).size();
-        convnet.config.ConfigNode other = convnet.config.ConfigNode.load(Path.of(cfg));
+        ConfigNode other = ConfigNode.load(Path.of(cfg));
         other.set("data.val_split=0.5");
         assertTrue(
                 split

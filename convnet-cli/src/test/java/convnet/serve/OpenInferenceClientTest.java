@@ -303,7 +303,7 @@ class OpenInferenceClientTest {
             JsonNode values;
             try {
                 values = Client.JSON.readTree(parameters.path(key).asText());
-            } catch (java.io.IOException e) {
+            } catch (IOException e) {
                 throw new AssertionError(key + " is not JSON: " + parameters, e);
             }
             assertEquals(3, values.size(), key + ": " + parameters);
@@ -451,9 +451,9 @@ class OpenInferenceClientTest {
             assertProbabilities(
                     List.of(jpegs.get(0)), output(v2.get(60, TimeUnit.SECONDS).json(200), "probabilities"));
             String metrics = c.get("/metrics").body();
-            List<MetricsTest.Sample> samples = MetricsTest.parse(metrics);
-            assertEquals(1, MetricsTest.value(samples, "convnet_batch_size_count", "model", "tiny"), metrics);
-            assertEquals(2, MetricsTest.value(samples, "convnet_batch_size_sum", "model", "tiny"), metrics);
+            List<ServerMetricsTest.Sample> samples = ServerMetricsTest.parse(metrics);
+            assertEquals(1, ServerMetricsTest.value(samples, "convnet_batch_size_count", "model", "tiny"), metrics);
+            assertEquals(2, ServerMetricsTest.value(samples, "convnet_batch_size_sum", "model", "tiny"), metrics);
         }
     }
 

@@ -10,6 +10,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -20,6 +21,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.IntConsumer;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -55,7 +57,7 @@ class ServeLoadTest {
         }
         byte[] garbage = new byte[3000];
         new Random(1).nextBytes(garbage);
-        byte[] truncated = java.util.Arrays.copyOf(photos.get(0), photos.get(0).length * 2 / 3);
+        byte[] truncated = Arrays.copyOf(photos.get(0), photos.get(0).length * 2 / 3);
         try (Classifier c = Classifier.load(run.run(), Classifier.Options.DEFAULT.withThreads(2))) {
             List<List<Classifier.Guess>> want = new ArrayList<>();
             for (byte[] p : photos) want.add(c.predict(p, 2)); // one at a time
@@ -65,7 +67,7 @@ class ServeLoadTest {
                 Http http = new Http(server.port());
                 LongAdder good = new LongAdder(), bad = new LongAdder(), images = new LongAdder();
                 AtomicInteger next = new AtomicInteger();
-                java.util.function.IntConsumer request = i -> {
+                IntConsumer request = i -> {
                     int j = i % photos.size(), k = 1 + i % 2;
                     String predict = "/v1/models/tiny:predict?top_k=" + k;
                     switch (i % 10) {
@@ -105,10 +107,10 @@ class ServeLoadTest {
                     runUntil(pool, request, next, REQUESTS);
                     long t2 = System.nanoTime();
                     long end = rssKb();
-                    List<MetricsTest.Sample> m =
-                            MetricsTest.parse(http.get("/metrics").body());
-                    double batches = MetricsTest.value(m, "convnet_batch_size_count", "model", "tiny");
-                    double batched = MetricsTest.value(m, "convnet_batch_size_sum", "model", "tiny");
+                    List<ServerMetricsTest.Sample> m =
+                            ServerMetricsTest.parse(http.get("/metrics").body());
+                    double batches = ServerMetricsTest.value(m, "convnet_batch_size_count", "model", "tiny");
+                    double batched = ServerMetricsTest.value(m, "convnet_batch_size_sum", "model", "tiny");
                     System.out.printf(
                             Locale.ROOT,
                             "load: %d requests (%d good, %d bad) from %d clients in %.1f s (%.0f requests/s after"
@@ -130,8 +132,9 @@ class ServeLoadTest {
                     assertEquals(images.sum(), batched, 0, "every good image went through one forward pass");
                     assertEquals(
                             good.sum(),
-                            MetricsTest.value(m, "convnet_http_requests_total", "endpoint", "predict", "code", "200"));
-                    assertEquals(0, MetricsTest.value(m, "convnet_http_errors_total", "reason", "internal"));
+                            ServerMetricsTest.value(
+                                    m, "convnet_http_requests_total", "endpoint", "predict", "code", "200"));
+                    assertEquals(0, ServerMetricsTest.value(m, "convnet_http_errors_total", "reason", "internal"));
                     assertTrue(
                             batched / batches > 1.5,
                             "16 clients at once should share forward passes: " + batched / batches);
@@ -146,8 +149,7 @@ class ServeLoadTest {
     }
 
     /** {@code CLIENTS} threads send the requests numbered from {@code next} up to {@code upTo}, each one once. */
-    static void runUntil(ExecutorService pool, java.util.function.IntConsumer request, AtomicInteger next, int upTo)
-            throws Exception {
+    static void runUntil(ExecutorService pool, IntConsumer request, AtomicInteger next, int upTo) throws Exception {
         List<Future<?>> fs = new ArrayList<>();
         for (int t = 0; t < CLIENTS; t++)
             fs.add(pool.submit(() -> {

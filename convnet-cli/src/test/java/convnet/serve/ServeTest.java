@@ -11,9 +11,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import convnet.Cli;
 import convnet.TinyRun;
 import convnet.eval.Classifier;
+import java.awt.image.BufferedImage;
 import java.io.BufferedReader;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.net.ConnectException;
 import java.net.InetAddress;
@@ -25,10 +27,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.AfterAll;
@@ -159,8 +165,7 @@ class ServeTest {
     }
 
     static byte[] png(int w, int h) throws Exception {
-        java.awt.image.BufferedImage bi =
-                new java.awt.image.BufferedImage(w, h, java.awt.image.BufferedImage.TYPE_3BYTE_BGR);
+        BufferedImage bi = new BufferedImage(w, h, BufferedImage.TYPE_3BYTE_BGR);
         ByteArrayOutputStream o = new ByteArrayOutputStream();
         ImageIO.write(bi, "png", o);
         return o.toByteArray();
@@ -170,7 +175,7 @@ class ServeTest {
     void everyClientErrorIsA4xxWithAJsonReason() {
         byte[] photo = photos.get(0);
         byte[] garbage = "this is not an image, only text".repeat(20).getBytes(StandardCharsets.US_ASCII);
-        byte[] truncated = java.util.Arrays.copyOf(photo, photo.length / 2);
+        byte[] truncated = Arrays.copyOf(photo, photo.length / 2);
         assertError(http.post(PREDICT, garbage, "image/jpeg"), 400, "not a readable image");
         assertError(http.post(PREDICT, truncated, "image/jpeg"), 400, "truncated JPEG");
         assertError(http.post(PREDICT, new byte[0], "image/jpeg"), 400, "empty body");
@@ -212,17 +217,17 @@ class ServeTest {
         for (int i = 0; i <= ModelServer.MAX_IMAGES_PER_REQUEST; i++) many.add(Map.entry(i + ".jpg", new byte[] {1}));
         assertError(http.postMultipart(PREDICT, many), 413, "more than 64 images");
         byte[] cut = Http.multipart(List.of(Map.entry("a.jpg", photo)));
-        cut = java.util.Arrays.copyOf(cut, cut.length - 10);
+        cut = Arrays.copyOf(cut, cut.length - 10);
         assertError(http.post(PREDICT, cut, "multipart/form-data; boundary=" + Http.BOUNDARY), 400, "cut short");
         // and the server is still well
         assertEquals(200, http.post(PREDICT, photo, null).statusCode());
         String metrics = http.get("/metrics").body();
-        List<MetricsTest.Sample> s = MetricsTest.parse(metrics);
-        assertTrue(MetricsTest.value(s, "convnet_http_errors_total", "reason", "bad_image") >= 3, metrics);
+        List<ServerMetricsTest.Sample> s = ServerMetricsTest.parse(metrics);
+        assertTrue(ServerMetricsTest.value(s, "convnet_http_errors_total", "reason", "bad_image") >= 3, metrics);
         assertTrue(
-                MetricsTest.value(s, "convnet_http_requests_total", "endpoint", "predict", "code", "405") >= 1,
+                ServerMetricsTest.value(s, "convnet_http_requests_total", "endpoint", "predict", "code", "405") >= 1,
                 metrics);
-        assertEquals(0, MetricsTest.value(s, "convnet_http_errors_total", "reason", "internal"), metrics);
+        assertEquals(0, ServerMetricsTest.value(s, "convnet_http_errors_total", "reason", "internal"), metrics);
     }
 
     @Test
@@ -292,13 +297,16 @@ class ServeTest {
         HttpResponse<String> r = http.get("/metrics");
         assertEquals(200, r.statusCode());
         assertEquals(
-                Metrics.CONTENT_TYPE, r.headers().firstValue("Content-Type").orElse(""));
-        List<MetricsTest.Sample> s = MetricsTest.parse(r.body());
-        assertTrue(MetricsTest.value(s, "convnet_http_requests_total", "endpoint", "predict", "code", "200") >= 1);
-        assertTrue(MetricsTest.value(s, "convnet_http_request_duration_seconds_count", "endpoint", "predict") >= 1);
-        assertTrue(MetricsTest.value(s, "convnet_batch_size_count", "model", "tiny") >= 1);
-        assertTrue(MetricsTest.value(s, "convnet_images_predicted_total", "model", "tiny") >= 1);
-        assertEquals(1, MetricsTest.value(s, "convnet_http_requests_in_flight"), "the /metrics request itself");
+                ServerMetrics.CONTENT_TYPE,
+                r.headers().firstValue("Content-Type").orElse(""));
+        List<ServerMetricsTest.Sample> s = ServerMetricsTest.parse(r.body());
+        assertTrue(
+                ServerMetricsTest.value(s, "convnet_http_requests_total", "endpoint", "predict", "code", "200") >= 1);
+        assertTrue(
+                ServerMetricsTest.value(s, "convnet_http_request_duration_seconds_count", "endpoint", "predict") >= 1);
+        assertTrue(ServerMetricsTest.value(s, "convnet_batch_size_count", "model", "tiny") >= 1);
+        assertTrue(ServerMetricsTest.value(s, "convnet_images_predicted_total", "model", "tiny") >= 1);
+        assertEquals(1, ServerMetricsTest.value(s, "convnet_http_requests_in_flight"), "the /metrics request itself");
     }
 
     @Test
@@ -376,19 +384,18 @@ class ServeTest {
         Process p = Cli.process("serve", "flowers=" + run.run(), "--port", "0", "--threads", "1")
                 .redirectErrorStream(true)
                 .start();
-        List<String> lines = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<String> lines = Collections.synchronizedList(new ArrayList<>());
         CompletableFuture<Integer> port = new CompletableFuture<>();
         Thread reader = new Thread(() -> {
             try (BufferedReader r =
                     new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
                 for (String line; (line = r.readLine()) != null; ) {
                     lines.add(line);
-                    java.util.regex.Matcher m = java.util.regex.Pattern.compile(
-                                    "listening on http://127\\.0\\.0\\.1:(\\d+)")
+                    Matcher m = Pattern.compile("listening on http://127\\.0\\.0\\.1:(\\d+)")
                             .matcher(line);
                     if (m.find()) port.complete(Integer.parseInt(m.group(1)));
                 }
-            } catch (java.io.IOException ignored) {
+            } catch (IOException ignored) {
             }
             port.complete(-1);
         });

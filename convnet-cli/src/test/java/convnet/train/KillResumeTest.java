@@ -4,7 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import convnet.TestData;
+import convnet.config.ConfigNode;
+import convnet.engine.Engine;
+import convnet.run.RunConfig;
 import convnet.run.TrainingRun;
 import java.io.File;
 import java.nio.file.Files;
@@ -27,7 +31,7 @@ class KillResumeTest {
     }
 
     static byte[] finalWeights(Path run) throws Exception {
-        String dir = new com.fasterxml.jackson.databind.ObjectMapper()
+        String dir = new ObjectMapper()
                 .readTree(run.resolve("checkpoints/last.json").toFile())
                 .path("dir")
                 .asText();
@@ -142,7 +146,7 @@ class KillResumeTest {
     }
 
     static String lastDir(Path run) throws Exception {
-        return new com.fasterxml.jackson.databind.ObjectMapper()
+        return new ObjectMapper()
                 .readTree(run.resolve("checkpoints/last.json").toFile())
                 .path("dir")
                 .asText();
@@ -157,13 +161,13 @@ class KillResumeTest {
     /** A stop request (what Ctrl-C does) in the middle of an epoch saves that position; the resume carries on from the next batch. */
     @Test
     void stopMidEpochSavesThePositionAndResumesBitwiseExact(@TempDir Path tmp) throws Exception {
-        convnet.engine.Engine.start(2);
+        Engine.start(2);
         Path data = TestData.subset("flowers5-128", tmp.resolve("data"), 20, "daisy", "rose", "tulip");
         Path yaml = tmp.resolve("c.yaml");
         Files.writeString(
                 yaml,
                 config(data, 3, 32, 5, "{name: cosine, warmup_epochs: 1}")); // 45 training images: 9 batches an epoch
-        convnet.run.RunConfig rc = convnet.run.RunConfig.from(convnet.config.ConfigNode.load(yaml), tmp);
+        RunConfig rc = RunConfig.from(ConfigNode.load(yaml), tmp);
         Path straight = tmp.resolve("straight"), stopped = tmp.resolve("stopped");
         try (TrainingRun t = TrainingRun.open(rc, straight, TrainingRun.Options.DEFAULT)) {
             t.trainer().fit();

@@ -7,10 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import convnet.Cli;
 import convnet.TestData;
+import convnet.config.ConfigNode;
+import convnet.data.Loader;
 import convnet.engine.Engine;
 import convnet.engine.Precision;
 import convnet.engine.Scoped;
 import convnet.engine.Tensors;
+import convnet.model.Arch;
+import convnet.model.ModelSpec;
 import convnet.model.Models;
 import convnet.model.Net;
 import convnet.model.PreActResNet;
@@ -18,8 +22,12 @@ import convnet.run.RunConfig;
 import convnet.run.TrainingRun;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.function.UnaryOperator;
+import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -52,7 +60,7 @@ class RecipeFeaturesTest {
                 assertEquals(want, m.images()[i * image + k], 1e-6f);
             }
         }
-        assertTrue(java.util.Arrays.stream(m.partner()).distinct().count() == n, "a permutation");
+        assertTrue(Arrays.stream(m.partner()).distinct().count() == n, "a permutation");
         Mixing.Mixed c = new Mixing(0, 1.0, 1, 1).apply(x, n, h, w, new Random(3));
         int fromPartner = 0;
         for (int k = 0; k < image; k++) if (c.images()[k] != x[k]) fromPartner++;
@@ -70,7 +78,7 @@ class RecipeFeaturesTest {
     void clippingBoundsTheGradientNorm() {
         Net net = Models.create("preact_resnet20_cifar", 5);
         float[] x = randomImages(4, 32, 32, 2);
-        convnet.data.Loader.Batch b = new convnet.data.Loader.Batch(x, new long[] {0, 1, 2, 3}, 4, 32, 32, 0);
+        Loader.Batch b = new Loader.Batch(x, new long[] {0, 1, 2, 3}, 4, 32, 32, 0);
         OptimizerConfig o = new OptimizerConfig("sgd", 1.0, 0, false, 0, 0.9, 0.999);
         Trainer t = new Trainer(
                 net,
@@ -79,18 +87,14 @@ class RecipeFeaturesTest {
                 null,
                 Trainer.Options.of(Precision.FP32, new Schedule(new ScheduleConfig.Constant(0), 1.0, 1), 1)
                         .withClipGradNorm(1e-3));
-        List<Tensor> before = new java.util.ArrayList<>();
+        List<Tensor> before = new ArrayList<>();
         var ps = net.parameters();
         for (long i = 0; i < ps.size(); i++) before.add(ps.get(i).clone());
         t.step(b);
         double sq = Scoped.call(() -> {
             double s = 0;
             for (long i = 0; i < ps.size(); i++)
-                s += ps.get(i)
-                        .sub(before.get((int) i))
-                        .pow(new org.bytedeco.pytorch.Scalar(2))
-                        .sum()
-                        .item_double();
+                s += ps.get(i).sub(before.get((int) i)).pow(new Scalar(2)).sum().item_double();
             return s;
         });
         assertTrue(
@@ -218,7 +222,7 @@ class RecipeFeaturesTest {
                 data,
                 "{epochs: 2, optimizer: {name: sgd, lr: 0.02}, clip_grad_norm: 1.0, accumulate: 2, ema: {decay: 0.9}, best_metric: ema_val_acc, "
                         + "mixup: {mixup_alpha: 0.2, cutmix_alpha: 1.0, prob: 0.8, switch_prob: 0.5}}");
-        RunConfig rc = RunConfig.from(convnet.config.ConfigNode.load(cfg), tmp);
+        RunConfig rc = RunConfig.from(ConfigNode.load(cfg), tmp);
         Path straight = tmp.resolve("straight"), stopped = tmp.resolve("stopped");
         try (TrainingRun t = TrainingRun.open(rc, straight, TrainingRun.Options.DEFAULT)) {
             t.trainer().fit();
@@ -262,34 +266,21 @@ class RecipeFeaturesTest {
     /** Two micro-batches of 32 accumulated make the same step as one batch of 64 (a model without BatchNorm). */
     @Test
     void accumulatingTwoBatchesOf32EqualsOneOf64() {
-        convnet.model.Arch arch = Models.preset("vgg11_bn_gap")
-                .withOverrides(convnet.config.ConfigNode.parse("{batch_norm: false}", "test"));
-        convnet.model.ModelSpec spec = new convnet.model.ModelSpec("vgg11_bn_gap", arch, 5, "kaiming", "normal");
+        Arch arch = Models.preset("vgg11_bn_gap").withOverrides(ConfigNode.parse("{batch_norm: false}", "test"));
+        ModelSpec spec = new ModelSpec("vgg11_bn_gap", arch, 5, "kaiming", "normal");
         Net whole = spec.build(1), parts = spec.build(1);
         float[] x = randomImages(64, 32, 32, 4);
         long[] y = new long[64];
         for (int i = 0; i < 64; i++) y[i] = i % 5;
         int half = 32 * 3 * 32 * 32;
         Trainer one = plain(whole), two = plain(parts, o -> o.withAccumulate(2));
-        one.step(new convnet.data.Loader.Batch(x, y, 64, 32, 32, 0));
+        one.step(new Loader.Batch(x, y, 64, 32, 32, 0));
         two.step(
-                new convnet.data.Loader.Batch(
-                        java.util.Arrays.copyOfRange(x, 0, half),
-                        java.util.Arrays.copyOfRange(y, 0, 32),
-                        32,
-                        32,
-                        32,
-                        0),
+                new Loader.Batch(Arrays.copyOfRange(x, 0, half), Arrays.copyOfRange(y, 0, 32), 32, 32, 32, 0),
                 true,
                 false);
         two.step(
-                new convnet.data.Loader.Batch(
-                        java.util.Arrays.copyOfRange(x, half, 2 * half),
-                        java.util.Arrays.copyOfRange(y, 32, 64),
-                        32,
-                        32,
-                        32,
-                        0),
+                new Loader.Batch(Arrays.copyOfRange(x, half, 2 * half), Arrays.copyOfRange(y, 32, 64), 32, 32, 32, 0),
                 false,
                 true);
         var a = whole.parameters();
@@ -307,7 +298,7 @@ class RecipeFeaturesTest {
         return plain(net, o -> o);
     }
 
-    static Trainer plain(Net net, java.util.function.UnaryOperator<Trainer.Options> options) {
+    static Trainer plain(Net net, UnaryOperator<Trainer.Options> options) {
         OptimizerConfig o = new OptimizerConfig("sgd", 0.05, 0.9, true, 0, 0.9, 0.999);
         return new Trainer(
                 net,
@@ -327,8 +318,7 @@ class RecipeFeaturesTest {
         Tensor w = net.parameters().get(0);
         float[] expected = Scoped.call(() -> Tensors.toFloats(w));
         for (int k = 0; k < 3; k++) {
-            t.step(new convnet.data.Loader.Batch(
-                    randomImages(4, 32, 32, 10 + k), new long[] {0, 1, 2, 3}, 4, 32, 32, 0));
+            t.step(new Loader.Batch(randomImages(4, 32, 32, 10 + k), new long[] {0, 1, 2, 3}, 4, 32, 32, 0));
             float[] now = Scoped.call(() -> Tensors.toFloats(w));
             for (int i = 0; i < expected.length; i++) expected[i] = 0.5f * expected[i] + 0.5f * now[i];
         }

@@ -11,13 +11,18 @@ import convnet.Cli;
 import convnet.NeedsSharedData;
 import convnet.TestData;
 import convnet.UserException;
+import convnet.run.RunConfig;
+import java.io.IOException;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
@@ -74,7 +79,7 @@ class FetchTest {
                     out.write(payload, 0, (int) cut);
                     out.flush();
                     ex.getHttpContext().getServer(); // the exchange is dropped without the rest
-                    throw new java.io.IOException("cut on purpose");
+                    throw new IOException("cut on purpose");
                 }
                 out.write(payload, from, payload.length - from);
             }
@@ -129,7 +134,7 @@ class FetchTest {
     @Test
     void aServerThatIsDownGivesOneLineWithTheUrlAndWhereToPutTheFile() throws Exception {
         int port;
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             port = s.getLocalPort(); // closed again: nothing listens there
         }
         Path cache = tmp.resolve("cache");
@@ -162,20 +167,18 @@ class FetchTest {
             Cli.Out ok = Cli.run("weights", "fetch", "vgg11_bn");
             assertEquals(0, ok.code(), ok.stderr());
             assertEquals(cached.toString(), ok.stdout().trim());
-            convnet.run.RunConfig rc = convnet.run.RunConfig.parse(
+            RunConfig rc = RunConfig.parse(
                     "model: {name: vgg11_bn, init: {weights: 'torchvision:vgg11_bn', drop_head: true}}\n"
                             + "data: {train: x}\n",
                     tmp);
             assertEquals(cached, rc.model().weights());
             assertEquals(
                     "torchvision:vgg11_bn",
-                    ((java.util.Map<?, ?>) ((java.util.Map<?, ?>)
-                                    ((java.util.Map<?, ?>) rc.toMap().get("model")).get("init")))
-                            .get("weights"),
+                    ((Map<?, ?>) ((Map<?, ?>) ((Map<?, ?>) rc.toMap().get("model")).get("init"))).get("weights"),
                     "the resolved config keeps the portable name");
             UserException typo = assertThrows(
                     UserException.class,
-                    () -> convnet.run.RunConfig.parse(
+                    () -> RunConfig.parse(
                             "model: {name: vgg11_bn, init: {weights: 'torchvision:vgg12'}}\ndata: {train: x}\n", tmp));
             assertTrue(typo.getMessage().contains("vgg12") && typo.getMessage().contains("line 1"), typo.getMessage());
         } finally {
@@ -193,8 +196,8 @@ class FetchTest {
         if (!Files.isDirectory(dir)) return List.of();
         try (var s = Files.list(dir)) {
             return s.map(p -> p.getFileName().toString()).toList();
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 }

@@ -9,11 +9,23 @@ import convnet.TestData;
 import convnet.TinyRun;
 import convnet.engine.Engine;
 import convnet.train.Checkpoints;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -136,8 +148,7 @@ class HostileWeightsCliTest {
     }
 
     static String sha256(Path p) throws Exception {
-        return java.util.HexFormat.of()
-                .formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(p)));
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(p)));
     }
 
     /** Replaces {@code ckpt}'s {@code name} (model.safetensors or optimizer.pt), and its checksum in state.json. */
@@ -155,11 +166,10 @@ class HostileWeightsCliTest {
     }
 
     /** The zip {@code archive} rewritten (all entries stored) with {@code change} applied to its entry {@code name}. */
-    static byte[] withEntry(Path archive, String name, java.util.function.UnaryOperator<HostileFiles.ZipItem> change)
-            throws Exception {
-        List<HostileFiles.ZipItem> items = new java.util.ArrayList<>();
-        try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(archive.toFile())) {
-            for (java.util.zip.ZipEntry e : java.util.Collections.list(zip.entries())) {
+    static byte[] withEntry(Path archive, String name, UnaryOperator<HostileFiles.ZipItem> change) throws Exception {
+        List<HostileFiles.ZipItem> items = new ArrayList<>();
+        try (ZipFile zip = new ZipFile(archive.toFile())) {
+            for (ZipEntry e : Collections.list(zip.entries())) {
                 var item = HostileFiles.ZipItem.of(
                         e.getName(), zip.getInputStream(e).readAllBytes());
                 items.add(e.getName().equals(name) ? change.apply(item) : item);
@@ -206,7 +216,7 @@ class HostileWeightsCliTest {
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile())
                 .start();
-        assertTrue(p.waitFor(300, java.util.concurrent.TimeUnit.SECONDS), "the child JVM ends");
+        assertTrue(p.waitFor(300, TimeUnit.SECONDS), "the child JVM ends");
         String output = Files.readString(log);
         assertEquals(2, p.exitValue(), output);
         oneErrorLine(
@@ -230,10 +240,9 @@ class HostileWeightsCliTest {
         replace(ckpt, "optimizer.pt", goodOptimizer);
         Path model = ckpt.resolve("model.safetensors");
         byte[] st = Files.readAllBytes(model);
-        long headerLength = java.nio.ByteBuffer.wrap(st, 0, 8)
-                .order(java.nio.ByteOrder.LITTLE_ENDIAN)
-                .getLong();
-        String header = new String(st, 8, (int) headerLength, java.nio.charset.StandardCharsets.UTF_8);
+        long headerLength =
+                ByteBuffer.wrap(st, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        String header = new String(st, 8, (int) headerLength, StandardCharsets.UTF_8);
         String forged = header.replaceFirst("\"data_offsets\":\\[0,(\\d+)\\]", "\"data_offsets\":[0,9999999999]")
                 .strip();
         replace(
@@ -242,7 +251,7 @@ class HostileWeightsCliTest {
                 Files.readAllBytes(HostileFiles.safetensors(
                         tmp.resolve("forged.safetensors"),
                         forged,
-                        java.util.Arrays.copyOfRange(st, 8 + (int) headerLength, st.length))));
+                        Arrays.copyOfRange(st, 8 + (int) headerLength, st.length))));
         o = Cli.run("train", tiny.config().toString(), "--run", tiny.run().toString(), "--threads", "2");
         assertEquals(2, o.code(), o.stderr());
         assertTrue(

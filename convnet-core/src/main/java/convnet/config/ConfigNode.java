@@ -3,14 +3,17 @@ package convnet.config;
 import convnet.UserException;
 import java.io.IOException;
 import java.io.StringReader;
+import java.nio.charset.MalformedInputException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import org.yaml.snakeyaml.DumperOptions;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
@@ -53,7 +56,7 @@ public final class ConfigNode {
             throw new UserException(source + ": not valid YAML: " + e.getMessage());
         }
         if (root == null) {
-            root = new MappingNode(Tag.MAP, new ArrayList<>(), org.yaml.snakeyaml.DumperOptions.FlowStyle.BLOCK);
+            root = new MappingNode(Tag.MAP, new ArrayList<>(), DumperOptions.FlowStyle.BLOCK);
         }
         if (!(root instanceof MappingNode)) {
             throw new UserException(source + ": expected a mapping of keys at the top level");
@@ -67,7 +70,7 @@ public final class ConfigNode {
         }
         try {
             return parse(Files.readString(file), file.toString());
-        } catch (java.nio.charset.MalformedInputException e) {
+        } catch (MalformedInputException e) {
             throw new UserException(file + ": not UTF-8 text (save the config as UTF-8)");
         } catch (IOException e) {
             throw new UserException("cannot read config file " + file + ": " + e.getMessage());
@@ -95,8 +98,7 @@ public final class ConfigNode {
         } catch (YAMLException e) {
             throw new UserException("--set " + key + ": value is not valid YAML: " + valueText);
         }
-        if (value == null)
-            value = new ScalarNode(Tag.NULL, "null", null, null, org.yaml.snakeyaml.DumperOptions.ScalarStyle.PLAIN);
+        if (value == null) value = new ScalarNode(Tag.NULL, "null", null, null, DumperOptions.ScalarStyle.PLAIN);
         markOverride(value, "--set " + key);
         MappingNode map = (MappingNode) node;
         String[] parts = key.split("\\.");
@@ -107,27 +109,24 @@ public final class ConfigNode {
                 if (t.getKeyNode() instanceof ScalarNode k && k.getValue().equals(parts[i])) found = t;
             }
             if (last) {
-                ScalarNode keyNode = new ScalarNode(
-                        Tag.STR, parts[i], null, null, org.yaml.snakeyaml.DumperOptions.ScalarStyle.PLAIN);
+                ScalarNode keyNode = new ScalarNode(Tag.STR, parts[i], null, null, DumperOptions.ScalarStyle.PLAIN);
                 overrides.put(keyNode, "--set " + key); // an unknown key is blamed on --set, not on the file
                 NodeTuple tuple = new NodeTuple(keyNode, value);
                 if (found != null) map.getValue().set(map.getValue().indexOf(found), tuple);
                 else map.getValue().add(tuple);
             } else {
                 if (found == null) {
-                    MappingNode child = new MappingNode(
-                            Tag.MAP, new ArrayList<>(), org.yaml.snakeyaml.DumperOptions.FlowStyle.BLOCK);
+                    MappingNode child = new MappingNode(Tag.MAP, new ArrayList<>(), DumperOptions.FlowStyle.BLOCK);
                     markOverride(child, "--set " + key);
-                    ScalarNode keyNode = new ScalarNode(
-                            Tag.STR, parts[i], null, null, org.yaml.snakeyaml.DumperOptions.ScalarStyle.PLAIN);
+                    ScalarNode keyNode = new ScalarNode(Tag.STR, parts[i], null, null, DumperOptions.ScalarStyle.PLAIN);
                     overrides.put(keyNode, "--set " + key);
                     map.getValue().add(new NodeTuple(keyNode, child));
                     map = child;
                 } else if (found.getValueNode() instanceof MappingNode m) {
                     map = m;
                 } else {
-                    throw new UserException("--set " + key + ": '"
-                            + String.join(".", java.util.Arrays.copyOf(parts, i + 1)) + "' is not a section");
+                    throw new UserException("--set " + key + ": '" + String.join(".", Arrays.copyOf(parts, i + 1))
+                            + "' is not a section");
                 }
             }
         }
@@ -216,7 +215,7 @@ public final class ConfigNode {
                     new ArrayList<>(),
                     node.getStartMark(),
                     node.getEndMark(),
-                    org.yaml.snakeyaml.DumperOptions.FlowStyle.BLOCK);
+                    DumperOptions.FlowStyle.BLOCK);
             return new ConfigNode(empty, child(key), source, overrides);
         }
         Node value = t.getValueNode();

@@ -1,7 +1,14 @@
 package convnet.data;
 
+import convnet.config.Word;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import org.bytedeco.opencv.global.opencv_core;
 import org.bytedeco.opencv.opencv_core.Mat;
 
 /**
@@ -14,14 +21,14 @@ public final class DecodedCache {
      * {@code data.cache}: keep the decoded training images in memory always ({@code ram}), never ({@code none}), or
      * when they fit ({@code auto}: decided when a run starts).
      */
-    public enum Mode implements convnet.config.Word {
+    public enum Mode implements Word {
         AUTO,
         RAM,
         NONE;
 
         @Override
         public String word() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return name().toLowerCase(Locale.ROOT);
         }
     }
 
@@ -41,7 +48,7 @@ public final class DecodedCache {
             p = new Pixels(dense.rows(), dense.cols(), data);
             if (byIndex.putIfAbsent(index, p) == null) bytes.addAndGet(data.length);
         }
-        Mat out = new Mat(p.rows(), p.cols(), org.bytedeco.opencv.global.opencv_core.CV_8UC3);
+        Mat out = new Mat(p.rows(), p.cols(), opencv_core.CV_8UC3);
         out.data().put(p.bgr());
         return out;
     }
@@ -59,16 +66,16 @@ public final class DecodedCache {
      * An estimate of the decoded size of {@code samples} in bytes, from the image headers of up to 200 of
      * them (a fixed subset) scaled to the whole set; images whose header tells no size count as 512×512.
      */
-    public static long estimateBytes(java.util.List<Sample> samples) {
+    public static long estimateBytes(List<Sample> samples) {
         int n = Math.min(200, samples.size());
         if (n == 0) return 0;
         long sum = 0;
         for (int i = 0; i < n; i++) {
             Sample s = samples.get((int) ((long) i * samples.size() / n));
             long[] size = null;
-            try (java.io.InputStream in = java.nio.file.Files.newInputStream(s.file())) {
+            try (InputStream in = Files.newInputStream(s.file())) {
                 size = ImageHeader.size(in.readNBytes(1 << 16));
-            } catch (java.io.IOException | RuntimeException e) {
+            } catch (IOException | RuntimeException e) {
                 // unreadable here: the loader will say so
             }
             sum += size == null ? 512L * 512 * 3 : size[0] * size[1] * 3;

@@ -3,6 +3,7 @@ package convnet.data;
 import convnet.UserException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -72,7 +73,7 @@ public final class ImageFolder {
                     .filter(ImageFolder::looksLikeImage)
                     .sorted()
                     .toList();
-        } catch (IOException | java.io.UncheckedIOException e) {
+        } catch (IOException | UncheckedIOException e) {
             throw new UserException("cannot list " + dir + ": " + e.getMessage());
         }
     }
@@ -100,7 +101,7 @@ public final class ImageFolder {
                     });
                 }
             }
-        } catch (IOException | java.io.UncheckedIOException e) {
+        } catch (IOException | UncheckedIOException e) {
             throw new UserException("cannot list " + dir + ": " + e.getMessage());
         }
         return out;

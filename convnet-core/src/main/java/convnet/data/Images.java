@@ -3,10 +3,12 @@ package convnet.data;
 import static org.bytedeco.opencv.global.opencv_imgcodecs.IMREAD_COLOR;
 import static org.bytedeco.opencv.global.opencv_imgcodecs.imdecode;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.opencv.global.opencv_core;
 import org.bytedeco.opencv.opencv_core.Mat;
 
 /**
@@ -74,7 +76,7 @@ public final class Images {
         if ("png".equals(sniff(bytes))) bytes = withoutColourChunks(bytes);
         Mat img;
         try (BytePointer data = new BytePointer(bytes)) {
-            Mat buf = new Mat(1, bytes.length, org.bytedeco.opencv.global.opencv_core.CV_8UC1, data);
+            Mat buf = new Mat(1, bytes.length, opencv_core.CV_8UC1, data);
             img = imdecode(buf, IMREAD_COLOR);
         } catch (RuntimeException e) {
             throw new BadImageException(file, "not a readable image: " + e.getMessage());
@@ -106,7 +108,7 @@ public final class Images {
      * iCCP: ..."). Pixel data and transparency are unchanged; anything that does not parse is left as it was.
      */
     static byte[] withoutColourChunks(byte[] png) {
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(png.length);
+        ByteArrayOutputStream out = new ByteArrayOutputStream(png.length);
         out.write(png, 0, 8);
         int at = 8;
         while (at + 12 <= png.length) {

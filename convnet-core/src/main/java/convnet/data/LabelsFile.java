@@ -3,10 +3,12 @@ package convnet.data;
 import convnet.UserException;
 import convnet.io.Csv;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -104,13 +106,13 @@ public final class LabelsFile {
 
         private Map<String, Path> list() {
             Map<String, Path> m = new HashMap<>();
-            Set<String> ambiguous = new java.util.HashSet<>();
+            Set<String> ambiguous = new HashSet<>();
             try (Stream<Path> s = Files.list(folder)) {
                 for (Path f : s.filter(ImageFolder::looksLikeImage).toList()) {
                     String n = f.getFileName().toString(), stem = n.substring(0, n.lastIndexOf('.'));
                     if (m.putIfAbsent(stem, f) != null) ambiguous.add(stem);
                 }
-            } catch (IOException | java.io.UncheckedIOException e) {
+            } catch (IOException | UncheckedIOException e) {
                 throw new UserException("cannot list " + folder + ": " + e.getMessage());
             }
             m.keySet().removeAll(ambiguous);

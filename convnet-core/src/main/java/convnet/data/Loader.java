@@ -1,11 +1,14 @@
 package convnet.data;
 
+import convnet.config.Word;
 import convnet.data.transform.Pipeline;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Locale;
 import java.util.NoSuchElementException;
 import java.util.Random;
 import java.util.concurrent.ExecutionException;
@@ -30,13 +33,13 @@ public final class Loader implements AutoCloseable {
     public record Batch(float[] images, long[] labels, int size, int height, int width, int skipped) {}
 
     /** {@code data.on_bad_image}: stop at an image that cannot be read, or skip it (and say so). */
-    public enum OnBadImage implements convnet.config.Word {
+    public enum OnBadImage implements Word {
         ERROR,
         SKIP;
 
         @Override
         public String word() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return name().toLowerCase(Locale.ROOT);
         }
     }
 
@@ -213,8 +216,8 @@ public final class Loader implements AutoCloseable {
             }
         }
         if (n < indices.size()) {
-            images = java.util.Arrays.copyOf(images, n * per);
-            labels = java.util.Arrays.copyOf(labels, n);
+            images = Arrays.copyOf(images, n * per);
+            labels = Arrays.copyOf(labels, n);
         }
         return new Batch(images, labels, n, s, s, skipped);
     }

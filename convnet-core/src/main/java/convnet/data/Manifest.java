@@ -3,6 +3,7 @@ package convnet.data;
 import convnet.UserException;
 import convnet.io.Csv;
 import java.io.IOException;
+import java.nio.charset.MalformedInputException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
@@ -88,7 +89,7 @@ public final class Manifest {
             return s.startsWith("\uFEFF") ? s.substring(1) : s;
         } catch (NoSuchFileException e) {
             throw new UserException(what + " not found: " + file);
-        } catch (java.nio.charset.MalformedInputException e) {
+        } catch (MalformedInputException e) {
             throw new UserException(file + ": not UTF-8 text (expected a " + what + " in UTF-8)");
         } catch (IOException e) {
             throw new UserException("cannot read " + what + " " + file + ": " + e.getMessage());

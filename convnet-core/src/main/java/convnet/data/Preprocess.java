@@ -6,29 +6,36 @@ import static org.bytedeco.opencv.global.opencv_imgcodecs.imencode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import convnet.UserException;
-import convnet.data.transform.Ops;
+import convnet.data.transform.Transforms;
 import convnet.io.AtomicFiles;
 import convnet.io.Csv;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.opencv.opencv_core.Mat;
 
@@ -192,10 +199,10 @@ public final class Preprocess {
 
     /** A listed dataset's files by label, each listed file once. */
     private static Map<String, List<Path>> byLabel(Dataset list) {
-        Map<String, Set<Path>> files = new java.util.TreeMap<>();
-        for (String c : list.classes()) files.put(c, new java.util.LinkedHashSet<>());
+        Map<String, Set<Path>> files = new TreeMap<>();
+        for (String c : list.classes()) files.put(c, new LinkedHashSet<>());
         for (Sample s : list.samples()) files.get(list.classes().get(s.label())).add(s.file());
-        Map<String, List<Path>> out = new java.util.TreeMap<>();
+        Map<String, List<Path>> out = new TreeMap<>();
         files.forEach((c, f) -> out.put(c, new ArrayList<>(f)));
         return out;
     }
@@ -225,7 +232,7 @@ public final class Preprocess {
         }
         if (dirs.isEmpty())
             throw new UserException(src + ": no class folders found (expected one sub-folder of images per class)");
-        Map<String, List<Path>> byLabel = new java.util.TreeMap<>();
+        Map<String, List<Path>> byLabel = new TreeMap<>();
         Map<String, String> folderOf = new LinkedHashMap<>();
         for (Path d : dirs) {
             String folder = d.getFileName().toString();
@@ -379,7 +386,7 @@ public final class Preprocess {
 
     private static void awaitQuietly(ExecutorService pool) {
         try {
-            pool.awaitTermination(60, java.util.concurrent.TimeUnit.SECONDS);
+            pool.awaitTermination(60, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -429,15 +436,14 @@ public final class Preprocess {
         String sha = null;
         try (PointerScope scope = new PointerScope()) {
             byte[] bytes = Images.read(it.source);
-            sha = java.util.HexFormat.of()
-                    .formatHex(
-                            java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+            sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
             Mat img = Images.decode(it.source, bytes);
             Mat out = switch (o.mode()) {
-                case STRETCH -> Ops.resizeTo(img, o.size(), o.size());
-                case SMALLER_SIDE -> new Ops.Resize(o.size(), 0, 0).apply(img, null);
+                case STRETCH -> Transforms.resizeTo(img, o.size(), o.size());
+                case SMALLER_SIDE -> new Transforms.Resize(o.size(), 0, 0).apply(img, null);
                 case CENTER_CROP ->
-                    new Ops.CenterCrop(o.size()).apply(new Ops.Resize(o.size(), 0, 0).apply(img, null), null);
+                    new Transforms.CenterCrop(o.size())
+                            .apply(new Transforms.Resize(o.size(), 0, 0).apply(img, null), null);
             };
             if (!out.isContinuous()) out = out.clone();
             int h = out.rows(), w = out.cols();
@@ -452,8 +458,7 @@ public final class Preprocess {
                 }
             }
             BytePointer buf = new BytePointer();
-            if (!imencode(
-                    ".jpg", out, buf, new org.bytedeco.javacpp.IntPointer(IMWRITE_JPEG_QUALITY, o.jpegQuality()))) {
+            if (!imencode(".jpg", out, buf, new IntPointer(IMWRITE_JPEG_QUALITY, o.jpegQuality()))) {
                 throw new BadImageException(it.source, "could not be encoded as JPEG");
             }
             byte[] jpeg = new byte[(int) buf.limit()];
@@ -462,7 +467,7 @@ public final class Preprocess {
             return new Done(it, name, sum, sq, (long) h * w, null, sha);
         } catch (BadImageException e) {
             return new Done(it, null, null, null, 0, e.reason, null);
-        } catch (java.security.NoSuchAlgorithmException e) {
+        } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
     }

@@ -1,5 +1,8 @@
 package convnet.engine;
 
+import java.io.IOException;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.pytorch.global.torch;
 
@@ -36,7 +39,7 @@ public final class Engine {
             try {
                 Loader.cacheResources("/org/bytedeco/openblas/" + platform + "/");
                 Loader.cacheResources("/org/bytedeco/pytorch/" + platform + "/");
-            } catch (java.io.IOException e) {
+            } catch (IOException e) {
                 throw new IllegalStateException(
                         "cannot unpack the libtorch natives into the JavaCPP cache: " + e.getMessage(), e);
             }
@@ -62,7 +65,7 @@ public final class Engine {
 
     /** libtorch's version as its build configuration states it (e.g. {@code 2.10.0}); the engine must be started. */
     public static String libtorchVersion() {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("TORCH_VERSION=([^,\\s]+)")
+        Matcher m = Pattern.compile("TORCH_VERSION=([^,\\s]+)")
                 .matcher(torch.show_config().getString());
         return m.find() ? m.group(1) : "unknown";
     }
@@ -79,10 +82,8 @@ public final class Engine {
      */
     public static String onednnVersion() {
         String s = torch.get_mkldnn_version().getString();
-        java.util.regex.Matcher v =
-                java.util.regex.Pattern.compile("v(\\d+(?:\\.\\d+)+)").matcher(s);
-        java.util.regex.Matcher git =
-                java.util.regex.Pattern.compile("Git Hash ([0-9a-f]{8})").matcher(s);
+        Matcher v = Pattern.compile("v(\\d+(?:\\.\\d+)+)").matcher(s);
+        Matcher git = Pattern.compile("Git Hash ([0-9a-f]{8})").matcher(s);
         if (!v.find()) return s.isBlank() ? "unknown" : s.trim();
         return v.group(1) + (git.find() ? " (git " + git.group(1) + ")" : "");
     }

@@ -1,6 +1,12 @@
 package convnet.engine;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
 import java.util.function.Supplier;
+import java.util.stream.Stream;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -38,7 +44,7 @@ public enum Precision {
      * {@code auto}: bf16-mixed where the CPU computes bfloat16 natively (avx512_bf16 or AMX), else 32 —
      * without that support oneDNN emulates bf16 and a step is about 30× slower. Any other word as {@link #of}.
      */
-    public static Choice choose(String word, java.util.Set<String> cpuFlags) {
+    public static Choice choose(String word, Set<String> cpuFlags) {
         if (!word.equals("auto")) return new Choice(of(word), "as configured");
         for (String f : new String[] {"amx_bf16", "avx512_bf16"}) {
             if (cpuFlags.contains(f)) return new Choice(BF16_MIXED, "auto: the CPU has " + f);
@@ -48,16 +54,14 @@ public enum Precision {
     }
 
     /** The CPU's feature flags (from /proc/cpuinfo; empty where that cannot be read). */
-    public static java.util.Set<String> cpuFlags() {
-        try (java.util.stream.Stream<String> lines =
-                java.nio.file.Files.lines(java.nio.file.Path.of("/proc/cpuinfo"))) {
+    public static Set<String> cpuFlags() {
+        try (Stream<String> lines = Files.lines(Path.of("/proc/cpuinfo"))) {
             return lines.filter(l -> l.startsWith("flags"))
                     .findFirst()
-                    .map(l -> java.util.Set.of(
-                            l.substring(l.indexOf(':') + 1).trim().split("\\s+")))
-                    .orElse(java.util.Set.of());
-        } catch (java.io.IOException | java.io.UncheckedIOException | IllegalArgumentException e) {
-            return java.util.Set.of();
+                    .map(l -> Set.of(l.substring(l.indexOf(':') + 1).trim().split("\\s+")))
+                    .orElse(Set.of());
+        } catch (IOException | UncheckedIOException | IllegalArgumentException e) {
+            return Set.of();
         }
     }
 

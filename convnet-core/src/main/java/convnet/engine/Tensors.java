@@ -1,8 +1,11 @@
 package convnet.engine;
 
+import java.util.Arrays;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.pytorch.LongArrayRef;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 
 /** Small conversions between Java arrays and tensors. */
@@ -15,7 +18,7 @@ public final class Tensors {
         for (long d : shape) n *= d;
         if (n != data.length) {
             throw new IllegalArgumentException(
-                    "shape " + java.util.Arrays.toString(shape) + " needs " + n + " values, got " + data.length);
+                    "shape " + Arrays.toString(shape) + " needs " + n + " values, got " + data.length);
         }
         Tensor t = torch.empty(shape);
         t.data_ptr_float().put(data);
@@ -24,8 +27,7 @@ public final class Tensors {
 
     /** An int64 CPU tensor holding a copy of {@code data}. */
     public static Tensor fromLongs(long[] data) {
-        Tensor t = torch.empty(
-                new long[] {data.length}, new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Long), null);
+        Tensor t = torch.empty(new long[] {data.length}, new TensorOptions(torch.ScalarType.Long), null);
         new LongPointer(t.data_ptr()).put(data);
         return t;
     }
@@ -40,7 +42,7 @@ public final class Tensors {
     }
 
     public static long[] shape(Tensor t) {
-        org.bytedeco.pytorch.LongArrayRef sizes = t.sizes();
+        LongArrayRef sizes = t.sizes();
         long[] out = new long[(int) t.dim()];
         for (int i = 0; i < out.length; i++) out[i] = sizes.at(i);
         return out;

@@ -1,5 +1,6 @@
 package convnet.eval;
 
+import convnet.bundle.ModelBundle;
 import convnet.data.BadImageException;
 import convnet.engine.Engine;
 import convnet.engine.Precision;

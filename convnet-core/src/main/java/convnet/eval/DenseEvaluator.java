@@ -3,9 +3,10 @@ package convnet.eval;
 import convnet.model.Layer;
 import convnet.model.Layers;
 import convnet.model.Net;
-import convnet.model.Seq;
+import convnet.model.Sequential;
 import java.util.ArrayList;
 import java.util.List;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -22,11 +23,11 @@ public final class DenseEvaluator {
 
     public DenseEvaluator(Net net) {
         this.net = net;
-        Seq.Entry pool = net.entries().stream()
+        Sequential.Entry pool = net.entries().stream()
                 .filter(e -> e.name().equals("avgpool"))
                 .findFirst()
                 .orElse(null);
-        Seq.Entry classifier = net.entries().stream()
+        Sequential.Entry classifier = net.entries().stream()
                 .filter(e -> e.name().equals("classifier"))
                 .findFirst()
                 .orElse(null);
@@ -36,7 +37,7 @@ public final class DenseEvaluator {
         if (!fixed) return;
         int k = ((Layers.AdaptiveAvgPool) pool.layer()).size();
         boolean first = true;
-        for (Seq.Entry e : ((Seq) classifier.layer()).entries()) {
+        for (Sequential.Entry e : ((Sequential) classifier.layer()).entries()) {
             Layer l = e.layer();
             if (l instanceof Layers.Linear lin) {
                 int kernel = first ? k : 1;
@@ -64,7 +65,7 @@ public final class DenseEvaluator {
             Tensor logits = net.forward(x);
             return logits.reshape(logits.size(0), logits.size(1), 1, 1);
         }
-        for (Seq.Entry e : net.entries()) {
+        for (Sequential.Entry e : net.entries()) {
             if (e.name().equals("avgpool")) break;
             x = e.layer().forward(x);
         }
@@ -74,6 +75,6 @@ public final class DenseEvaluator {
 
     /** Logits averaged over the score map: {@code [N, C]}. */
     public Tensor logits(Tensor x) {
-        return scoreMap(x).mean(new long[] {2, 3}, false, new org.bytedeco.pytorch.ScalarTypeOptional());
+        return scoreMap(x).mean(new long[] {2, 3}, false, new ScalarTypeOptional());
     }
 }

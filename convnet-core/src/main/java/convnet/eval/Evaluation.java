@@ -1,23 +1,27 @@
 package convnet.eval;
 
 import convnet.UserException;
+import convnet.bundle.ModelBundle;
 import convnet.data.Images;
 import convnet.data.Loader;
 import convnet.data.Sample;
-import convnet.data.transform.Ops;
+import convnet.data.transform.Transforms;
 import convnet.engine.Precision;
 import convnet.io.Csv;
 import convnet.model.Net;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Random;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.opencv.opencv_core.Mat;
 
 /**
  * Scores one model, or several fused by averaging their softmax posteriors, on a set of labelled images,
- * with the plain evaluation transforms or the VGG paper's test-time methods ({@link TestTime}).
+ * with the plain evaluation transforms (through {@link EvalLoop}, the loop over a loader) or the VGG paper's
+ * test-time methods ({@link TestTime}).
  */
 public final class Evaluation {
     private Evaluation() {}
@@ -51,7 +55,7 @@ public final class Evaluation {
                     first.mean(),
                     first.std(),
                     Loader.Options.evaluation(64, workers, Loader.OnBadImage.ERROR))) {
-                p = Evaluator.run(models.get(0).net(), loader, precision);
+                p = EvalLoop.run(models.get(0).net(), loader, precision);
             }
         } else {
             p = perImage(models, samples, method, precision);
@@ -85,12 +89,12 @@ public final class Evaluation {
 
     /** The training scale S: the shorter side the evaluation transforms resize to, else the input size. */
     static int trainingScale(ModelBundle b) {
-        for (var t : b.evalTransforms().ops) if (t instanceof Ops.Resize r && r.size() > 0) return r.size();
+        for (var t : b.evalTransforms().ops) if (t instanceof Transforms.Resize r && r.size() > 0) return r.size();
         return b.imageSize();
     }
 
-    /** Writes the confusion matrix as a table ({@code csv}) and a heat map ({@code png}). */
-    public static void writeConfusion(Path csvFile, Path png, List<String> classes, Metrics m) {
+    /** Writes the confusion matrix as a table ({@code csv}); {@code report.ConfusionPlot} draws it as a heat map. */
+    public static void writeConfusion(Path csvFile, List<String> classes, Metrics m) {
         List<Object> header = new ArrayList<>(List.of("true\\predicted"));
         header.addAll(classes);
         Csv csv = new Csv().row(header);
@@ -100,7 +104,6 @@ public final class Evaluation {
             csv.row(row);
         }
         csv.write(csvFile);
-        ConfusionPlot.write(png, classes, m.confusion());
     }
 
     /**
@@ -112,8 +115,7 @@ public final class Evaluation {
         Csv csv = new Csv("class", "precision", "recall", "f1", "support");
         for (int c = 0; c < classes.size(); c++)
             csv.row(classes.get(c), figure(s.precision()[c]), figure(s.recall()[c]), figure(s.f1()[c]), s.support()[c]);
-        for (var avg :
-                List.of(java.util.Map.entry("macro avg", s.macro()), java.util.Map.entry("weighted avg", s.weighted())))
+        for (var avg : List.of(Map.entry("macro avg", s.macro()), Map.entry("weighted avg", s.weighted())))
             csv.row(
                     avg.getKey(),
                     figure(avg.getValue().precision()),
@@ -124,7 +126,7 @@ public final class Evaluation {
     }
 
     private static String figure(double v) {
-        return Double.isNaN(v) ? "" : String.format(java.util.Locale.ROOT, "%.6f", v);
+        return Double.isNaN(v) ? "" : String.format(Locale.ROOT, "%.6f", v);
     }
 
     private static Predictions perImage(List<Model> models, List<Sample> samples, TestTime tt, Precision prec) {

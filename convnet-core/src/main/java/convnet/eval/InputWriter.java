@@ -1,8 +1,9 @@
 package convnet.eval;
 
-import convnet.data.transform.Ops;
+import convnet.bundle.ModelBundle;
 import convnet.data.transform.Pipeline;
 import convnet.data.transform.Transform;
+import convnet.data.transform.Transforms;
 import java.util.Random;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.javacpp.indexer.FloatIndexer;
@@ -58,7 +59,7 @@ final class InputWriter {
                 return;
             }
             for (Transform t : transforms.ops) img = t.apply(img, rng);
-            if (img.cols() != size || img.rows() != size) img = Ops.resizeTo(img, size, size);
+            if (img.cols() != size || img.rows() != size) img = Transforms.resizeTo(img, size, size);
             normalise(img, out, offset);
         }
     }

@@ -1,17 +1,20 @@
 package convnet.eval;
 
 import convnet.data.Images;
-import convnet.data.transform.Ops;
+import convnet.data.transform.Transforms;
 import convnet.engine.Precision;
 import convnet.engine.Scoped;
 import convnet.engine.Tensors;
 import convnet.model.Net;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.opencv.opencv_core.Mat;
+import org.bytedeco.opencv.opencv_core.Rect;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -72,7 +75,7 @@ public record TestTime(List<Integer> scales, boolean dense, int grid, boolean fl
                 for (int i = 0; i < n; i++) {
                     try (PointerScope perImage = new PointerScope()) { // this image's resized copies and crops
                         for (int q : qs) {
-                            Mat scaled = new Ops.Resize(q, 0, 0).apply(images.get(i), null);
+                            Mat scaled = new Transforms.Resize(q, 0, 0).apply(images.get(i), null);
                             if (dense) {
                                 int h = scaled.rows(), w = scaled.cols();
                                 float[] px = new float[3 * h * w];
@@ -96,7 +99,7 @@ public record TestTime(List<Integer> scales, boolean dense, int grid, boolean fl
     private List<Mat> crops(Mat scaled, int cropSize) {
         List<Mat> crops = new ArrayList<>();
         if (grid <= 0) {
-            crops.add(new Ops.CenterCrop(cropSize).apply(scaled, null));
+            crops.add(new Transforms.CenterCrop(cropSize).apply(scaled, null));
             return crops;
         }
         int w = scaled.cols(), h = scaled.rows(), s = Math.min(cropSize, Math.min(w, h));
@@ -104,8 +107,7 @@ public record TestTime(List<Integer> scales, boolean dense, int grid, boolean fl
             for (int gx = 0; gx < grid; gx++) {
                 int x = grid == 1 ? (w - s) / 2 : (w - s) * gx / (grid - 1),
                         y = grid == 1 ? (h - s) / 2 : (h - s) * gy / (grid - 1);
-                crops.add(Ops.resizeTo(
-                        new Mat(scaled, new org.bytedeco.opencv.opencv_core.Rect(x, y, s, s)), cropSize, cropSize));
+                crops.add(Transforms.resizeTo(new Mat(scaled, new Rect(x, y, s, s)), cropSize, cropSize));
             }
         }
         return crops;
@@ -166,8 +168,8 @@ public record TestTime(List<Integer> scales, boolean dense, int grid, boolean fl
     /** Softmax posteriors of {@code n} normalised CHW views of {@code h × w} (then of their mirror images, when flipping), in one batch. */
     private float[][] forward(Net net, DenseEvaluator denseEval, float[] px, int n, int h, int w, Precision precision) {
         int values = n * 3 * h * w; // a last, partly filled batch uses the front of the buffer
-        Tensor x = Tensors.fromFloats(px.length == values ? px : java.util.Arrays.copyOf(px, values), n, 3, h, w);
-        Tensor in = flip ? torch.cat(new org.bytedeco.pytorch.TensorVector(x, torch.flip(x, 3)), 0) : x;
+        Tensor x = Tensors.fromFloats(px.length == values ? px : Arrays.copyOf(px, values), n, 3, h, w);
+        Tensor in = flip ? torch.cat(new TensorVector(x, torch.flip(x, 3)), 0) : x;
         Tensor logits = precision
                 .forward(() -> denseEval != null ? denseEval.logits(in) : net.forward(in))
                 .to(torch.ScalarType.Float);

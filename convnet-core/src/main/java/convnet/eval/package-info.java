@@ -1,5 +1,5 @@
 /**
  * Evaluation and prediction: metrics, the VGG paper's test-time methods, fusion, the confusion matrix,
- * {@link convnet.eval.Classifier} and the model bundle. Must not import train, report or run.
+ * {@link convnet.eval.Classifier}. Must not import train, report or run.
  */
 package convnet.eval;

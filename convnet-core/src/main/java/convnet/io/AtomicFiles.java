@@ -1,6 +1,7 @@
 package convnet.io;
 
 import convnet.UserException;
+import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -8,12 +9,14 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
 
 /** Atomic file writes: the content goes to a temporary file beside the target, which is then renamed over it. */
 public final class AtomicFiles {
     private AtomicFiles() {}
 
-    private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+    private static final SecureRandom RANDOM = new SecureRandom();
 
     @FunctionalInterface
     public interface Writer {
@@ -28,8 +31,8 @@ public final class AtomicFiles {
             // not Files.createTempFile: it makes the file owner-only (600) whatever the umask, and the rename keeps
             // that, so a model bundle or a plot could not be read by the server's or another user's account
             tmp = dir.resolve("." + target.getFileName() + "." + Long.toUnsignedString(RANDOM.nextLong(), 36) + ".tmp");
-            try (OutputStream out = new java.io.BufferedOutputStream(
-                    Files.newOutputStream(tmp, java.nio.file.StandardOpenOption.CREATE_NEW), 1 << 16)) {
+            try (OutputStream out =
+                    new BufferedOutputStream(Files.newOutputStream(tmp, StandardOpenOption.CREATE_NEW), 1 << 16)) {
                 writer.write(out);
             }
             moveAtomically(tmp, target);

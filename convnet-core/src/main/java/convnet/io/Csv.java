@@ -2,7 +2,11 @@ package convnet.io;
 
 import convnet.UserException;
 import java.io.IOException;
+import java.io.Writer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -51,9 +55,9 @@ public final class Csv {
      */
     public static final class Streaming implements AutoCloseable {
         private final Path file;
-        private final java.io.Writer out;
+        private final Writer out;
 
-        private Streaming(Path file, java.io.Writer out) {
+        private Streaming(Path file, Writer out) {
             this.file = file;
             this.out = out;
         }
@@ -70,10 +74,9 @@ public final class Csv {
         }
 
         private static String reason(IOException e) {
-            if (e instanceof java.nio.file.AccessDeniedException) return "permission denied";
-            if (e instanceof java.nio.file.FileAlreadyExistsException f)
-                return f.getFile() + " is a file, not a folder";
-            if (e instanceof java.nio.file.FileSystemException f && f.getReason() != null) return f.getReason();
+            if (e instanceof AccessDeniedException) return "permission denied";
+            if (e instanceof FileAlreadyExistsException f) return f.getFile() + " is a file, not a folder";
+            if (e instanceof FileSystemException f && f.getReason() != null) return f.getReason();
             return e.getMessage();
         }
 

@@ -1,6 +1,7 @@
 package convnet.model;
 
 import convnet.config.ConfigNode;
+import java.util.List;
 import java.util.Map;
 
 /** An architecture family's description as data: what a builder reads to make a network. */
@@ -20,5 +21,5 @@ public sealed interface Arch permits Vgg.Options, PreActResNet.Options, ResNet.O
      * covers ({@code layer1} covers {@code layer1.0.conv1.weight}). The last layer ({@code head}) and everything
      * before it ({@code backbone}) are named for every family by {@link ParamGroups}.
      */
-    Map<String, java.util.List<String>> groups();
+    Map<String, List<String>> groups();
 }

@@ -1,8 +1,16 @@
 package convnet.model;
 
+import java.util.function.Supplier;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.DeviceOptional;
+import org.bytedeco.pytorch.LongOptional;
+import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -26,7 +34,7 @@ public final class Layers {
         return MAKING.get();
     }
 
-    private static <T> T with(Making m, java.util.function.Supplier<T> build) {
+    private static <T> T with(Making m, Supplier<T> build) {
         Making was = MAKING.get();
         MAKING.set(m);
         try {
@@ -41,7 +49,7 @@ public final class Layers {
      * shapes and parameter counts, but no weight takes memory or time (for {@code models}). It cannot run:
      * libtorch's C++ build lacks meta kernels for convolution, ReLU and BatchNorm.
      */
-    public static <T> T shapesOnly(java.util.function.Supplier<T> build) {
+    public static <T> T shapesOnly(Supplier<T> build) {
         return with(Making.SHAPES_ONLY, build);
     }
 
@@ -49,20 +57,19 @@ public final class Layers {
      * Runs {@code build} with the weights allocated but not initialised: a forward pass gives correct output
      * shapes, and pages that are never written cost no resident memory (for {@code summary}).
      */
-    public static <T> T uninitialised(java.util.function.Supplier<T> build) {
+    public static <T> T uninitialised(Supplier<T> build) {
         return with(Making.UNINITIALISED, build);
     }
 
     /** Options for a new tensor of a layer: on the meta device inside {@link #shapesOnly}. */
-    static org.bytedeco.pytorch.TensorOptions options(torch.ScalarType type) {
-        org.bytedeco.pytorch.TensorOptions o = new org.bytedeco.pytorch.TensorOptions(type);
-        if (MAKING.get() == Making.SHAPES_ONLY)
-            o = o.device(new org.bytedeco.pytorch.DeviceOptional(new org.bytedeco.pytorch.Device("meta")));
+    static TensorOptions options(torch.ScalarType type) {
+        TensorOptions o = new TensorOptions(type);
+        if (MAKING.get() == Making.SHAPES_ONLY) o = o.device(new DeviceOptional(new Device("meta")));
         return o;
     }
 
     static Tensor empty(long... shape) {
-        return torch.empty(shape, options(torch.ScalarType.Float), new org.bytedeco.pytorch.MemoryFormatOptional());
+        return torch.empty(shape, options(torch.ScalarType.Float), new MemoryFormatOptional());
     }
 
     static Tensor zeros(long... shape) {
@@ -128,7 +135,7 @@ public final class Layers {
         boolean channelsLast = x.is_contiguous(torch.MemoryFormat.ChannelsLast) && !x.is_contiguous();
         if (padding > 0) x = torch.constant_pad_nd(x, padding, padding, padding, padding);
         if (stride > 1) {
-            org.bytedeco.pytorch.LongOptional none = new org.bytedeco.pytorch.LongOptional();
+            LongOptional none = new LongOptional();
             x = x.slice(2, none, none, stride).slice(3, none, none, stride);
         }
         long n = x.size(0), h = x.size(2), w = x.size(3);
@@ -225,8 +232,8 @@ public final class Layers {
         public Tensor forward(Tensor x) {
             boolean training = is_training();
             if (training) {
-                try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
-                    numBatchesTracked.add_(new org.bytedeco.pytorch.Scalar(1L));
+                try (NoGradGuard g = new NoGradGuard()) {
+                    numBatchesTracked.add_(new Scalar(1L));
                 }
             }
             return torch.batch_norm(
@@ -262,10 +269,7 @@ public final class Layers {
             this.weight = param(
                     this,
                     "weight",
-                    torch.full(
-                            new long[] {channels},
-                            new org.bytedeco.pytorch.Scalar(0.25f),
-                            options(torch.ScalarType.Float)));
+                    torch.full(new long[] {channels}, new Scalar(0.25f), options(torch.ScalarType.Float)));
         }
 
         @Override

@@ -1,14 +1,19 @@
 package convnet.model;
 
+import java.util.Collection;
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.StringSharedModuleDict;
+import org.bytedeco.pytorch.StringVector;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
 
 /**
  * A whole classifier: a chain of named parts ({@code features}, {@code avgpool}, {@code classifier}
  * for VGG; {@code stem}, {@code layer1}..., {@code fc} for ResNet) plus the spec that built it.
  */
-public final class Net extends Seq {
+public final class Net extends Sequential {
     private final ModelSpec spec;
 
     Net(ModelSpec spec) {
@@ -23,7 +28,7 @@ public final class Net extends Seq {
         TensorVector ps = parameters();
         for (long i = 0; i < ps.size(); i++) {
             Tensor t = ps.get(i);
-            if (t.dim() == 4) t.set_data(t.contiguous(org.bytedeco.pytorch.global.torch.MemoryFormat.ChannelsLast));
+            if (t.dim() == 4) t.set_data(t.contiguous(torch.MemoryFormat.ChannelsLast));
         }
     }
 
@@ -32,12 +37,12 @@ public final class Net extends Seq {
      * leaving the rest as they are: after {@code train(true)}, BatchNorm layers of a frozen part keep their running
      * statistics and normalise with them. Call outside a PointerScope or inside one, either works.
      */
-    public void evalOnly(java.util.Collection<String> layers) {
+    public void evalOnly(Collection<String> layers) {
         if (layers.isEmpty()) return;
-        org.bytedeco.pytorch.StringSharedModuleDict modules = named_modules();
-        org.bytedeco.pytorch.StringVector names = modules.keys();
+        StringSharedModuleDict modules = named_modules();
+        StringVector names = modules.keys();
         for (long i = 0; i < names.size(); i++) {
-            org.bytedeco.javacpp.BytePointer key = names.get(i); // null for the root's empty name
+            BytePointer key = names.get(i); // null for the root's empty name
             if (key != null && layers.contains(key.getString()))
                 modules.get(key.getString()).train(false);
         }

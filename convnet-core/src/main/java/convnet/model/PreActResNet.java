@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -60,7 +61,7 @@ public final class PreActResNet {
 
         @Override
         public void build(Net net, int numClasses) {
-            Seq stemSeq = net.add("stem", new Seq());
+            Sequential stemSeq = net.add("stem", new Sequential());
             if (stem.equals("imagenet")) {
                 stemSeq.add(new Layers.Conv2d(3, stemChannels, 7, 2, 3, false));
                 stemSeq.add(new Layers.BatchNorm2d(stemChannels));
@@ -72,7 +73,7 @@ public final class PreActResNet {
             int in = stemChannels;
             for (int s = 0; s < stages.size(); s++) {
                 Stage stage = stages.get(s);
-                Seq layer = net.add("layer" + (s + 1), new Seq());
+                Sequential layer = net.add("layer" + (s + 1), new Sequential());
                 for (int u = 0; u < stage.units; u++) {
                     int stride = (u == 0 && s > 0) ? 2 : 1;
                     layer.add(
@@ -82,7 +83,7 @@ public final class PreActResNet {
                     in = stage.channels;
                 }
             }
-            Seq post = net.add("post", new Seq());
+            Sequential post = net.add("post", new Sequential());
             post.add(new Layers.BatchNorm2d(in));
             post.add(Layers.relu());
             net.add("avgpool", Layers.adaptiveAvgPool(1));
@@ -127,7 +128,7 @@ public final class PreActResNet {
 
         @Override
         public void zeroLast() {
-            try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
+            try (NoGradGuard g = new NoGradGuard()) {
                 lastConv().weight.zero_();
             }
         }
@@ -227,10 +228,10 @@ public final class PreActResNet {
      * a convolution), the last BatchNorm γ of a {@link ResNet} unit (torchvision's {@code zero_init_residual}). Returns
      * how many were zeroed (0 for networks without residual units).
      */
-    public static int zeroLastInResidualBranches(Seq seq) {
+    public static int zeroLastInResidualBranches(Sequential seq) {
         int n = 0;
-        for (Seq.Entry e : seq.entries()) {
-            if (e.layer() instanceof Seq inner) {
+        for (Sequential.Entry e : seq.entries()) {
+            if (e.layer() instanceof Sequential inner) {
                 n += zeroLastInResidualBranches(inner);
             } else if (e.layer() instanceof Residual u) {
                 u.zeroLast();

@@ -66,7 +66,7 @@ public final class ResNet {
             int in = width;
             for (int s = 0; s < layers.size(); s++) {
                 int planes = width << s;
-                Seq stage = net.add("layer" + (s + 1), new Seq());
+                Sequential stage = net.add("layer" + (s + 1), new Sequential());
                 for (int u = 0; u < layers.get(s); u++) {
                     int stride = (u == 0 && s > 0) ? 2 : 1;
                     stage.add(
@@ -93,7 +93,7 @@ public final class ResNet {
     /** The part both units share: the residual branch, the shortcut, their sum and the ReLU after it. */
     abstract static class Unit extends Module implements Layer, Residual {
         final int in, out, stride;
-        Seq downsample; // null for the identity
+        Sequential downsample; // null for the identity
 
         Unit(int in, int out, int stride) {
             this.in = in;
@@ -104,7 +104,7 @@ public final class ResNet {
         /** The projection where the shape changes, registered after the branch as torchvision does (its file order). */
         void addDownsample() {
             if (stride == 1 && in == out) return;
-            downsample = register_module("downsample", new Seq());
+            downsample = register_module("downsample", new Sequential());
             downsample.add(new Layers.Conv2d(in, out, 1, stride, 0, false));
             downsample.add(new Layers.BatchNorm2d(out));
         }

@@ -44,10 +44,10 @@ public final class Summary {
                 rows, net.parameterCount(), net.trainableParameterCount(), new long[] {1, channels, height, width});
     }
 
-    private static Tensor walk(Seq seq, String prefix, Tensor x, List<Row> rows) {
-        for (Seq.Entry e : seq.entries()) {
+    private static Tensor walk(Sequential seq, String prefix, Tensor x, List<Row> rows) {
+        for (Sequential.Entry e : seq.entries()) {
             String name = prefix.isEmpty() ? e.name() : prefix + "." + e.name();
-            if (e.layer() instanceof Seq inner) {
+            if (e.layer() instanceof Sequential inner) {
                 x = walk(inner, name, x, rows);
             } else {
                 x = e.layer().forward(x);

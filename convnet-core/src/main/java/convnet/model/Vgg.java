@@ -96,7 +96,7 @@ public final class Vgg {
 
         @Override
         public void build(Net net, int numClasses) {
-            Seq features = net.add("features", new Seq());
+            Sequential features = net.add("features", new Sequential());
             int in = 3;
             for (int v : CFGS.get(cfg)) {
                 if (v == M) {
@@ -119,7 +119,7 @@ public final class Vgg {
                 width = in;
             }
             net.add("flatten", Layers.flatten());
-            Seq classifier = net.add("classifier", new Seq());
+            Sequential classifier = net.add("classifier", new Sequential());
             for (int hidden : classifierWidths) {
                 classifier.add(new Layers.Linear(width, hidden));
                 classifier.add(activation(hidden));

@@ -5,12 +5,15 @@ import convnet.train.EpochStats;
 import convnet.train.TrainListener;
 import convnet.train.Trainer;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
+import java.util.stream.Stream;
 
 /**
  * {@code metrics.csv}: one row per finished epoch, rewritten atomically each epoch. It is written
@@ -52,9 +55,9 @@ public final class MetricsCsv implements TrainListener {
     /** The number of epoch rows in a metrics file: 0 if there is none, {@code Long.MAX_VALUE} if it cannot be read. */
     public static long rowCount(Path csv) {
         if (!Files.isRegularFile(csv)) return 0;
-        try (java.util.stream.Stream<String> lines = Files.lines(csv)) {
+        try (Stream<String> lines = Files.lines(csv)) {
             return lines.filter(l -> !l.isBlank() && !l.startsWith("epoch")).count();
-        } catch (IOException | java.io.UncheckedIOException e) {
+        } catch (IOException | UncheckedIOException e) {
             return Long.MAX_VALUE; // unreadable: do not start over on top of it
         }
     }
@@ -88,7 +91,7 @@ public final class MetricsCsv implements TrainListener {
         rows.add(s);
         // the averaged weights' two columns only in runs that keep an average
         boolean ema = rows.stream().anyMatch(r -> !Double.isNaN(r.emaValAcc()) || !Double.isNaN(r.emaValLoss()));
-        Csv csv = new Csv(ema ? COLUMNS : java.util.Arrays.copyOf(COLUMNS, 9));
+        Csv csv = new Csv(ema ? COLUMNS : Arrays.copyOf(COLUMNS, 9));
         for (EpochStats r : rows) {
             List<Object> row = new ArrayList<>(List.of(
                     r.epoch(),

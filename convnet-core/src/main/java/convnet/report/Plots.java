@@ -6,6 +6,9 @@ import convnet.train.TrainListener;
 import convnet.train.Trainer;
 import java.awt.BasicStroke;
 import java.awt.Color;
+import java.awt.Graphics2D;
+import java.awt.geom.Rectangle2D;
+import java.math.BigDecimal;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,9 +16,12 @@ import java.util.function.ToDoubleFunction;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.LogAxis;
 import org.jfree.chart.axis.NumberAxis;
+import org.jfree.chart.axis.NumberTick;
 import org.jfree.chart.axis.ValueAxis;
 import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
+import org.jfree.chart.ui.RectangleEdge;
+import org.jfree.chart.ui.TextAnchor;
 import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
 
@@ -56,20 +62,14 @@ public final class Plots implements TrainListener {
 
         @Override
         @SuppressWarnings({"rawtypes", "unchecked"})
-        public List refreshTicksVertical(
-                java.awt.Graphics2D g2, java.awt.geom.Rectangle2D dataArea, org.jfree.chart.ui.RectangleEdge edge) {
+        public List refreshTicksVertical(Graphics2D g2, Rectangle2D dataArea, RectangleEdge edge) {
             List ticks = new ArrayList();
             double lo = getLowerBound(), hi = getUpperBound();
             for (int k = (int) Math.floor(Math.log10(lo)) - 1; k <= (int) Math.ceil(Math.log10(hi)); k++) {
                 for (int m : new int[] {1, 2, 5}) {
                     double v = m * Math.pow(10, k);
                     if (v >= lo && v <= hi) {
-                        ticks.add(new org.jfree.chart.axis.NumberTick(
-                                v,
-                                label(m, k),
-                                org.jfree.chart.ui.TextAnchor.CENTER_RIGHT,
-                                org.jfree.chart.ui.TextAnchor.CENTER,
-                                0));
+                        ticks.add(new NumberTick(v, label(m, k), TextAnchor.CENTER_RIGHT, TextAnchor.CENTER, 0));
                     }
                 }
             }
@@ -79,7 +79,7 @@ public final class Plots implements TrainListener {
         /** 0.05, 0.002 down to a thousandth; 5e-4 below. */
         static String label(int m, int k) {
             if (k >= 0) return String.valueOf((long) (m * Math.pow(10, k)));
-            if (k >= -3) return new java.math.BigDecimal(m).movePointLeft(-k).toPlainString();
+            if (k >= -3) return new BigDecimal(m).movePointLeft(-k).toPlainString();
             return m + "e" + k;
         }
     }

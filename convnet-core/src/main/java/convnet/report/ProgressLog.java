@@ -1,6 +1,5 @@
 package convnet.report;
 
-import convnet.io.AsciiFallback;
 import convnet.train.EpochStats;
 import convnet.train.TrainListener;
 import convnet.train.Trainer;

@@ -6,6 +6,7 @@ import convnet.data.Sample;
 import convnet.data.transform.Pipeline;
 import convnet.io.AtomicFiles;
 import convnet.io.Png;
+import convnet.model.Summary;
 import convnet.train.EpochStats;
 import convnet.train.TrainListener;
 import convnet.train.Trainer;
@@ -83,12 +84,12 @@ public final class TensorBoard implements TrainListener {
      * {@code summary} (named by its path, so blocks group as scopes) chained in execution order, and an
      * output node. Each node carries {@code _output_shapes} (batch as -1), its description and parameters.
      */
-    public void setGraph(convnet.model.Summary summary, String modelName) {
+    public void setGraph(Summary summary, String modelName) {
         ByteArrayOutputStream g = new ByteArrayOutputStream();
         String scope = modelName.replaceAll("[^A-Za-z0-9_.-]", "_");
         String prev = "input";
         node(g, prev, "IO Node", null, summary.inputShape, null, -1);
-        for (convnet.model.Summary.Row r : summary.rows) {
+        for (Summary.Row r : summary.rows) {
             String name = scope + "/" + r.name().replace('.', '/');
             String describe = r.layer();
             int paren = describe.indexOf('(');

@@ -1,5 +1,8 @@
 package convnet.report;
 
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntSupplier;
 
@@ -30,10 +33,10 @@ final class TerminalWidth {
         if (env != null) return env;
         try {
             Process p = new ProcessBuilder("stty", "size")
-                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/tty")))
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/tty")))
                     .redirectError(ProcessBuilder.Redirect.DISCARD)
                     .start();
-            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII);
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
             if (p.waitFor(2, TimeUnit.SECONDS) && p.exitValue() == 0) {
                 String[] rowsCols = out.trim().split("\\s+");
                 if (rowsCols.length == 2) {
@@ -41,7 +44,7 @@ final class TerminalWidth {
                     if (c != null) return c;
                 }
             }
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             // no stty or no terminal
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

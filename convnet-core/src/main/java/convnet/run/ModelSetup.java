@@ -3,9 +3,12 @@ package convnet.run;
 import convnet.UserException;
 import convnet.model.Net;
 import convnet.model.ParamGroups;
+import convnet.model.PreActResNet;
 import convnet.train.Optimizers;
+import convnet.weights.Pretrained;
 import convnet.weights.StateDict;
 import convnet.weights.Weights;
+import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -36,12 +39,12 @@ record ModelSetup(
         Net net = m.spec(numClasses).build(config.seed());
         Set<String> pretrained = Set.of();
         if (m.weights() != null) {
-            if (m.pretrained() != null && !java.nio.file.Files.isRegularFile(m.weights())) {
+            if (m.pretrained() != null && !Files.isRegularFile(m.weights())) {
                 log.info(
                         "downloading torchvision's {} weights into {}",
                         m.pretrained(),
                         m.weights().getParent());
-                convnet.weights.Pretrained.fetch(m.pretrained(), null);
+                Pretrained.fetch(m.pretrained(), null);
             }
             pretrained = new LinkedHashSet<>(Weights.load(m.weights(), net, m.dropHead()));
             log.info(
@@ -51,7 +54,7 @@ record ModelSetup(
                     m.dropHead() ? " (its last layer left out: new head " + Weights.headPrefix(net) + ")" : "");
         }
         if (m.zeroLast() && m.weights() == null) {
-            int n = convnet.model.PreActResNet.zeroLastInResidualBranches(net);
+            int n = PreActResNet.zeroLastInResidualBranches(net);
             log.info("the last layer of {} residual branches starts at zero", n);
         }
         RunConfig.Train t = config.train();

@@ -6,8 +6,8 @@ import convnet.config.Section;
 import convnet.config.Word;
 import convnet.data.DecodedCache;
 import convnet.data.Loader;
-import convnet.data.transform.Ops;
 import convnet.data.transform.Pipeline;
+import convnet.data.transform.Transforms;
 import convnet.engine.Precision;
 import convnet.model.Arch;
 import convnet.model.Init;
@@ -19,8 +19,12 @@ import convnet.train.OptimizerConfig;
 import convnet.train.ScheduleConfig;
 import convnet.weights.Pretrained;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -200,7 +204,7 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
 
         @Override
         public String word() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return name().toLowerCase(Locale.ROOT);
         }
     }
 
@@ -232,7 +236,7 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
             Map<String, Double> lrFactors) {
         public Train {
             freeze = List.copyOf(freeze);
-            lrFactors = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(lrFactors));
+            lrFactors = Collections.unmodifiableMap(new LinkedHashMap<>(lrFactors));
         }
 
         public Train withPrecision(PrecisionSetting precision) {
@@ -417,14 +421,17 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
                 ? Pipeline.fromConfig(n.raw("train_transforms"), size)
                 : new Pipeline(
                         List.of(
-                                new Ops.RandomResizedCrop(size, 0.08, 1, 3.0 / 4, 4.0 / 3),
-                                new Ops.WithProbability(new Ops.HorizontalFlip(), 0.5)),
+                                new Transforms.RandomResizedCrop(size, 0.08, 1, 3.0 / 4, 4.0 / 3),
+                                new Transforms.WithProbability(new Transforms.HorizontalFlip(), 0.5)),
                         size);
         n.raw("train_transforms");
         Pipeline evalT = n.has("eval_transforms")
                 ? Pipeline.fromConfig(n.raw("eval_transforms"), size)
                 : new Pipeline(
-                        List.of(new Ops.Resize((int) Math.round(size / 0.875), 0, 0), new Ops.CenterCrop(size)), size);
+                        List.of(
+                                new Transforms.Resize((int) Math.round(size / 0.875), 0, 0),
+                                new Transforms.CenterCrop(size)),
+                        size);
         n.raw("eval_transforms");
         return new Data(
                 train,
@@ -481,7 +488,7 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
      * {@code model.init.weights} loaded (its meaning before {@code freeze} existed).
      */
     static List<String> freeze(Section n) {
-        List<String> words = new java.util.ArrayList<>();
+        List<String> words = new ArrayList<>();
         ConfigNode list = n.raw("freeze");
         if (n.has("freeze")) {
             if (!list.isList()) throw list.error("expected a list of group or layer names, e.g. [stem, stage1]");
@@ -530,7 +537,7 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
      */
     static void checkValidatedFigures(Section n, Ema ema, Metric best, EarlyStop es, ScheduleConfig schedule) {
         if (!ema.on() || ema.validateModel()) return;
-        List<String> needs = new java.util.ArrayList<>();
+        List<String> needs = new ArrayList<>();
         if (best.needsValidation() && !best.ofAverage()) needs.add("best_metric: " + best.word());
         if (es.on() && es.monitor().needsValidation() && !es.monitor().ofAverage())
             needs.add("early_stopping.monitor: " + es.monitor().word());
@@ -591,7 +598,7 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
         for (int i = 1; i < milestones.length; i++) {
             if (milestones[i] <= milestones[i - 1])
                 throw s.raw("milestones")
-                        .error("expected epochs in increasing order, got " + java.util.Arrays.toString(milestones));
+                        .error("expected epochs in increasing order, got " + Arrays.toString(milestones));
         }
         Metric monitor = s.choice("monitor", Metric.VAL_ACC, ScheduleConfig.Plateau.MONITORS);
         ScheduleConfig.Plateau plateau = new ScheduleConfig.Plateau(
@@ -621,11 +628,12 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
     }
 
     private static String logFile(Section n) {
-        String f = n.string("log_file", "train.log");
+        String f = n.string("log_file", RunDir.DEFAULT_LOG);
         if (RunDir.isReserved(f)) {
             throw n.raw("log_file")
                     .error("'" + f
-                            + "' is a name the run directory uses for something else; choose another, e.g. train.log");
+                            + "' is a name the run directory uses for something else; choose another, e.g. "
+                            + RunDir.DEFAULT_LOG);
         }
         if (!f.matches("[A-Za-z0-9._-]+") || f.equals(".") || f.equals("..")) {
             throw n.raw("log_file")
@@ -640,7 +648,7 @@ public record RunConfig(String name, long seed, Model model, Data data, Train tr
     }
 
     private static List<Double> list(double[] d) {
-        List<Double> out = new java.util.ArrayList<>();
+        List<Double> out = new ArrayList<>();
         for (double x : d) out.add(x);
         return out;
     }

@@ -1,7 +1,7 @@
 package convnet.run;
 
 import convnet.UserException;
-import convnet.eval.ModelBundle;
+import convnet.bundle.ModelBundle;
 import convnet.io.Dirs;
 import convnet.train.Checkpoints;
 import java.io.IOException;
@@ -11,9 +11,11 @@ import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
+import org.slf4j.LoggerFactory;
 
 /**
  * A run directory: the one place a run writes, and the only class that knows its layout. It is locked
@@ -31,6 +33,9 @@ public final class RunDir {
             EVENTS_PREFIX = "events.out.tfevents.";
     /** What a run writes at the top of its folder besides its log file: a folder holding only these (or empty) may be trained in. */
     private static final Set<String> OWN = Set.of(CONFIG, CLASSES, METRICS, CHECKPOINTS, MODEL, TEST, PLOTS, LOCK);
+
+    /** The log file's name when the config names none ({@code train.log_file}). */
+    public static final String DEFAULT_LOG = "train.log";
 
     /** What {@code convnet test} writes into {@link #test()}. */
     public static final List<String> TEST_FILES = List.of("confusion.csv", "confusion.png", "report.csv");
@@ -105,6 +110,11 @@ public final class RunDir {
         }
     }
 
+    /** Whether {@code path} is named as a run directory's model bundle folder ({@code RUN/model}); it need not exist. */
+    public static boolean isModelFolderName(Path path) {
+        return path.getFileName() != null && path.getFileName().toString().equals(MODEL);
+    }
+
     /** The model bundle of {@code path}: the folder itself if it holds one, else the run directory's {@code model/}. */
     public static Path bundleOf(Path path) {
         return ModelBundle.exists(path) ? path : new RunDir(path).model();
@@ -166,7 +176,7 @@ public final class RunDir {
      */
     public void clearForRestart() {
         try {
-            List<String> removed = new java.util.ArrayList<>();
+            List<String> removed = new ArrayList<>();
             if (checkpoints().any()) removed.add("checkpoints");
             checkpoints().clear();
             if (ModelBundle.exists(model())) removed.add("the model bundle");
@@ -176,7 +186,7 @@ public final class RunDir {
             for (String f : TEST_FILES) tested |= Files.deleteIfExists(test().resolve(f));
             if (tested) removed.add("the test results");
             Dirs.deleteIfEmpty(test());
-            org.slf4j.LoggerFactory.getLogger(RunDir.class)
+            LoggerFactory.getLogger(RunDir.class)
                     .info(
                             "--restart: {}",
                             removed.isEmpty()

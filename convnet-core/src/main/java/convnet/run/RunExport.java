@@ -1,8 +1,8 @@
 package convnet.run;
 
 import convnet.UserException;
+import convnet.bundle.OnnxExport;
 import convnet.eval.Evaluation;
-import convnet.eval.OnnxExport;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -58,7 +58,7 @@ public final class RunExport {
         if (o.foldBatchNorm() && o.format() != Format.ONNX)
             throw new UserException("folding BatchNorm applies to the onnx format only");
         if (!Files.isDirectory(run)) throw new UserException(run + ": no such run directory");
-        Evaluation.Model m = RunTests.load(new RunDir(run), RunDir.bundleOf(run), o.weights(), false);
+        Evaluation.Model m = TestRun.load(new RunDir(run), RunDir.bundleOf(run), o.weights(), false);
         OnnxExport.Summary graph = null;
         if (o.format() == Format.ONNX)
             graph = OnnxExport.write(out, m.net(), m.bundle(), o.weights(), o.foldBatchNorm());

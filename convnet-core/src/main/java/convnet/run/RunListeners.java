@@ -1,6 +1,6 @@
 package convnet.run;
 
-import convnet.eval.ModelBundle;
+import convnet.bundle.ModelBundle;
 import convnet.model.Summary;
 import convnet.report.MetricsCsv;
 import convnet.report.Plots;
@@ -10,6 +10,7 @@ import convnet.train.CheckpointSaver;
 import convnet.train.Checkpoints;
 import convnet.train.Metric;
 import convnet.train.TrainListener;
+import java.nio.charset.Charset;
 import java.nio.file.Path;
 import java.util.List;
 import org.slf4j.Logger;
@@ -21,8 +22,8 @@ final class RunListeners {
 
     private RunListeners() {}
 
-    private static java.nio.charset.Charset consoleCharset() {
-        return System.console() != null ? System.console().charset() : java.nio.charset.Charset.defaultCharset();
+    private static Charset consoleCharset() {
+        return System.console() != null ? System.console().charset() : Charset.defaultCharset();
     }
 
     /**

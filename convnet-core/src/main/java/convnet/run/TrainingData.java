@@ -1,11 +1,13 @@
 package convnet.run;
 
+import com.sun.management.OperatingSystemMXBean;
 import convnet.UserException;
 import convnet.data.ChannelStats;
 import convnet.data.DataSplit;
 import convnet.data.DecodedCache;
 import convnet.data.Loader;
 import convnet.data.Sample;
+import java.lang.management.ManagementFactory;
 import java.util.List;
 import java.util.Locale;
 import org.slf4j.Logger;
@@ -117,9 +119,7 @@ record TrainingData(
             log.info("data cache: {} kept in memory (about {} MB)", what, estimate >> 20);
             return true;
         }
-        long physical = ((com.sun.management.OperatingSystemMXBean)
-                        java.lang.management.ManagementFactory.getOperatingSystemMXBean())
-                .getTotalMemorySize();
+        long physical = ((OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize();
         long budget = Math.min(physical / 4, Runtime.getRuntime().maxMemory() / 2);
         boolean fits = estimate <= budget;
         log.info(

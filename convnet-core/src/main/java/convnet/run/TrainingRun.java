@@ -2,7 +2,7 @@ package convnet.run;
 
 import convnet.UserException;
 import convnet.config.ConfigDiff;
-import convnet.config.Yamls;
+import convnet.config.YamlMaps;
 import convnet.data.DecodedCache;
 import convnet.data.Loader;
 import convnet.engine.Precision;
@@ -83,7 +83,7 @@ public final class TrainingRun implements AutoCloseable {
             RunConfig resolved = config.withNormalization(data.mean(), data.std())
                     .withPrecision(precision(config.train().precision()))
                     .withCache(data.cached() ? DecodedCache.Mode.RAM : DecodedCache.Mode.NONE);
-            String resolvedYaml = Yamls.dump(resolved.toMap());
+            String resolvedYaml = YamlMaps.dump(resolved.toMap());
             ModelSetup model = ModelSetup.build(config, data.classes().size());
             if (!o.restart())
                 ResumeChoice.checkSameClasses(dir, data.classes()); // before any checkpoint is tried on them

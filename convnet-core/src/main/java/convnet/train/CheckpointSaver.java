@@ -1,8 +1,9 @@
 package convnet.train;
 
-import convnet.eval.ModelBundle;
+import convnet.bundle.ModelBundle;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -101,7 +102,7 @@ public final class CheckpointSaver implements TrainListener, Stateful {
             log.info(
                     ranked
                             ? String.format(
-                                    java.util.Locale.ROOT,
+                                    Locale.ROOT,
                                     "the model bundle holds epoch %d (%s %.4f)",
                                     bestEpoch,
                                     metric.word,

@@ -1,9 +1,12 @@
 package convnet.train;
 
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import convnet.UserException;
 import convnet.io.AtomicFiles;
 import convnet.io.Dirs;
+import convnet.io.Hashes;
 import convnet.model.Net;
 import convnet.weights.Safetensors;
 import convnet.weights.StateDict;
@@ -13,10 +16,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Stream;
 import org.bytedeco.pytorch.InputArchive;
 import org.bytedeco.pytorch.Optimizer;
@@ -52,7 +57,7 @@ public final class Checkpoints {
      */
     public record State(int epoch, int batch, long step, double metric, Map<String, Map<String, Object>> components) {
         public State {
-            components = components == null ? Map.of() : java.util.Collections.unmodifiableMap(components);
+            components = components == null ? Map.of() : Collections.unmodifiableMap(components);
         }
 
         /** A fresh run's state: nothing done, no part's state. */
@@ -130,8 +135,7 @@ public final class Checkpoints {
 
     private static final String FOLDER = "epoch-\\d+(-b\\d+)?";
     private static final String CONFIG = "config.yaml", EMA = "ema.safetensors", TENSORS = ".safetensors";
-    private static final java.util.Set<String> FILE_CHECKSUMS =
-            java.util.Set.of("model_sha256", "optimizer_sha256", "config_sha256");
+    private static final Set<String> FILE_CHECKSUMS = Set.of("model_sha256", "optimizer_sha256", "config_sha256");
 
     public Path dir() {
         return dir;
@@ -209,7 +213,7 @@ public final class Checkpoints {
         return out;
     }
 
-    private static double[] numbers(com.fasterxml.jackson.databind.JsonNode array) {
+    private static double[] numbers(JsonNode array) {
         if (!array.isArray()) return null;
         double[] out = new double[array.size()];
         for (int i = 0; i < out.length; i++)
@@ -311,8 +315,7 @@ public final class Checkpoints {
         }
     }
 
-    private static final com.fasterxml.jackson.core.type.TypeReference<Map<String, Object>> MAP =
-            new com.fasterxml.jackson.core.type.TypeReference<>() {};
+    private static final TypeReference<Map<String, Object>> MAP = new TypeReference<>() {};
 
     /**
      * The components of a format-1 {@code state.json}, whose parts' state was positional arrays beside the
@@ -320,7 +323,7 @@ public final class Checkpoints {
      * {@code schedule}, {@code scaler}, {@code early_stopping}, and {@code ema_updates} beside {@code ema.safetensors}.
      * An array of the wrong length is left out, as the parts ignored one then.
      */
-    static Map<String, Map<String, Object>> fromFormat1(com.fasterxml.jackson.databind.JsonNode s) {
+    static Map<String, Map<String, Object>> fromFormat1(JsonNode s) {
         Map<String, Map<String, Object>> c = new LinkedHashMap<>();
         c.put(CheckpointSaver.KEY, named(new String[] {"metric", "epoch"}, new Object[] {
             s.path("best_metric").isNumber() ? s.path("best_metric").asDouble() : Double.NaN,
@@ -520,7 +523,7 @@ public final class Checkpoints {
         Path last = resolve("last"), best = resolve("best");
         List<Path> all = folders();
         List<Path> newest = all.subList(0, Math.min(2, all.size()));
-        Map<Path, com.fasterxml.jackson.databind.JsonNode> states = new LinkedHashMap<>();
+        Map<Path, JsonNode> states = new LinkedHashMap<>();
         for (Path p : all) {
             try {
                 states.put(p, JSON.readTree(p.resolve("state.json").toFile()));
@@ -533,7 +536,7 @@ public final class Checkpoints {
         List<Path> ranked = states.entrySet().stream()
                 .filter(e ->
                         e.getValue().path("metric").isNumber() && !e.getValue().has("batch"))
-                .sorted(Comparator.comparingDouble((Map.Entry<Path, com.fasterxml.jackson.databind.JsonNode> e) ->
+                .sorted(Comparator.comparingDouble((Map.Entry<Path, JsonNode> e) ->
                                 metric.rankKey(e.getValue().path("metric").asDouble()))
                         .thenComparing(e -> e.getKey().getFileName().toString()))
                 .map(Map.Entry::getKey)
@@ -555,6 +558,6 @@ public final class Checkpoints {
     }
 
     static String sha256(Path file) throws IOException {
-        return convnet.io.Hashes.sha256(file);
+        return Hashes.sha256(file);
     }
 }

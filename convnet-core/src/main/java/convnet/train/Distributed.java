@@ -3,14 +3,18 @@ package convnet.train;
 import convnet.UserException;
 import java.util.ArrayList;
 import java.util.List;
+import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.SizeTPointer;
 import org.bytedeco.javacpp.chrono.Milliseconds;
 import org.bytedeco.pytorch.GlooDeviceVector;
 import org.bytedeco.pytorch.ProcessGroupGloo;
+import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.TCPStore;
 import org.bytedeco.pytorch.TCPStoreOptions;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -88,19 +92,17 @@ public final class Distributed implements AutoCloseable {
         if (grads.isEmpty()) return;
         TensorVector v = new TensorVector(grads.toArray(new Tensor[0]));
         group.allreduce_coalesced(v)._wait();
-        for (Tensor g : grads) g.div_(new org.bytedeco.pytorch.Scalar((double) world));
+        for (Tensor g : grads) g.div_(new Scalar((double) world));
     }
 
     /** Sums a few numbers over the processes (for epoch statistics). */
     public double[] sum(double... values) {
         Tensor t = org.bytedeco.pytorch.global.torch.empty(
-                new long[] {values.length},
-                new org.bytedeco.pytorch.TensorOptions(org.bytedeco.pytorch.global.torch.ScalarType.Double),
-                null);
-        new org.bytedeco.javacpp.DoublePointer(t.data_ptr()).put(values);
+                new long[] {values.length}, new TensorOptions(torch.ScalarType.Double), null);
+        new DoublePointer(t.data_ptr()).put(values);
         group.allreduce(new TensorVector(t))._wait();
         double[] out = new double[values.length];
-        new org.bytedeco.javacpp.DoublePointer(t.data_ptr()).get(out);
+        new DoublePointer(t.data_ptr()).get(out);
         return out;
     }
 

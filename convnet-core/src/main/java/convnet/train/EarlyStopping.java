@@ -1,6 +1,7 @@
 package convnet.train;
 
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -43,7 +44,7 @@ public final class EarlyStopping implements Stateful {
 
     public String reason() {
         return String.format(
-                java.util.Locale.ROOT,
+                Locale.ROOT,
                 "%s did not improve by more than %s for %d epochs (best %.4f after epoch %d)",
                 monitor.word,
                 minDelta,

@@ -5,17 +5,24 @@ import convnet.data.Loader;
 import convnet.engine.Precision;
 import convnet.engine.Scoped;
 import convnet.engine.Tensors;
-import convnet.eval.Evaluator;
+import convnet.eval.EvalLoop;
 import convnet.eval.Metrics;
 import convnet.eval.Predictions;
 import convnet.model.Net;
 import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Random;
+import java.util.Set;
 import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.Optimizer;
 import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
@@ -66,8 +73,8 @@ public final class Trainer {
             int accumulate,
             double clipGradNorm) {
         public Options {
-            java.util.Objects.requireNonNull(precision, "precision");
-            java.util.Objects.requireNonNull(schedule, "schedule");
+            Objects.requireNonNull(precision, "precision");
+            Objects.requireNonNull(schedule, "schedule");
             if (monitor == null) monitor = Metric.VAL_ACC;
             lrFactors = lrFactors == null ? new double[] {1} : lrFactors.clone();
             if (freeze == null) freeze = Freeze.NONE;
@@ -321,12 +328,12 @@ public final class Trainer {
      * BatchNorm layers named in {@code norms} ({@code layer1.0.bn1}) run in evaluation mode, so that their running
      * statistics stay as they are and normalise their inputs, as when the network was trained.
      */
-    public record Freeze(List<Tensor> tensors, java.util.Set<String> norms, int epochs) {
-        public static final Freeze NONE = new Freeze(List.of(), java.util.Set.of(), 0);
+    public record Freeze(List<Tensor> tensors, Set<String> norms, int epochs) {
+        public static final Freeze NONE = new Freeze(List.of(), Set.of(), 0);
 
         public Freeze {
             tensors = List.copyOf(tensors);
-            norms = java.util.Set.copyOf(norms);
+            norms = Set.copyOf(norms);
         }
     }
 
@@ -337,7 +344,7 @@ public final class Trainer {
     private final Options options;
     private final List<TrainListener> listeners = new ArrayList<>();
     /** The parts whose state a checkpoint keeps, by key, in the order they were registered. */
-    private final java.util.Map<String, Stateful> components = new java.util.LinkedHashMap<>();
+    private final Map<String, Stateful> components = new LinkedHashMap<>();
     /** The checkpoint this trainer continues from, or null. */
     private Checkpoints.Loaded resumed;
 
@@ -354,7 +361,7 @@ public final class Trainer {
     private EpochProgress progress = EpochProgress.START;
 
     private int epochStartBatch;
-    private java.util.Random mixRandom = new java.util.Random(0);
+    private Random mixRandom = new Random(0);
     private final ModelEma ema;
     private int pending; // micro-batches of the open accumulation group
     private double secondsBefore;
@@ -387,12 +394,12 @@ public final class Trainer {
                     }
 
                     @Override
-                    public java.util.Map<String, Object> state() {
+                    public Map<String, Object> state() {
                         return progress.midEpoch() ? progress.state() : null;
                     }
 
                     @Override
-                    public void restore(java.util.Map<String, Object> s) {
+                    public void restore(Map<String, Object> s) {
                         progress = EpochProgress.of(progress.batch(), s);
                     }
                 });
@@ -606,8 +613,8 @@ public final class Trainer {
     private Tensor smoothedLoss(Tensor logits, Tensor y) {
         double labelSmoothing = options.labelSmoothing();
         Tensor logp = torch.log_softmax(logits, 1);
-        Tensor nll = torch.nll_loss(logp, y, new org.bytedeco.pytorch.TensorOptional(), 1, -100);
-        Tensor uniform = logp.mean(new long[] {1}, false, new org.bytedeco.pytorch.ScalarTypeOptional())
+        Tensor nll = torch.nll_loss(logp, y, new TensorOptional(), 1, -100);
+        Tensor uniform = logp.mean(new long[] {1}, false, new ScalarTypeOptional())
                 .mean()
                 .neg();
         return nll.mul(new Scalar(1 - labelSmoothing)).add(uniform.mul(new Scalar(labelSmoothing)));
@@ -650,7 +657,7 @@ public final class Trainer {
             // dropout masks depend only on (seed, epoch, batch):
             // a resumed epoch, even one stopped mid-way, repeats exactly
             torch.manual_seed(seed * 1_000_003L + epoch * 100_003L + b);
-            mixRandom = new java.util.Random(seed * 7_919L + epoch * 104_729L + b);
+            mixRandom = new Random(seed * 7_919L + epoch * 104_729L + b);
             p = new EpochProgress(
                     b + 1, p.lossSum(), p.correct(), p.seen(), p.skipped() + batch.skipped(), p.seconds());
             if (batch.size() > 0) {
@@ -701,7 +708,7 @@ public final class Trainer {
         double valLoss = Double.NaN, valAcc = Double.NaN, valTop5 = Double.NaN;
         boolean validateModel = ema == null || options.ema().validateModel();
         if (val != null && val.size() > 0 && validateModel) {
-            Predictions predictions = Evaluator.run(net, val, options.precision(), this::validationBatch);
+            Predictions predictions = EvalLoop.run(net, val, options.precision(), this::validationBatch);
             Metrics m = Metrics.of(predictions, net.numClasses());
             valLoss = m.loss();
             valAcc = m.top1();
@@ -711,8 +718,8 @@ public final class Trainer {
         if (ema != null && val != null && val.size() > 0) {
             Metrics m = Metrics.of(
                     ema.withWeightsIn(() -> validateModel
-                            ? Evaluator.run(net, val, options.precision())
-                            : Evaluator.run(net, val, options.precision(), this::validationBatch)),
+                            ? EvalLoop.run(net, val, options.precision())
+                            : EvalLoop.run(net, val, options.precision(), this::validationBatch)),
                     net.numClasses());
             emaValLoss = m.loss();
             emaValAcc = m.top1();

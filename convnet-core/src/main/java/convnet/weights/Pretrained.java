@@ -1,9 +1,11 @@
 package convnet.weights;
 
 import convnet.UserException;
+import convnet.io.Hashes;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -13,6 +15,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.LongConsumer;
@@ -51,7 +54,7 @@ public final class Pretrained {
         m.put("resnet34", "resnet34-b627a593.pth");
         m.put("resnet50", "resnet50-11ad3fa6.pth");
         m.put("resnet50_v1", "resnet50-0676ba61.pth");
-        return java.util.Collections.unmodifiableMap(m);
+        return Collections.unmodifiableMap(m);
     }
 
     /** The prefix in config files: {@code model.init.weights: torchvision:vgg19}. */
@@ -143,7 +146,7 @@ public final class Pretrained {
 
     private static String describe(Exception e) {
         String m = e.getMessage();
-        if (e instanceof java.net.ConnectException) return "cannot connect" + (m != null ? ": " + m : "");
+        if (e instanceof ConnectException) return "cannot connect" + (m != null ? ": " + m : "");
         return e.getClass().getSimpleName() + (m != null ? ": " + m : "");
     }
 
@@ -192,7 +195,7 @@ public final class Pretrained {
 
     public static String sha256(Path file) {
         try {
-            return convnet.io.Hashes.sha256(file);
+            return Hashes.sha256(file);
         } catch (IOException e) {
             throw new UserException("cannot read " + file + ": " + e.getMessage());
         }

@@ -1,5 +1,6 @@
 package convnet.weights;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -12,9 +13,11 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.TreeMap;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -105,7 +108,7 @@ public final class Safetensors {
         JsonNode header;
         try {
             header = JSON.readTree(new String(all, 8, (int) headerLen, StandardCharsets.UTF_8));
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) { // its getMessage() adds a second line
+        } catch (JsonProcessingException e) { // its getMessage() adds a second line
             String what = String.valueOf(e.getOriginalMessage())
                     .replaceAll("(?s)\\s*\\(?(start marker )?at \\[Source:.*", "");
             throw new UserException(file + ": damaged safetensors header: " + Text.shown(what));
@@ -116,7 +119,7 @@ public final class Safetensors {
             throw new UserException(file + ": damaged safetensors header: not a JSON object of tensors");
         long dataStart = 8 + headerLen;
         Map<String, Entry> out = new LinkedHashMap<>();
-        java.util.TreeMap<Long, long[]> ranges = new java.util.TreeMap<>();
+        TreeMap<Long, long[]> ranges = new TreeMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             if (e.getKey().equals("__metadata__")) continue;
@@ -182,7 +185,7 @@ public final class Safetensors {
         for (long d : shape) {
             if (d < 0)
                 throw new WeightsException(source + ": tensor '" + name + "' has a negative size "
-                        + java.util.Arrays.toString(shape) + " (damaged file)");
+                        + Arrays.toString(shape) + " (damaged file)");
             try {
                 n = Math.multiplyExact(n, d);
             } catch (ArithmeticException overflow) {
@@ -190,7 +193,7 @@ public final class Safetensors {
             }
         }
         if (n > MAX_TENSOR_BYTES / width) {
-            throw new WeightsException(source + ": tensor '" + name + "' claims " + java.util.Arrays.toString(shape)
+            throw new WeightsException(source + ": tensor '" + name + "' claims " + Arrays.toString(shape)
                     + " = " + (n == Long.MAX_VALUE ? "over 2^63" : n)
                     + " elements, more than convnet loads (2 GiB per tensor)");
         }
@@ -200,7 +203,7 @@ public final class Safetensors {
     /** The tensor of an entry, as float32 or int64. */
     public static Tensor toTensor(Entry e) {
         ByteBuffer buf = ByteBuffer.wrap(e.data).order(ByteOrder.LITTLE_ENDIAN);
-        int n = (int) java.util.Arrays.stream(e.shape).reduce(1, (a, b) -> a * b);
+        int n = (int) Arrays.stream(e.shape).reduce(1, (a, b) -> a * b);
         switch (e.dtype) {
             case "I64", "I32" -> {
                 long[] v = new long[n];

@@ -2,6 +2,7 @@ package convnet.weights;
 
 import java.util.Iterator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -87,8 +88,8 @@ final class Text {
             u++;
         }
         return (v < 10 && v != Math.floor(v)
-                        ? String.format(java.util.Locale.ROOT, "%.1f", v)
-                        : String.format(java.util.Locale.ROOT, "%.0f", Math.floor(v)))
+                        ? String.format(Locale.ROOT, "%.1f", v)
+                        : String.format(Locale.ROOT, "%.0f", Math.floor(v)))
                 + " " + units[u];
     }
 }

@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -75,7 +76,7 @@ public final class TorchFile {
     public static void checkArchive(Path file) {
         try (ZipFile zip = new ZipFile(file.toFile())) {
             ZipReader reader = new ZipReader(zip, file);
-            for (ZipEntry e : java.util.Collections.list(zip.entries())) {
+            for (ZipEntry e : Collections.list(zip.entries())) {
                 if (e.getName().endsWith(".pkl")) Unpickler.scan(reader.read(e), file + ": " + Text.shown(e.getName()));
                 else reader.claim(e);
             }

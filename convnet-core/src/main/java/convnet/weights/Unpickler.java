@@ -1,18 +1,24 @@
 package convnet.weights;
 
 import java.io.ByteArrayOutputStream;
+import java.math.BigInteger;
+import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Stream;
 
 /**
  * A restricted reader of Python pickles (protocols 2–5), enough for a PyTorch {@code state_dict}.
@@ -169,7 +175,7 @@ final class Unpickler {
     private void count() {
         if (++objects > MAX_OBJECTS) {
             throw bad(String.format(
-                    java.util.Locale.ROOT,
+                    Locale.ROOT,
                     "pickle makes more than %,d objects, far more than a state dict needs (damaged or hostile file)",
                     MAX_OBJECTS));
         }
@@ -214,7 +220,7 @@ final class Unpickler {
         if (o instanceof PObject p) return p.parts.iterator();
         if (o instanceof PDict d)
             return d.entrySet().stream()
-                    .flatMap(e -> java.util.stream.Stream.of(e.getKey(), e.getValue()))
+                    .flatMap(e -> Stream.of(e.getKey(), e.getValue()))
                     .iterator();
         return null;
     }
@@ -240,7 +246,7 @@ final class Unpickler {
      * (one for a container of no containers); a container met again on the path being walked holds itself.
      */
     private void measure(Object root, Map<Object, Integer> measured) {
-        Set<Object> open = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        Set<Object> open = Collections.newSetFromMap(new IdentityHashMap<>());
         ArrayDeque<Object> nodes = new ArrayDeque<>();
         ArrayDeque<Iterator<?>> iterators = new ArrayDeque<>();
         ArrayDeque<int[]> deepest = new ArrayDeque<>();
@@ -286,7 +292,7 @@ final class Unpickler {
     }
 
     private PList tuple(Object... items) {
-        return list(true, java.util.Arrays.asList(items));
+        return list(true, Arrays.asList(items));
     }
 
     private List<Object> appendable(Object o) {
@@ -371,7 +377,7 @@ final class Unpickler {
             }
         } catch (WeightsException e) {
             throw e;
-        } catch (java.nio.BufferUnderflowException e) {
+        } catch (BufferUnderflowException e) {
             throw bad("truncated pickle");
         } catch (RuntimeException e) { // ClassCastException, NumberFormatException, ...: data of the wrong kind
             throw bad("damaged pickle (unexpected structure)");
@@ -430,7 +436,7 @@ final class Unpickler {
         long v = 0;
         for (int i = n - 1; i >= 0; i--) v = (v << 8) | (b[i] & 0xff);
         if (n > 0 && n < 8 && (b[n - 1] & 0x80) != 0) v -= 1L << (8 * n);
-        return n > 8 ? (Object) new java.math.BigInteger(reverse(b)) : (Object) v;
+        return n > 8 ? (Object) new BigInteger(reverse(b)) : (Object) v;
     }
 
     /** BINFLOAT: a big-endian double. */
@@ -474,7 +480,7 @@ final class Unpickler {
         switch (op) {
             case 's' -> {
                 Object v = pop(), k = pop();
-                putAll(settable(peek()), java.util.Arrays.asList(k, v));
+                putAll(settable(peek()), Arrays.asList(k, v));
             }
             case 'u' -> {
                 List<Object> items = popToMark();

@@ -2,10 +2,12 @@ package convnet.weights;
 
 import convnet.UserException;
 import convnet.model.Net;
+import convnet.model.ParamGroups;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -71,7 +73,7 @@ public final class Weights {
      * {@code fc} for ResNet): what {@code dropHead} leaves out, so a new class count can be trained.
      */
     public static String headPrefix(Net net) {
-        return convnet.model.ParamGroups.headPrefix(net);
+        return ParamGroups.headPrefix(net);
     }
 
     /**
@@ -93,7 +95,7 @@ public final class Weights {
         return List.copyOf(into.keySet());
     }
 
-    private static String lastPrefix(java.util.Collection<String> names) {
+    private static String lastPrefix(Collection<String> names) {
         String last = null;
         for (String n : names) if (!n.endsWith("num_batches_tracked") && !n.contains("running_")) last = n;
         if (last == null) return "";

@@ -9,16 +9,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import convnet.TestData;
 import convnet.UserException;
 import convnet.config.ConfigNode;
+import convnet.config.YamlMaps;
 import convnet.data.transform.AutoAugment;
 import convnet.data.transform.AutoAugment.Op;
-import convnet.data.transform.Ops;
 import convnet.data.transform.Pipeline;
 import convnet.data.transform.RandomErasing;
+import convnet.data.transform.Transforms;
 import convnet.engine.Engine;
+import java.io.File;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import org.bytedeco.javacpp.PointerScope;
@@ -29,8 +32,7 @@ import org.junit.jupiter.api.Test;
 /** RandAugment, TrivialAugmentWide and random erasing on a real photo: each op does what torchvision's does. */
 class AutoAugmentTest {
     static Path photo() {
-        java.io.File[] f =
-                TestData.dataset("flowers5-128").resolve("daisy").toFile().listFiles();
+        File[] f = TestData.dataset("flowers5-128").resolve("daisy").toFile().listFiles();
         Arrays.sort(f);
         return f[0].toPath();
     }
@@ -138,9 +140,7 @@ class AutoAugmentTest {
         assertEquals(
                 p.toList(),
                 Pipeline.fromConfig(
-                                convnet.config.Yamls.node(java.util.Map.of("ops", p.toList()), "x")
-                                        .get("ops"),
-                                64)
+                                YamlMaps.node(Map.of("ops", p.toList()), "x").get("ops"), 64)
                         .toList());
         float[] m = {0.5f, 0.5f, 0.5f}, sd = {0.25f, 0.25f, 0.25f};
         int n = 3 * 64 * 64;
@@ -218,7 +218,7 @@ class AutoAugmentTest {
     @Test
     void everyOpKeepsTheSizeAndTheType() {
         try (PointerScope s = new PointerScope()) {
-            Mat img = Ops.resizeTo(Images.decode(photo()), 48, 32);
+            Mat img = Transforms.resizeTo(Images.decode(photo()), 48, 32);
             for (Op op : Op.values()) {
                 for (int bin : new int[] {0, 15, 30}) {
                     Mat out = AutoAugment.apply(img, op, op.magnitude(bin, true, 48, 32));

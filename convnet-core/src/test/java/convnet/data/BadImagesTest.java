@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import convnet.NeedsSharedData;
 import convnet.TestData;
-import convnet.data.transform.Ops;
 import convnet.data.transform.Pipeline;
+import convnet.data.transform.Transforms;
 import convnet.engine.Engine;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -93,7 +93,7 @@ class BadImagesTest {
         for (String name : expected.keySet())
             samples.add(new Sample(tmp.resolve("bad").resolve(name), 0));
         samples.add(new Sample(tmp.resolve("bad/sixteen.png"), 0));
-        Pipeline p = new Pipeline(List.of(new Ops.Resize(0, 32, 32)), 32);
+        Pipeline p = new Pipeline(List.of(new Transforms.Resize(0, 32, 32)), 32);
         float[] m = {0, 0, 0}, s = {1, 1, 1};
         try (Loader strict = new Loader(samples, p, m, s, Loader.Options.evaluation(3, 2, Loader.OnBadImage.ERROR))) {
             Iterator<Loader.Batch> it = strict.epoch(0, 0);

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import convnet.TestData;
-import convnet.data.transform.Ops;
 import convnet.data.transform.Pipeline;
+import convnet.data.transform.Transforms;
 import convnet.engine.Engine;
 import java.nio.file.Path;
 import java.util.Iterator;
@@ -23,8 +23,8 @@ class DecodedCacheTest {
         List<Sample> samples = ImageFolder.scan(data, null).samples;
         Pipeline p = new Pipeline(
                 List.of(
-                        new Ops.RandomResizedCrop(32, 0.3, 1, 3.0 / 4, 4.0 / 3),
-                        new Ops.WithProbability(new Ops.HorizontalFlip(), 0.5)),
+                        new Transforms.RandomResizedCrop(32, 0.3, 1, 3.0 / 4, 4.0 / 3),
+                        new Transforms.WithProbability(new Transforms.HorizontalFlip(), 0.5)),
                 32);
         float[] m = {0.5f, 0.5f, 0.5f}, s = {0.2f, 0.2f, 0.2f};
         DecodedCache cache = new DecodedCache();

@@ -12,6 +12,7 @@ import convnet.engine.Engine;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -79,7 +80,7 @@ class PreprocessTest {
     }
 
     static List<String[]> concat(List<String[]> a, List<String[]> b) {
-        List<String[]> out = new java.util.ArrayList<>(a);
+        List<String[]> out = new ArrayList<>(a);
         out.addAll(b);
         return out;
     }

@@ -8,12 +8,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import convnet.NeedsSharedData;
 import convnet.TestData;
 import convnet.config.ConfigNode;
-import convnet.data.transform.Ops;
+import convnet.config.YamlMaps;
 import convnet.data.transform.Pipeline;
+import convnet.data.transform.Transforms;
 import convnet.engine.Engine;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.opencv.opencv_core.Mat;
@@ -44,7 +47,7 @@ class TransformsTest {
         try (PointerScope s = new PointerScope()) {
             Mat img = Images.decode(PHOTO);
             int w = img.cols(), h = img.rows();
-            int[] a = pixels(img), f = pixels(new Ops.HorizontalFlip().apply(img, new Random(0)));
+            int[] a = pixels(img), f = pixels(new Transforms.HorizontalFlip().apply(img, new Random(0)));
             for (int y = 0; y < h; y += 7) {
                 for (int x = 0; x < w; x += 5) {
                     for (int c = 0; c < 3; c++) assertEquals(a[(y * w + x) * 3 + c], f[(y * w + (w - 1 - x)) * 3 + c]);
@@ -57,24 +60,25 @@ class TransformsTest {
     void shiftScaleRotateKeepsTheSizeAndChangesTheImage() {
         try (PointerScope s = new PointerScope()) {
             Mat img = Images.decode(PHOTO);
-            Mat out = new Ops.ShiftScaleRotate(0.1, 0.2, 30).apply(img, new Random(5));
+            Mat out = new Transforms.ShiftScaleRotate(0.1, 0.2, 30).apply(img, new Random(5));
             assertEquals(img.cols(), out.cols());
             assertEquals(img.rows(), out.rows());
-            assertFalse(java.util.Arrays.equals(pixels(img), pixels(out)));
+            assertFalse(Arrays.equals(pixels(img), pixels(out)));
         }
     }
 
     @Test
     void equalizeFlattensTheHistogram() {
         try (PointerScope s = new PointerScope()) {
-            Mat img = new Ops.BrightnessContrast(0, 0).apply(Images.decode(PHOTO), new Random(0));
+            Mat img = new Transforms.BrightnessContrast(0, 0).apply(Images.decode(PHOTO), new Random(0));
             // squeeze the contrast first so equalisation has something to undo
             Mat dull = new Mat();
             img.convertTo(dull, img.type(), 0.3, 90);
             double before = histogramSpread(pixels(dull)),
-                    after = histogramSpread(pixels(new Ops.Equalize().apply(dull, new Random(0))));
+                    after = histogramSpread(pixels(new Transforms.Equalize().apply(dull, new Random(0))));
             assertTrue(after > 2 * before, "value spread " + before + " → " + after);
-            assertTrue(maxCdfGap(pixels(new Ops.Equalize().apply(dull, new Random(0)))) < maxCdfGap(pixels(dull)));
+            assertTrue(
+                    maxCdfGap(pixels(new Transforms.Equalize().apply(dull, new Random(0)))) < maxCdfGap(pixels(dull)));
         }
     }
 
@@ -104,16 +108,16 @@ class TransformsTest {
         try (PointerScope s = new PointerScope()) {
             Mat img = Images.decode(PHOTO);
             Random r = new Random(1);
-            Mat c = new Ops.RandomCrop(32, 4).apply(new Ops.Resize(0, 32, 32).apply(img, r), r);
+            Mat c = new Transforms.RandomCrop(32, 4).apply(new Transforms.Resize(0, 32, 32).apply(img, r), r);
             assertEquals(32, c.cols());
             assertEquals(32, c.rows());
-            Mat rr = new Ops.RandomResizedCrop(50, 0.08, 1, 0.75, 1.33).apply(img, r);
+            Mat rr = new Transforms.RandomResizedCrop(50, 0.08, 1, 0.75, 1.33).apply(img, r);
             assertEquals(50, rr.cols());
             assertEquals(50, rr.rows());
-            Mat j = new Ops.ScaleJitter(256, 512).apply(img, r);
+            Mat j = new Transforms.ScaleJitter(256, 512).apply(img, r);
             int shorter = Math.min(j.cols(), j.rows());
             assertTrue(shorter >= 256 && shorter <= 512);
-            Mat cc = new Ops.CenterCrop(100).apply(img, r);
+            Mat cc = new Transforms.CenterCrop(100).apply(img, r);
             assertEquals(100, cc.cols());
         }
     }
@@ -131,9 +135,7 @@ class TransformsTest {
         Pipeline p = Pipeline.fromConfig(n.get("ops"), 32);
         assertEquals(5, p.ops.size());
         Pipeline again = Pipeline.fromConfig(
-                convnet.config.Yamls.node(java.util.Map.of("ops", p.toList()), "x")
-                        .get("ops"),
-                32);
+                YamlMaps.node(Map.of("ops", p.toList()), "x").get("ops"), 32);
         assertEquals(p.toList(), again.toList());
     }
 
@@ -143,9 +145,9 @@ class TransformsTest {
         List<Sample> some = f.samples.subList(0, 40);
         Pipeline p = new Pipeline(
                 List.of(
-                        new Ops.RandomResizedCrop(24, 0.3, 1, 0.75, 1.33),
-                        new Ops.WithProbability(new Ops.HorizontalFlip(), 0.5),
-                        new Ops.ShiftScaleRotate(0.05, 0.1, 15)),
+                        new Transforms.RandomResizedCrop(24, 0.3, 1, 0.75, 1.33),
+                        new Transforms.WithProbability(new Transforms.HorizontalFlip(), 0.5),
+                        new Transforms.ShiftScaleRotate(0.05, 0.1, 15)),
                 24);
         float[] m = {0.5f, 0.5f, 0.5f}, s = {0.25f, 0.25f, 0.25f};
         float[] a, b, c;
@@ -162,8 +164,6 @@ class TransformsTest {
             lc = bz.labels();
         }
         assertArrayEquals(a, b, "same seed and epoch, 1 vs 2 threads");
-        assertFalse(
-                java.util.Arrays.equals(a, c) && java.util.Arrays.equals(la, lc),
-                "another epoch gives another order or augmentation");
+        assertFalse(Arrays.equals(a, c) && Arrays.equals(la, lc), "another epoch gives another order or augmentation");
     }
 }

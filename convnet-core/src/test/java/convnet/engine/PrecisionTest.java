@@ -3,6 +3,8 @@ package convnet.engine;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
@@ -30,7 +32,7 @@ class PrecisionTest {
     @Test
     void thisMachinesFlagsAreRead() {
         Set<String> flags = Precision.cpuFlags();
-        if (java.nio.file.Files.isReadable(java.nio.file.Path.of("/proc/cpuinfo"))) {
+        if (Files.isReadable(Path.of("/proc/cpuinfo"))) {
             assertTrue(
                     flags.contains("fpu") || flags.contains("sse2") || flags.contains("fp"),
                     "read: " + flags.size() + " flags");

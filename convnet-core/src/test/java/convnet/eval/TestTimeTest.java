@@ -8,9 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import convnet.NeedsSharedData;
 import convnet.Npy;
 import convnet.TestData;
+import convnet.bundle.ModelBundle;
 import convnet.data.Images;
-import convnet.data.transform.Ops;
 import convnet.data.transform.Pipeline;
+import convnet.data.transform.Transforms;
 import convnet.engine.Engine;
 import convnet.engine.Precision;
 import convnet.engine.Scoped;
@@ -20,6 +21,7 @@ import convnet.model.Models;
 import convnet.model.Net;
 import convnet.model.Vgg;
 import convnet.weights.Weights;
+import java.util.Arrays;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.opencv.global.opencv_core;
@@ -88,11 +90,11 @@ class TestTimeTest {
     @Test
     void flipAveragingOfASymmetricImageEqualsThePlainScore() {
         try (PointerScope s = new PointerScope()) {
-            Mat photo = new Ops.Resize(0, 224, 224)
+            Mat photo = new Transforms.Resize(0, 224, 224)
                     .apply(Images.decode(TestData.datasets().resolve("caltech101-10/yin_yang/image_0001.jpg")), null);
             Mat left = new Mat(photo, new Rect(0, 0, 112, 224)).clone();
             Mat symmetric = new Mat();
-            opencv_core.hconcat(new MatVector(left, new Ops.HorizontalFlip().apply(left, null)), symmetric);
+            opencv_core.hconcat(new MatVector(left, new Transforms.HorizontalFlip().apply(left, null)), symmetric);
             float[] mean = {0.5f, 0.5f, 0.5f}, std = {0.25f, 0.25f, 0.25f};
             DenseEvaluator dense = new DenseEvaluator(vgg);
             float[] plain = new TestTime(List.of(), false, 0, false)
@@ -105,7 +107,7 @@ class TestTimeTest {
                     .posteriors(vgg, dense, photo, 224, mean, std, Precision.FP32);
             float[] f = new TestTime(List.of(), false, 0, true)
                     .posteriors(vgg, dense, photo, 224, mean, std, Precision.FP32);
-            assertFalse(java.util.Arrays.equals(p, f));
+            assertFalse(Arrays.equals(p, f));
             // multi-scale dense and multi-crop views give proper distributions
             for (TestTime tt : List.of(
                     new TestTime(List.of(224, 256, 288), true, 0, true), new TestTime(List.of(256), false, 3, true))) {
@@ -118,7 +120,7 @@ class TestTimeTest {
     /** --flip alone is the eval transforms' view (resize to S, center crop) and its mirror, not a view at the crop size. */
     @Test
     void flipAloneUsesTheTrainingScaleOfTheEvalTransforms() {
-        Pipeline eval = new Pipeline(List.of(new Ops.Resize(256, 0, 0), new Ops.CenterCrop(224)), 224);
+        Pipeline eval = new Pipeline(List.of(new Transforms.Resize(256, 0, 0), new Transforms.CenterCrop(224)), 224);
         ModelBundle b = new ModelBundle(vgg.spec(), List.of("a", "b", "c", "d", "e"), 224, null, null, eval);
         assertEquals(
                 List.of(256), Evaluation.method(b, null, false, false, 0, true).scales());

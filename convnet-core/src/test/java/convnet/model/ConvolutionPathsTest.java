@@ -9,6 +9,7 @@ import convnet.engine.Precision;
 import convnet.engine.Scoped;
 import convnet.engine.Tensors;
 import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
@@ -61,8 +62,7 @@ class ConvolutionPathsTest {
             torch.manual_seed(in * 31L + out + stride);
             Layers.Conv2d conv = new Layers.Conv2d(in, out, kernel, stride, padding, bias);
             try (NoGradGuard g = new NoGradGuard()) {
-                conv.weight.copy_(
-                        torch.randn(out, in, kernel, kernel).mul(new org.bytedeco.pytorch.Scalar(0.1 / kernel)));
+                conv.weight.copy_(torch.randn(out, in, kernel, kernel).mul(new Scalar(0.1 / kernel)));
                 if (bias) conv.bias.copy_(torch.randn(out));
             }
             if (channelsLast) conv.weight.set_data(conv.weight.contiguous(torch.MemoryFormat.ChannelsLast));
@@ -106,7 +106,7 @@ class ConvolutionPathsTest {
             torch.manual_seed(7);
             Layers.Conv2d conv = new Layers.Conv2d(64, 128, 1, 2, 0, true);
             try (NoGradGuard g = new NoGradGuard()) {
-                conv.weight.copy_(torch.randn(128, 64, 1, 1).mul(new org.bytedeco.pytorch.Scalar(0.1)));
+                conv.weight.copy_(torch.randn(128, 64, 1, 1).mul(new Scalar(0.1)));
                 conv.bias.copy_(torch.randn(128));
             }
             for (boolean channelsLast : new boolean[] {true, false}) {

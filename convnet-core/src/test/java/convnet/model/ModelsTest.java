@@ -7,6 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import convnet.engine.Engine;
 import convnet.engine.Scoped;
 import convnet.engine.Tensors;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.BeforeAll;
@@ -44,7 +48,7 @@ class ModelsTest {
     /** torchvision's names and shapes, the stride of a bottleneck on its 3×3 convolution, projections where the shape changes. */
     @Test
     void torchvisionResnetNamesAndShapes() {
-        java.util.Map<String, long[]> r50 = shapes(Layers.shapesOnly(() -> Models.create("resnet50", 1000)));
+        Map<String, long[]> r50 = shapes(Layers.shapesOnly(() -> Models.create("resnet50", 1000)));
         assertArrayEquals(new long[] {64, 3, 7, 7}, r50.get("conv1.weight"));
         assertArrayEquals(new long[] {64}, r50.get("bn1.running_var"));
         assertArrayEquals(new long[] {256, 64, 1, 1}, r50.get("layer1.0.downsample.0.weight"));
@@ -54,17 +58,17 @@ class ModelsTest {
         assertArrayEquals(new long[] {1000, 2048}, r50.get("fc.weight"));
         assertTrue(!r50.containsKey("layer1.1.downsample.0.weight"));
         assertEquals(320, r50.size(), "torchvision's resnet50 state_dict has 320 entries");
-        java.util.Map<String, long[]> r18 = shapes(Layers.shapesOnly(() -> Models.create("resnet18", 1000)));
+        Map<String, long[]> r18 = shapes(Layers.shapesOnly(() -> Models.create("resnet18", 1000)));
         assertTrue(!r18.containsKey("layer1.0.downsample.0.weight"), "no projection where the shape stays");
         assertArrayEquals(new long[] {128, 64, 1, 1}, r18.get("layer2.0.downsample.0.weight"));
         assertEquals(122, r18.size(), "torchvision's resnet18 state_dict has 122 entries");
         // the order of torchvision's state_dict: the branch, then the projection
-        java.util.List<String> order = new java.util.ArrayList<>(r18.keySet());
+        List<String> order = new ArrayList<>(r18.keySet());
         assertTrue(order.indexOf("layer2.0.bn2.weight") < order.indexOf("layer2.0.downsample.0.weight"));
     }
 
-    private static java.util.Map<String, long[]> shapes(Net net) {
-        java.util.Map<String, long[]> out = new java.util.LinkedHashMap<>();
+    private static Map<String, long[]> shapes(Net net) {
+        Map<String, long[]> out = new LinkedHashMap<>();
         var p = net.named_parameters(true);
         for (long i = 0; i < p.size(); i++)
             out.put(p.get(i).key().getString(), Tensors.shape(p.get(i).value()));

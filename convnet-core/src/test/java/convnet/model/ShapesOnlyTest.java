@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import convnet.engine.Engine;
+import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -16,7 +17,7 @@ class ShapesOnlyTest {
     }
 
     /** torchvision's own counts (1000 classes) for the large ones, which are slow to build for real. */
-    static final java.util.Map<String, Long> TORCHVISION = java.util.Map.of(
+    static final Map<String, Long> TORCHVISION = Map.of(
             "vgg11",
             132_863_336L,
             "vgg13",

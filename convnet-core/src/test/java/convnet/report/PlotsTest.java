@@ -3,15 +3,19 @@ package convnet.report;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import convnet.eval.ConfusionPlot;
 import convnet.train.EpochStats;
+import java.awt.Color;
+import java.awt.geom.Rectangle2D;
 import java.awt.image.BufferedImage;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import javax.imageio.ImageIO;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.NumberTick;
+import org.jfree.chart.ui.RectangleEdge;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,12 +37,11 @@ class PlotsTest {
                 "learning rate",
                 rows(8),
                 true,
-                List.of(new Plots.Series("lr", java.awt.Color.BLACK, EpochStats::lr)));
+                List.of(new Plots.Series("lr", Color.BLACK, EpochStats::lr)));
         assertTrue(c.getXYPlot().getRangeAxis() instanceof Plots.RoundLogAxis);
         c.createBufferedImage(800, 480); // lays the axes out
         Plots.RoundLogAxis axis = (Plots.RoundLogAxis) c.getXYPlot().getRangeAxis();
-        List<?> ticks = axis.refreshTicksVertical(
-                null, new java.awt.geom.Rectangle2D.Double(0, 0, 700, 400), org.jfree.chart.ui.RectangleEdge.LEFT);
+        List<?> ticks = axis.refreshTicksVertical(null, new Rectangle2D.Double(0, 0, 700, 400), RectangleEdge.LEFT);
         assertTrue(ticks.size() >= 4, ticks.toString());
         for (Object t : ticks) {
             double v = ((NumberTick) t).getValue();
@@ -61,8 +64,7 @@ class PlotsTest {
             assertTrue(ImageIO.read(dir.resolve("lr.png").toFile()) != null
                     && ImageIO.read(dir.resolve("loss.png").toFile()) != null);
         }
-        List<Plots.Series> acc =
-                new ArrayList<>(List.of(new Plots.Series("train", java.awt.Color.BLUE, EpochStats::trainAcc)));
+        List<Plots.Series> acc = new ArrayList<>(List.of(new Plots.Series("train", Color.BLUE, EpochStats::trainAcc)));
         JFreeChart c = Plots.chart("myrun: accuracy", "accuracy", rows(4), false, acc);
         assertEquals("myrun: accuracy", c.getTitle().getText());
         assertEquals("epoch", c.getXYPlot().getDomainAxis().getLabel());
@@ -80,8 +82,8 @@ class PlotsTest {
         }
         ConfusionPlot.write(tmp.resolve("c.png"), names, m);
         Path keep = Path.of("convnet-core/target/confusion-40-classes.png"); // kept to look at
-        java.nio.file.Files.createDirectories(keep.getParent());
-        java.nio.file.Files.copy(tmp.resolve("c.png"), keep, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.createDirectories(keep.getParent());
+        Files.copy(tmp.resolve("c.png"), keep, StandardCopyOption.REPLACE_EXISTING);
         BufferedImage img = ImageIO.read(tmp.resolve("c.png").toFile());
         assertTrue(
                 img.getWidth() > 600 && img.getHeight() > img.getWidth() - 120, img.getWidth() + "x" + img.getHeight());

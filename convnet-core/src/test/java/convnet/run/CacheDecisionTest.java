@@ -7,6 +7,7 @@ import convnet.TestData;
 import convnet.data.DecodedCache;
 import convnet.data.ImageFolder;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -20,7 +21,6 @@ class CacheDecisionTest {
                 TrainingData.cacheDecision(DecodedCache.Mode.AUTO, samples, val), "a few small images fit any budget");
         assertTrue(TrainingData.cacheDecision(DecodedCache.Mode.RAM, samples, val));
         assertFalse(TrainingData.cacheDecision(DecodedCache.Mode.NONE, samples, val));
-        assertTrue(
-                TrainingData.cacheDecision(DecodedCache.Mode.AUTO, samples, java.util.List.of()), "no validation set");
+        assertTrue(TrainingData.cacheDecision(DecodedCache.Mode.AUTO, samples, List.of()), "no validation set");
     }
 }

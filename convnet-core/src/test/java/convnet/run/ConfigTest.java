@@ -6,8 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import convnet.UserException;
 import convnet.config.ConfigNode;
-import convnet.config.Yamls;
+import convnet.config.YamlMaps;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class ConfigTest {
@@ -34,7 +35,7 @@ class ConfigTest {
         assertEquals(0.1, c.train().optimizer().lr());
         assertTrue(c.train().optimizer().nesterov());
         assertEquals(RunConfig.PrecisionSetting.AUTO, c.train().precision());
-        RunConfig again = RunConfig.from(Yamls.node(c.toMap(), "resolved"), Path.of("/tmp"));
+        RunConfig again = RunConfig.from(YamlMaps.node(c.toMap(), "resolved"), Path.of("/tmp"));
         assertEquals(c.toMap(), again.toMap());
     }
 
@@ -95,7 +96,7 @@ class ConfigTest {
         RunConfig c = RunConfig.from(n, Path.of("/tmp"));
         assertEquals(7, c.train().epochs());
         assertEquals(8, c.data().batchSize());
-        assertEquals(2, ((java.util.List<?>) c.model().arch().toMap().get("stages")).size());
+        assertEquals(2, ((List<?>) c.model().arch().toMap().get("stages")).size());
         ConfigNode bad = ConfigNode.parse(GOOD, "test.yaml");
         bad.set("train.epochs=0");
         UserException e = assertThrows(UserException.class, () -> RunConfig.from(bad, Path.of("/tmp")));

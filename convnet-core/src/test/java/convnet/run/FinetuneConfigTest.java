@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import convnet.UserException;
+import convnet.train.Metric;
 import convnet.weights.Pretrained;
 import java.nio.file.Path;
 import java.util.List;
@@ -36,7 +37,7 @@ class FinetuneConfigTest {
         assertEquals(0.01, t.optimizer().lr());
         assertEquals(0.1, t.labelSmoothing());
         assertEquals(0.99, t.ema().decay());
-        assertEquals(convnet.train.Metric.EMA_VAL_ACC, t.bestMetric());
+        assertEquals(Metric.EMA_VAL_ACC, t.bestMetric());
         assertEquals("cosine", t.schedule().name());
     }
 

@@ -16,13 +16,17 @@ import convnet.model.Net;
 import convnet.model.ParamGroups;
 import convnet.train.TrainListener;
 import convnet.train.Trainer;
+import convnet.weights.Safetensors;
 import convnet.weights.StateDict;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -86,8 +90,7 @@ class FreezeTest {
                 ParamGroups.batchNorms(
                         r18,
                         ParamGroups.select(r18, "stem", Set.of()).stream()
-                                .collect(java.util.stream.Collectors.toCollection(
-                                        () -> new java.util.HashSet<>(layer1)))));
+                                .collect(Collectors.toCollection(() -> new HashSet<>(layer1)))));
         UserException e = assertThrows(UserException.class, () -> ParamGroups.select(r18, "layer9", Set.of()));
         assertTrue(
                 e.getMessage()
@@ -131,7 +134,7 @@ class FreezeTest {
             Map<String, float[]> after = snapshot(net);
             int held = 0, moved = 0;
             for (String name : before.keySet()) {
-                boolean same = java.util.Arrays.equals(before.get(name), after.get(name));
+                boolean same = Arrays.equals(before.get(name), after.get(name));
                 if (under(name, frozen)) {
                     assertTrue(same, name + " changed although frozen");
                     held++;
@@ -143,8 +146,7 @@ class FreezeTest {
             assertEquals(6 + 2 * (2 + 2 * 5), held, "weights, BN statistics and batch counts of stem and stage1");
             assertTrue(moved > 50, "the rest trains: " + moved + " tensors changed");
             assertFalse(
-                    java.util.Arrays.equals(
-                            before.get("layer2.0.bn1.running_mean"), after.get("layer2.0.bn1.running_mean")),
+                    Arrays.equals(before.get("layer2.0.bn1.running_mean"), after.get("layer2.0.bn1.running_mean")),
                     "an unfrozen BatchNorm's statistics move");
         }
     }
@@ -197,10 +199,10 @@ class FreezeTest {
         byte[] b = Files.readAllBytes(stopped.resolve("checkpoints/epoch-0002/model.safetensors"));
         assertArrayEquals(a, b);
         // and the freeze did end: stage1 trained in the second epoch
-        Map<String, convnet.weights.Safetensors.Entry>
-                first = convnet.weights.Safetensors.read(straight.resolve("checkpoints/epoch-0001/model.safetensors")),
-                second = convnet.weights.Safetensors.read(straight.resolve("checkpoints/epoch-0002/model.safetensors"));
-        assertFalse(java.util.Arrays.equals(
+        Map<String, Safetensors.Entry>
+                first = Safetensors.read(straight.resolve("checkpoints/epoch-0001/model.safetensors")),
+                second = Safetensors.read(straight.resolve("checkpoints/epoch-0002/model.safetensors"));
+        assertFalse(Arrays.equals(
                 first.get("layer1.0.conv1.weight").data(),
                 second.get("layer1.0.conv1.weight").data()));
         assertTrue(Files.readString(straight.resolve("config.yaml")).contains("freeze: [stem, stage1]"));

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import convnet.config.ConfigNode;
-import convnet.config.Yamls;
+import convnet.config.YamlMaps;
 import convnet.train.ScheduleConfig;
 import java.nio.file.Path;
 import java.util.List;
@@ -18,10 +18,11 @@ class ResolvedConfigTest {
     static String resolved(String train) {
         String yaml = "name: r\nmodel: {name: preact_resnet20_cifar}\ndata: {train: somewhere}\ntrain: " + train + "\n";
         RunConfig c = RunConfig.from(ConfigNode.parse(yaml, "r.yaml"), Path.of("/tmp"));
-        String text = Yamls.dump(c.toMap());
+        String text = YamlMaps.dump(c.toMap());
         assertEquals(
                 c.toMap(),
-                RunConfig.from(Yamls.node(c.toMap(), "again"), Path.of("/tmp")).toMap(),
+                RunConfig.from(YamlMaps.node(c.toMap(), "again"), Path.of("/tmp"))
+                        .toMap(),
                 "reads back the same");
         return text;
     }

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import convnet.config.ConfigNode;
-import convnet.config.Yamls;
+import convnet.config.YamlMaps;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -23,7 +23,7 @@ class ShippedConfigsTest {
         for (Path p : configs) {
             RunConfig c = RunConfig.from(ConfigNode.load(p), Path.of("").toAbsolutePath());
             RunConfig again = RunConfig.from(
-                    Yamls.node(c.toMap(), "resolved " + p), Path.of("").toAbsolutePath());
+                    YamlMaps.node(c.toMap(), "resolved " + p), Path.of("").toAbsolutePath());
             assertEquals(c.toMap(), again.toMap(), p.toString());
         }
     }

@@ -3,17 +3,22 @@ package convnet.train;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import convnet.config.ConfigNode;
 import convnet.engine.Engine;
 import convnet.engine.Precision;
 import convnet.run.RunConfig;
 import convnet.run.TrainingRun;
+import convnet.weights.Safetensors;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
+import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -90,7 +95,7 @@ class CheckpointFormatTest {
         copyTree(FIXTURE, tmp.resolve("run"));
         Path yaml = tmp.resolve("c.yaml");
         Files.writeString(yaml, config(data));
-        return RunConfig.from(convnet.config.ConfigNode.load(yaml), tmp);
+        return RunConfig.from(ConfigNode.load(yaml), tmp);
     }
 
     static void copyTree(Path from, Path to) throws Exception {
@@ -158,16 +163,16 @@ class CheckpointFormatTest {
             if (parts != null) assertEquals(new TreeMap<>(parts), restored);
             // the average of the weights is the fixture's, bit for bit
             Path ckpt = which != null ? Path.of(which) : new Checkpoints(run.resolve("checkpoints")).resolve("last");
-            Map<String, org.bytedeco.pytorch.Tensor> saved = new java.util.LinkedHashMap<>();
+            Map<String, Tensor> saved = new LinkedHashMap<>();
             for (var e : tr.ema().tensors().entrySet())
                 saved.put(e.getKey(), e.getValue().clone());
-            convnet.weights.Safetensors.load(ckpt.resolve("ema.safetensors"), saved);
+            Safetensors.load(ckpt.resolve("ema.safetensors"), saved);
             for (var e : saved.entrySet())
                 assertTrue(e.getValue().equal(tr.ema().tensors().get(e.getKey())), e.getKey());
             tr.listen(recorder(losses));
             tr.fit();
         }
-        var written = new com.fasterxml.jackson.databind.ObjectMapper()
+        var written = new ObjectMapper()
                 .readTree(run.resolve("checkpoints/epoch-0003/state.json").toFile());
         assertEquals(Checkpoints.FORMAT, written.path("format").asInt(), "what the new code writes is format 2");
         for (String key : List.of("best", "schedule", "loss_scaler", "early_stopping", "ema"))

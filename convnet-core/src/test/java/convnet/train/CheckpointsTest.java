@@ -8,6 +8,7 @@ import convnet.model.Net;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.bytedeco.pytorch.Optimizer;
 import org.junit.jupiter.api.Test;
@@ -36,11 +37,7 @@ class CheckpointsTest {
                     net,
                     opt,
                     new Checkpoints.State(
-                            e,
-                            0,
-                            e * 10L,
-                            v,
-                            java.util.Map.of(CheckpointSaver.KEY, java.util.Map.of("metric", best, "epoch", e))),
+                            e, 0, e * 10L, v, Map.of(CheckpointSaver.KEY, Map.of("metric", best, "epoch", e))),
                     improved,
                     keepEvery > 0 && e % keepEvery == 0);
         }

@@ -6,17 +6,27 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import convnet.TestData;
 import convnet.data.ImageFolder;
 import convnet.data.Loader;
-import convnet.data.transform.Ops;
+import convnet.data.Sample;
 import convnet.data.transform.Pipeline;
+import convnet.data.transform.Transforms;
 import convnet.engine.Engine;
 import convnet.engine.Precision;
+import convnet.engine.Scoped;
+import convnet.engine.Tensors;
 import convnet.model.ModelSpec;
 import convnet.model.Models;
 import convnet.model.Net;
 import convnet.model.Vgg;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -30,14 +40,14 @@ class TrainingTest {
     static void data() {
         Engine.start(2);
         ImageFolder f = ImageFolder.scan(TestData.dataset("flowers5-128"), null);
-        List<convnet.data.Sample> some =
+        List<Sample> some =
                 ImageFolder.split(f.samples, f.classes.size(), 0.99, 3).get(1).subList(0, 16);
         batch32 = first(some, 32);
         batch64 = first(some, 64);
     }
 
-    static Loader.Batch first(List<convnet.data.Sample> samples, int size) {
-        Pipeline p = new Pipeline(List.of(new Ops.Resize(size, 0, 0), new Ops.CenterCrop(size)), size);
+    static Loader.Batch first(List<Sample> samples, int size) {
+        Pipeline p = new Pipeline(List.of(new Transforms.Resize(size, 0, 0), new Transforms.CenterCrop(size)), size);
         try (Loader l = new Loader(
                 samples,
                 p,
@@ -62,8 +72,8 @@ class TrainingTest {
     @Test
     void validatingTheAverageOnlySkipsTheModelsOwnPass() {
         ImageFolder f = ImageFolder.scan(TestData.dataset("flowers5-128"), null);
-        List<convnet.data.Sample> some = f.samples.subList(0, 24);
-        Pipeline p = new Pipeline(List.of(new Ops.Resize(32, 0, 0), new Ops.CenterCrop(32)), 32);
+        List<Sample> some = f.samples.subList(0, 24);
+        Pipeline p = new Pipeline(List.of(new Transforms.Resize(32, 0, 0), new Transforms.CenterCrop(32)), 32);
         float[] mean = {0.5f, 0.5f, 0.5f}, std = {0.25f, 0.25f, 0.25f};
         for (boolean validateModel : new boolean[] {true, false}) {
             try (Loader train =
@@ -83,7 +93,7 @@ class TrainingTest {
                         val,
                         Trainer.Options.of(Precision.FP32, new Schedule(new ScheduleConfig.Constant(0), 0.02, 1), 1)
                                 .withEma(new ModelEma.Spec(0.9, false, validateModel)));
-                List<EpochStats> epochs = new java.util.ArrayList<>();
+                List<EpochStats> epochs = new ArrayList<>();
                 int[] validationBatches = {0};
                 t.listen(new TrainListener() {
                     @Override
@@ -126,7 +136,7 @@ class TrainingTest {
     @ValueSource(strings = {"vgg_bn_small", "vgg_prelu_after", "preact_resnet20_cifar", "preact_resnet20"})
     void bf16MixedTrainsAndPredictsEveryFamilyWhereTheCpuHasBf16(String which) {
         Precision.Choice auto = Precision.choose("auto", Precision.cpuFlags());
-        org.junit.jupiter.api.Assumptions.assumeTrue(
+        Assumptions.assumeTrue(
                 auto.precision() == Precision.BF16_MIXED, "this CPU has no native bf16 (" + auto.reason() + ")");
         Net net = family(which);
         Loader.Batch b = which.equals("preact_resnet20") || which.equals("vgg_prelu_after") ? batch64 : batch32;
@@ -146,16 +156,15 @@ class TrainingTest {
         assertTrue(last < first * 0.8, which + " in bf16: loss " + first + " → " + last);
 
         net.eval();
-        convnet.engine.Scoped.run(() -> {
-            try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
-                org.bytedeco.pytorch.Tensor x = convnet.engine.Tensors.fromFloats(
-                                b.images(), b.size(), 3, b.height(), b.width())
-                        .contiguous(org.bytedeco.pytorch.global.torch.MemoryFormat.ChannelsLast);
-                float[] p16 = convnet.engine.Tensors.toFloats(Precision.BF16_MIXED
+        Scoped.run(() -> {
+            try (NoGradGuard g = new NoGradGuard()) {
+                Tensor x = Tensors.fromFloats(b.images(), b.size(), 3, b.height(), b.width())
+                        .contiguous(torch.MemoryFormat.ChannelsLast);
+                float[] p16 = Tensors.toFloats(Precision.BF16_MIXED
                         .forward(() -> net.forward(x))
-                        .to(org.bytedeco.pytorch.global.torch.ScalarType.Float)
+                        .to(torch.ScalarType.Float)
                         .softmax(1));
-                float[] p32 = convnet.engine.Tensors.toFloats(net.forward(x).softmax(1));
+                float[] p32 = Tensors.toFloats(net.forward(x).softmax(1));
                 double worst = 0;
                 for (int i = 0; i < p16.length; i++) worst = Math.max(worst, Math.abs(p16[i] - p32[i]));
                 assertTrue(worst < 0.1, which + ": bf16 probabilities differ from fp32 by up to " + worst);
@@ -201,9 +210,9 @@ class TrainingTest {
 
     static float[] allWeights(Net net) {
         var params = net.parameters();
-        List<Float> values = new java.util.ArrayList<>();
+        List<Float> values = new ArrayList<>();
         for (long i = 0; i < params.size(); i++)
-            for (float f : convnet.engine.Tensors.toFloats(params.get(i).contiguous())) values.add(f);
+            for (float f : Tensors.toFloats(params.get(i).contiguous())) values.add(f);
         float[] a = new float[values.size()];
         for (int i = 0; i < a.length; i++) a[i] = values.get(i);
         return a;
@@ -220,23 +229,22 @@ class TrainingTest {
                 null,
                 Trainer.Options.of(Precision.FP16_MIXED, new Schedule(new ScheduleConfig.Constant(0), 0.02, 1), 1));
         net.train(true);
-        org.junit.jupiter.api.Assertions.assertNotNull(t.scaler());
+        Assertions.assertNotNull(t.scaler());
         float[] before = allWeights(net);
         t.scaler()
-                .restore(java.util.Map.of(
-                        "scale", 1e39, "good_steps", 0, "skipped", 0)); // the scaled loss overflows even float32
+                .restore(
+                        Map.of("scale", 1e39, "good_steps", 0, "skipped", 0)); // the scaled loss overflows even float32
         double loss = t.step(batch32)[0];
         assertTrue(Double.isFinite(loss), "the reported loss is the unscaled one: " + loss);
-        org.junit.jupiter.api.Assertions.assertEquals(1, t.scaler().skipped());
-        org.junit.jupiter.api.Assertions.assertEquals(5e38, t.scaler().scale(), 1e30);
-        org.junit.jupiter.api.Assertions.assertArrayEquals(
-                before, allWeights(net), "a skipped step leaves the weights as they were");
+        Assertions.assertEquals(1, t.scaler().skipped());
+        Assertions.assertEquals(5e38, t.scaler().scale(), 1e30);
+        Assertions.assertArrayEquals(before, allWeights(net), "a skipped step leaves the weights as they were");
 
-        t.scaler().restore(java.util.Map.of("scale", LossScaler.INITIAL_SCALE, "good_steps", 0, "skipped", 0));
+        t.scaler().restore(Map.of("scale", LossScaler.INITIAL_SCALE, "good_steps", 0, "skipped", 0));
         double first = t.step(batch32)[0], last = first;
         for (int i = 0; i < 8; i++) last = t.step(batch32)[0];
         assertTrue(last < first * 0.8, "loss " + first + " → " + last);
-        org.junit.jupiter.api.Assertions.assertEquals(
+        Assertions.assertEquals(
                 LossScaler.INITIAL_SCALE, t.scaler().scale(), "no overflow at the initial scale on this batch");
     }
 

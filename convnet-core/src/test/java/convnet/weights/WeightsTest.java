@@ -16,6 +16,8 @@ import convnet.engine.Tensors;
 import convnet.model.ModelSpec;
 import convnet.model.Net;
 import convnet.model.Vgg;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -158,10 +160,7 @@ class WeightsTest {
         Safetensors.Entry e = Safetensors.read(file).get("features.1.num_batches_tracked");
         assertEquals("I64", e.dtype());
         assertEquals(
-                1234L,
-                java.nio.ByteBuffer.wrap(e.data())
-                        .order(java.nio.ByteOrder.LITTLE_ENDIAN)
-                        .getLong());
+                1234L, ByteBuffer.wrap(e.data()).order(ByteOrder.LITTLE_ENDIAN).getLong());
         assertEquals("F32", Safetensors.read(file).get("features.1.running_var").dtype());
     }
 }

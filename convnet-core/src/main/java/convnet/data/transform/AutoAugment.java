@@ -22,6 +22,7 @@ import java.util.Random;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.indexer.DoubleIndexer;
 import org.bytedeco.javacpp.indexer.FloatIndexer;
+import org.bytedeco.opencv.global.opencv_core;
 import org.bytedeco.opencv.opencv_core.Mat;
 import org.bytedeco.opencv.opencv_core.MatVector;
 import org.bytedeco.opencv.opencv_core.Point2f;
@@ -92,7 +93,7 @@ public final class AutoAugment {
         }
 
         public Map<String, Object> toMap() {
-            return Ops.map("rand_augment", "n", n, "m", m);
+            return Transforms.map("rand_augment", "n", n, "m", m);
         }
     }
 
@@ -105,7 +106,7 @@ public final class AutoAugment {
         }
 
         public Map<String, Object> toMap() {
-            return Ops.map("trivial_augment_wide");
+            return Transforms.map("trivial_augment_wide");
         }
     }
 
@@ -155,7 +156,7 @@ public final class AutoAugment {
                 yield lut(img, lut);
             }
             case AUTO_CONTRAST -> autoContrast(img);
-            case EQUALIZE -> new Ops.Equalize().apply(img, null);
+            case EQUALIZE -> new Transforms.Equalize().apply(img, null);
         };
     }
 
@@ -191,7 +192,7 @@ public final class AutoAugment {
     /** PIL's SMOOTH filter (1 1 1 / 1 5 1 / 1 1 1, over 13) inside, the original pixels on the border. */
     private static Mat smoothed(Mat img) {
         if (img.cols() < 3 || img.rows() < 3) return img;
-        Mat kernel = new Mat(3, 3, org.bytedeco.opencv.global.opencv_core.CV_32F);
+        Mat kernel = new Mat(3, 3, opencv_core.CV_32F);
         FloatIndexer k = kernel.createIndexer();
         for (int y = 0; y < 3; y++) for (int x = 0; x < 3; x++) k.put(y, x, (x == 1 && y == 1 ? 5f : 1f) / 13f);
         k.release();

@@ -47,7 +47,7 @@ public final class Pipeline {
     /** Runs the ops and writes {@code 3 × size × size} normalised floats into {@code out} at {@code offset}. */
     public void run(Mat img, Random rng, float[] mean, float[] std, float[] out, int offset) {
         for (Transform t : ops) img = t.apply(img, rng);
-        if (img.cols() != size || img.rows() != size) img = Ops.resizeTo(img, size, size);
+        if (img.cols() != size || img.rows() != size) img = Transforms.resizeTo(img, size, size);
         Images.toChw(img, mean, std, out, offset);
         for (RandomErasing e : erasing) e.apply(out, offset, size, rng);
     }
@@ -106,7 +106,7 @@ public final class Pipeline {
         };
         double defaultP = op.equals("hflip") ? 0.5 : 1.0;
         double p = n.number("p", defaultP, 0, 1);
-        return p < 1 || op.equals("hflip") ? new Ops.WithProbability(t, p) : t;
+        return p < 1 || op.equals("hflip") ? new Transforms.WithProbability(t, p) : t;
     }
 
     /** resize (shorter side, or height and width) and scale_jitter (shorter side drawn from [min, max]). */
@@ -114,13 +114,13 @@ public final class Pipeline {
         if (op.equals("scale_jitter")) {
             n.requireOnly("op", "p", "min", "max");
             int min = n.integer("min", 256, 1, 1 << 15), max = n.integer("max", 512, min, 1 << 15);
-            return new Ops.ScaleJitter(min, max);
+            return new Transforms.ScaleJitter(min, max);
         }
         n.requireOnly("op", "p", "size", "height", "width");
-        if (n.has("size")) return new Ops.Resize(n.integer("size", 0, 1, 1 << 15), 0, 0);
+        if (n.has("size")) return new Transforms.Resize(n.integer("size", 0, 1, 1 << 15), 0, 0);
         if (!n.has("height") || !n.has("width"))
             throw n.error("resize needs 'size' (shorter side) or 'height' and 'width'");
-        return new Ops.Resize(0, n.integer("height", 0, 1, 1 << 15), n.integer("width", 0, 1, 1 << 15));
+        return new Transforms.Resize(0, n.integer("height", 0, 1, 1 << 15), n.integer("width", 0, 1, 1 << 15));
     }
 
     /** center_crop, random_crop (with padding) and random_resized_crop (area scale and aspect ratio ranges). */
@@ -128,17 +128,17 @@ public final class Pipeline {
         return switch (op) {
             case "center_crop" -> {
                 n.requireOnly("op", "p", "size");
-                yield new Ops.CenterCrop(required(n, "size"));
+                yield new Transforms.CenterCrop(required(n, "size"));
             }
             case "random_crop" -> {
                 n.requireOnly("op", "p", "size", "padding");
-                yield new Ops.RandomCrop(required(n, "size"), n.integer("padding", 0, 0, 1 << 12));
+                yield new Transforms.RandomCrop(required(n, "size"), n.integer("padding", 0, 0, 1 << 12));
             }
             case "random_resized_crop" -> {
                 n.requireOnly("op", "p", "size", "scale", "ratio");
                 double[] scale = pair(n, "scale", new double[] {0.08, 1.0}, 0.0001, 1);
                 double[] ratio = pair(n, "ratio", new double[] {3.0 / 4, 4.0 / 3}, 0.01, 100);
-                yield new Ops.RandomResizedCrop(required(n, "size"), scale[0], scale[1], ratio[0], ratio[1]);
+                yield new Transforms.RandomResizedCrop(required(n, "size"), scale[0], scale[1], ratio[0], ratio[1]);
             }
             default -> throw new IllegalArgumentException("not a crop: " + op);
         };
@@ -148,10 +148,10 @@ public final class Pipeline {
     private static Transform geometry(ConfigNode n, String op) {
         if (op.equals("hflip")) {
             n.requireOnly("op", "p");
-            return new Ops.HorizontalFlip();
+            return new Transforms.HorizontalFlip();
         }
         n.requireOnly("op", "p", "shift", "scale", "rotate");
-        return new Ops.ShiftScaleRotate(
+        return new Transforms.ShiftScaleRotate(
                 n.number("shift", 0.0625, 0, 1), n.number("scale", 0.1, 0, 0.99), n.number("rotate", 45, 0, 180));
     }
 
@@ -159,10 +159,10 @@ public final class Pipeline {
     private static Transform colour(ConfigNode n, String op) {
         if (op.equals("equalize")) {
             n.requireOnly("op", "p");
-            return new Ops.Equalize();
+            return new Transforms.Equalize();
         }
         n.requireOnly("op", "p", "brightness", "contrast");
-        return new Ops.BrightnessContrast(n.number("brightness", 0.2, 0, 1), n.number("contrast", 0.2, 0, 1));
+        return new Transforms.BrightnessContrast(n.number("brightness", 0.2, 0, 1), n.number("contrast", 0.2, 0, 1));
     }
 
     /** rand_augment and trivial_augment_wide: the automatic augmentation policies. */
@@ -181,7 +181,7 @@ public final class Pipeline {
         List<Transform> inner = new ArrayList<>();
         for (ConfigNode c : n.get("ops").asList()) inner.add(op(c));
         if (inner.isEmpty()) throw n.get("ops").error("expected at least one op");
-        return new Ops.OneOf(inner);
+        return new Transforms.OneOf(inner);
     }
 
     private static int required(ConfigNode n, String key) {

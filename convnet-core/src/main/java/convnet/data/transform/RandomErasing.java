@@ -1,5 +1,6 @@
 package convnet.data.transform;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
@@ -33,14 +34,14 @@ public record RandomErasing(
     }
 
     public Map<String, Object> toMap() {
-        return Ops.map(
+        return Transforms.map(
                 "random_erasing",
                 "p",
                 p,
                 "scale",
-                java.util.List.of(minScale, maxScale),
+                List.of(minScale, maxScale),
                 "ratio",
-                java.util.List.of(minRatio, maxRatio),
+                List.of(minRatio, maxRatio),
                 "value",
                 random ? "random" : "zero");
     }

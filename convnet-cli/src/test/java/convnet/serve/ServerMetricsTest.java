@@ -3,6 +3,8 @@ package convnet.serve;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -17,7 +19,7 @@ import org.junit.jupiter.api.Test;
  * /metrics in the Prometheus text format: every line parses, counters count, histograms are consistent, and the JVM's
  * and the process's series are there.
  */
-class MetricsTest {
+class ServerMetricsTest {
     static final Pattern SAMPLE = Pattern.compile(
             "([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\\{((?:[a-zA-Z_][a-zA-Z0-9_]*=\"(?:[^\"\\\\\\n]|\\\\[\\\\\"n])*\",?)*)\\})?"
                     + " (-?[0-9.eE+-]+|\\+Inf|-Inf|NaN)");
@@ -33,7 +35,7 @@ class MetricsTest {
     static List<Sample> parse(String text) {
         Map<String, String> types = new HashMap<>();
         Set<String> helped = new HashSet<>();
-        List<Sample> out = new java.util.ArrayList<>();
+        List<Sample> out = new ArrayList<>();
         assertTrue(text.endsWith("\n"), "ends with a line feed");
         for (String line : text.split("\n")) {
             if (line.startsWith("# HELP ")) {
@@ -114,7 +116,7 @@ class MetricsTest {
 
     @Test
     void countersAndHistogramsInTheTextFormat() {
-        Metrics m = new Metrics(16);
+        ServerMetrics m = new ServerMetrics(16);
         m.queue("tiny", () -> 3);
         m.queue("we\"ird\\name", () -> 0);
         m.inFlight(() -> 2);
@@ -146,7 +148,7 @@ class MetricsTest {
     @Test
     void theJvmAndTheProcessHaveTheirSeries() {
         for (int round = 0; round < 2; round++) { // each server's registry has them, not only the first one's
-            List<Sample> s = parse(new Metrics(4).render());
+            List<Sample> s = parse(new ServerMetrics(4).render());
             assertTrue(value(s, "jvm_memory_used_bytes", "area", "heap") > 0, "heap in use");
             assertTrue(value(s, "jvm_threads_current") > 0, "threads");
             assertTrue(s.stream().anyMatch(x -> x.name().equals("jvm_gc_collection_seconds_count")), "GC");
@@ -160,13 +162,13 @@ class MetricsTest {
 
     @Test
     void openMetricsWhenTheScraperAsksForIt() {
-        Metrics m = new Metrics(2);
+        ServerMetrics m = new ServerMetrics(2);
         m.request("predict", 200, 0.01);
-        Metrics.Scrape plain = m.scrape(null);
-        assertEquals(Metrics.CONTENT_TYPE, plain.contentType());
-        Metrics.Scrape open = m.scrape("application/openmetrics-text; version=1.0.0; charset=utf-8");
+        ServerMetrics.Scrape plain = m.scrape(null);
+        assertEquals(ServerMetrics.CONTENT_TYPE, plain.contentType());
+        ServerMetrics.Scrape open = m.scrape("application/openmetrics-text; version=1.0.0; charset=utf-8");
         assertTrue(open.contentType().startsWith("application/openmetrics-text"), open.contentType());
-        String text = new String(open.body(), java.nio.charset.StandardCharsets.UTF_8);
+        String text = new String(open.body(), StandardCharsets.UTF_8);
         assertTrue(text.endsWith("# EOF\n"), text);
         assertTrue(text.contains("convnet_http_requests_total{code=\"200\",endpoint=\"predict\"} 1"), text);
     }

@@ -12,7 +12,7 @@ import org.bytedeco.pytorch.Tensor;
  * {@code features.0.weight}, as in torchvision. Parameterless layers take an index too, keeping
  * torchvision's numbering.
  */
-public class Seq extends Module implements Layer {
+public class Sequential extends Module implements Layer {
     /** One link of the chain. */
     public record Entry(String name, Layer layer) {}
 

@@ -1,4 +1,4 @@
-package convnet.eval;
+package convnet.bundle;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -11,15 +11,16 @@ import convnet.Npy;
 import convnet.OnnxRun;
 import convnet.TestData;
 import convnet.UserException;
+import convnet.bundle.onnx.OnnxProto;
 import convnet.config.ConfigNode;
 import convnet.engine.Engine;
-import convnet.eval.onnx.OnnxProto;
+import convnet.engine.Tensors;
 import convnet.model.Arch;
 import convnet.model.Layers;
 import convnet.model.ModelSpec;
 import convnet.model.Models;
 import convnet.model.Net;
-import convnet.model.Seq;
+import convnet.model.Sequential;
 import convnet.weights.StateDict;
 import convnet.weights.Weights;
 import java.nio.file.Path;
@@ -62,7 +63,7 @@ class OnnxExportTest {
                     else if (n.endsWith("weight")) v[i] = 0.3f + r.nextFloat();
                     else v[i] = (float) (0.2 * r.nextGaussian());
                 }
-                t.copy_(convnet.engine.Tensors.fromFloats(v, v.length));
+                t.copy_(Tensors.fromFloats(v, v.length));
             }
         }
         net.eval();
@@ -120,7 +121,7 @@ class OnnxExportTest {
     @ParameterizedTest(name = "{0}×{0} → 7×7 as {1}")
     @CsvSource({"1,MatMul", "2,MatMul", "3,MatMul", "7,Identity", "10,MatMul", "14,AveragePool", "15,MatMul"})
     void adaptivePoolToSevenMatchesLibtorchForAnyMapSize(int size, String op) throws Exception {
-        Seq pool = new Seq();
+        Sequential pool = new Sequential();
         pool.add("avgpool", Layers.adaptiveAvgPool(7));
         OnnxExport.Graph g = OnnxExport.graph(pool, 4, new OnnxExport.Options(size, size, false), Map.of());
         assertTrue(g.summary().count(op) > 0, g.summary().ops().toString());
@@ -215,8 +216,8 @@ class OnnxExportTest {
 
     @Test
     void aLayerThatCannotBeExportedIsNamed() {
-        Seq s = new Seq();
-        s.add("features", new Seq()).add(Layers.relu());
+        Sequential s = new Sequential();
+        s.add("features", new Sequential()).add(Layers.relu());
         s.add("head", x -> x);
         UserException e = assertThrows(
                 UserException.class, () -> OnnxExport.graph(s, 3, new OnnxExport.Options(8, 8, false), Map.of()));

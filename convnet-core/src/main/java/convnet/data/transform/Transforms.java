@@ -18,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import org.bytedeco.javacpp.indexer.DoubleIndexer;
 import org.bytedeco.opencv.opencv_core.Mat;
 import org.bytedeco.opencv.opencv_core.MatVector;
 import org.bytedeco.opencv.opencv_core.Point2f;
@@ -25,9 +26,9 @@ import org.bytedeco.opencv.opencv_core.Rect;
 import org.bytedeco.opencv.opencv_core.Scalar;
 import org.bytedeco.opencv.opencv_core.Size;
 
-/** The augmentation ops. Each takes a probability {@code p} (1 = always). */
-public final class Ops {
-    private Ops() {}
+/** The transforms a pipeline lists (resize, crops, flips, colour, one_of, ...), each a {@link Transform}. Each takes a probability {@code p} (1 = always). */
+public final class Transforms {
+    private Transforms() {}
 
     static Map<String, Object> map(String op, Object... kv) {
         Map<String, Object> m = new LinkedHashMap<>();
@@ -177,7 +178,7 @@ public final class Ops {
             double s = 1 + (rng.nextDouble() * 2 - 1) * scale;
             double dx = (rng.nextDouble() * 2 - 1) * shift * w, dy = (rng.nextDouble() * 2 - 1) * shift * h;
             Mat m = getRotationMatrix2D(new Point2f(w / 2f, h / 2f), angle, s);
-            org.bytedeco.javacpp.indexer.DoubleIndexer idx = m.createIndexer();
+            DoubleIndexer idx = m.createIndexer();
             idx.put(0, 2, idx.get(0, 2) + dx);
             idx.put(1, 2, idx.get(1, 2) + dy);
             idx.release();

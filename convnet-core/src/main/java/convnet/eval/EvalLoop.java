@@ -6,15 +6,20 @@ import convnet.engine.Scoped;
 import convnet.engine.Tensors;
 import convnet.model.Net;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
-/** Runs a network over a loader in eval mode and collects softmax posteriors. */
-public final class Evaluator {
-    private Evaluator() {}
+/**
+ * The evaluation loop: one network over a prepared {@link Loader}, in eval mode, collecting softmax posteriors
+ * (the trainer's validation, and {@link Evaluation}'s plain method). {@link Evaluation} is what {@code convnet
+ * test} asks for: models, test-time methods and fusion on a list of images.
+ */
+public final class EvalLoop {
+    private EvalLoop() {}
 
     public static Predictions run(Net net, Loader loader, Precision precision) {
         return run(net, loader, precision, (done, total) -> {});
@@ -48,7 +53,7 @@ public final class Evaluator {
                         double loss = torch.cross_entropy(logits, y).item_double();
                         float[] p = Tensors.toFloats(torch.softmax(logits, 1));
                         int c = p.length / b.size();
-                        for (int i = 0; i < b.size(); i++) out[i] = java.util.Arrays.copyOfRange(p, i * c, (i + 1) * c);
+                        for (int i = 0; i < b.size(); i++) out[i] = Arrays.copyOfRange(p, i * c, (i + 1) * c);
                         return loss * b.size();
                     }
                 });

@@ -24,7 +24,7 @@ import java.util.function.LongSupplier;
  * from small fixed sets (endpoints, status codes, reasons) or from the served models' names, so a client cannot
  * make the output grow.
  */
-final class Metrics {
+final class ServerMetrics {
     /** The Prometheus text format (0.0.4): what a scrape gets unless its Accept header asks for OpenMetrics. */
     static final String CONTENT_TYPE = PrometheusTextFormatWriter.CONTENT_TYPE;
 
@@ -47,7 +47,7 @@ final class Metrics {
     private volatile LongSupplier inFlight = () -> 0;
 
     /** {@code maxBatch}: the largest batch, so that the batch-size buckets (powers of two) reach it. */
-    Metrics(int maxBatch) {
+    ServerMetrics(int maxBatch) {
         List<Double> b = new ArrayList<>();
         for (long v = 1; v < maxBatch; v *= 2) b.add((double) v);
         b.add((double) maxBatch);

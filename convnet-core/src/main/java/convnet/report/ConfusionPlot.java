@@ -1,4 +1,4 @@
-package convnet.eval;
+package convnet.report;
 
 import convnet.io.Png;
 import java.awt.Color;
@@ -11,6 +11,7 @@ import org.jfree.chart.JFreeChart;
 import org.jfree.chart.annotations.XYTextAnnotation;
 import org.jfree.chart.axis.AxisLocation;
 import org.jfree.chart.axis.NumberAxis;
+import org.jfree.chart.axis.NumberTickUnit;
 import org.jfree.chart.axis.SymbolAxis;
 import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.PaintScale;
@@ -97,7 +98,7 @@ public final class ConfusionPlot {
         chart.setBackgroundPaint(Color.WHITE);
         NumberAxis scaleAxis = new NumberAxis("share of the true class");
         scaleAxis.setRange(0, 1);
-        scaleAxis.setTickUnit(new org.jfree.chart.axis.NumberTickUnit(0.1));
+        scaleAxis.setTickUnit(new NumberTickUnit(0.1));
         PaintScaleLegend legend = new PaintScaleLegend(new Blues(), scaleAxis);
         legend.setPosition(RectangleEdge.RIGHT);
         legend.setStripWidth(14);

@@ -1,10 +1,10 @@
-package convnet.eval;
+package convnet.bundle;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import convnet.UserException;
 import convnet.config.ConfigNode;
-import convnet.config.Yamls;
+import convnet.config.YamlMaps;
 import convnet.data.transform.Pipeline;
 import convnet.io.AtomicFiles;
 import convnet.io.Dirs;
@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 
 /**
  * A trained model as a folder that test, predict and Java code load: {@code weights.safetensors}
@@ -60,7 +61,7 @@ public record ModelBundle(
     /** Removes a bundle's files (and their temporary files) from {@code dir}, then the folder if that left it empty; anything else stays. */
     public static void delete(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) return;
-        try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+        try (Stream<Path> s = Files.list(dir)) {
             for (Path p : s.toList()) {
                 String n = p.getFileName().toString();
                 for (String own : new String[] {DESCRIPTION, WEIGHTS})
@@ -89,7 +90,7 @@ public record ModelBundle(
                     Files.readString(json), json.toString()); // JSON is YAML: errors get the file's own lines
         } catch (UserException notYaml) { // e.g. tabs, which JSON allows
             try {
-                root = Yamls.node(JSON.readValue(json.toFile(), Map.class), json.toString());
+                root = YamlMaps.node(JSON.readValue(json.toFile(), Map.class), json.toString());
             } catch (IOException e) {
                 throw new UserException(json + ": damaged model description: " + e.getMessage());
             }

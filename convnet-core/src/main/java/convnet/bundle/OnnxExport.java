@@ -1,21 +1,22 @@
-package convnet.eval;
+package convnet.bundle;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.protobuf.UnsafeByteOperations;
 import convnet.UserException;
 import convnet.Version;
+import convnet.bundle.onnx.OnnxProto.AttributeProto;
+import convnet.bundle.onnx.OnnxProto.GraphProto;
+import convnet.bundle.onnx.OnnxProto.ModelProto;
+import convnet.bundle.onnx.OnnxProto.NodeProto;
+import convnet.bundle.onnx.OnnxProto.OperatorSetIdProto;
+import convnet.bundle.onnx.OnnxProto.StringStringEntryProto;
+import convnet.bundle.onnx.OnnxProto.TensorProto;
+import convnet.bundle.onnx.OnnxProto.TensorShapeProto;
+import convnet.bundle.onnx.OnnxProto.TypeProto;
+import convnet.bundle.onnx.OnnxProto.ValueInfoProto;
 import convnet.engine.Scoped;
 import convnet.engine.Tensors;
-import convnet.eval.onnx.OnnxProto.AttributeProto;
-import convnet.eval.onnx.OnnxProto.GraphProto;
-import convnet.eval.onnx.OnnxProto.ModelProto;
-import convnet.eval.onnx.OnnxProto.NodeProto;
-import convnet.eval.onnx.OnnxProto.OperatorSetIdProto;
-import convnet.eval.onnx.OnnxProto.StringStringEntryProto;
-import convnet.eval.onnx.OnnxProto.TensorProto;
-import convnet.eval.onnx.OnnxProto.TensorShapeProto;
-import convnet.eval.onnx.OnnxProto.TypeProto;
-import convnet.eval.onnx.OnnxProto.ValueInfoProto;
 import convnet.io.AtomicFiles;
 import convnet.model.Layer;
 import convnet.model.Layers;
@@ -198,7 +199,7 @@ public final class OnnxExport {
             TensorProto.Builder t = TensorProto.newBuilder()
                     .setName(name)
                     .setDataType(TensorProto.DataType.FLOAT_VALUE)
-                    .setRawData(com.google.protobuf.UnsafeByteOperations.unsafeWrap(raw.array())); // not copied again
+                    .setRawData(UnsafeByteOperations.unsafeWrap(raw.array())); // not copied again
             for (long d : shape) t.addDims(d);
             return t.build();
         }

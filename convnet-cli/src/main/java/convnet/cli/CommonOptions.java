@@ -3,7 +3,7 @@ package convnet.cli;
 import picocli.CommandLine.Option;
 
 /** Options every command takes. */
-final class Common {
+final class CommonOptions {
     @Option(names = "--verbose", description = "Debug logging and stack traces on errors.")
     boolean verbose;
 

@@ -3,10 +3,13 @@ package convnet.config;
 import java.util.Map;
 import org.yaml.snakeyaml.DumperOptions;
 import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.Tag;
+import org.yaml.snakeyaml.representer.Representer;
 
 /** Writing plain maps as block-style YAML, and reading them back as config nodes. */
-public final class Yamls {
-    private Yamls() {}
+public final class YamlMaps {
+    private YamlMaps() {}
 
     public static String dump(Map<String, Object> map) {
         DumperOptions o = new DumperOptions();
@@ -16,14 +19,13 @@ public final class Yamls {
     }
 
     /** Lists of up to eight plain values are written on one line, {@code [0.9, 0.999]}; the rest block-style. */
-    private static final class ShortListsInline extends org.yaml.snakeyaml.representer.Representer {
+    private static final class ShortListsInline extends Representer {
         ShortListsInline(DumperOptions o) {
             super(o);
         }
 
         @Override
-        protected org.yaml.snakeyaml.nodes.Node representSequence(
-                org.yaml.snakeyaml.nodes.Tag tag, Iterable<?> sequence, DumperOptions.FlowStyle flowStyle) {
+        protected Node representSequence(Tag tag, Iterable<?> sequence, DumperOptions.FlowStyle flowStyle) {
             int n = 0;
             boolean plain = true;
             for (Object item : sequence) {

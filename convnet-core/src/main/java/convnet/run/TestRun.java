@@ -1,15 +1,16 @@
 package convnet.run;
 
 import convnet.UserException;
+import convnet.bundle.ModelBundle;
 import convnet.config.ConfigNode;
 import convnet.data.Dataset;
 import convnet.data.Sample;
 import convnet.engine.Precision;
 import convnet.eval.Evaluation;
 import convnet.eval.Metrics;
-import convnet.eval.ModelBundle;
 import convnet.eval.TestTime;
 import convnet.model.Net;
+import convnet.report.ConfusionPlot;
 import convnet.train.Checkpoints;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,8 +22,8 @@ import java.util.List;
  * images (the run's validation split, recomputed from its config, or a given folder), scores them with
  * {@link Evaluation} and writes the confusion matrix and the per-class report into the first run's {@code test/}.
  */
-public final class RunTests {
-    private RunTests() {}
+public final class TestRun {
+    private TestRun() {}
 
     /**
      * {@code weights}: {@code model} (the bundle), {@code best}, {@code last} or a checkpoint path;
@@ -92,7 +93,8 @@ public final class RunTests {
         Path out = new RunDir(runs.get(0)).test();
         Path csv = out.resolve(RunDir.TEST_FILES.get(0)), png = out.resolve(RunDir.TEST_FILES.get(1));
         Path report = out.resolve(RunDir.TEST_FILES.get(2));
-        Evaluation.writeConfusion(csv, png, first.classes(), m);
+        Evaluation.writeConfusion(csv, first.classes(), m);
+        ConfusionPlot.write(png, first.classes(), m.confusion());
         Evaluation.writeReport(report, first.classes(), m);
         return new Report(List.copyOf(runs), first.classes(), split, o.describeWeights(), method, m, csv, png, report);
     }

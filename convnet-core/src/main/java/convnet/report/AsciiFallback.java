@@ -1,4 +1,4 @@
-package convnet.io;
+package convnet.report;
 
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
