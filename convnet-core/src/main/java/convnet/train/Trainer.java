@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Random;
 import java.util.Set;
+import java.util.function.Consumer;
 import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.Optimizer;
 import org.bytedeco.pytorch.Scalar;
@@ -94,231 +95,113 @@ public final class Trainer {
         }
 
         public Options withLabelSmoothing(double v) {
-            return new Options(
-                    precision,
-                    schedule,
-                    epochs,
-                    v,
-                    seed,
-                    monitor,
-                    distributed,
-                    channelsLast,
-                    lrFactors,
-                    freeze,
-                    mixing,
-                    earlyStopping,
-                    ema,
-                    accumulate,
-                    clipGradNorm);
+            return with(d -> d.labelSmoothing = v);
         }
 
         public Options withSeed(long v) {
-            return new Options(
-                    precision,
-                    schedule,
-                    epochs,
-                    labelSmoothing,
-                    v,
-                    monitor,
-                    distributed,
-                    channelsLast,
-                    lrFactors,
-                    freeze,
-                    mixing,
-                    earlyStopping,
-                    ema,
-                    accumulate,
-                    clipGradNorm);
+            return with(d -> d.seed = v);
         }
 
         public Options withMonitor(Metric v) {
-            return new Options(
-                    precision,
-                    schedule,
-                    epochs,
-                    labelSmoothing,
-                    seed,
-                    v,
-                    distributed,
-                    channelsLast,
-                    lrFactors,
-                    freeze,
-                    mixing,
-                    earlyStopping,
-                    ema,
-                    accumulate,
-                    clipGradNorm);
+            return with(d -> d.monitor = v);
         }
 
         public Options withDistributed(Distributed v) {
-            return new Options(
-                    precision,
-                    schedule,
-                    epochs,
-                    labelSmoothing,
-                    seed,
-                    monitor,
-                    v,
-                    channelsLast,
-                    lrFactors,
-                    freeze,
-                    mixing,
-                    earlyStopping,
-                    ema,
-                    accumulate,
-                    clipGradNorm);
+            return with(d -> d.distributed = v);
         }
 
         public Options withChannelsLast(boolean v) {
-            return new Options(
-                    precision,
-                    schedule,
-                    epochs,
-                    labelSmoothing,
-                    seed,
-                    monitor,
-                    distributed,
-                    v,
-                    lrFactors,
-                    freeze,
-                    mixing,
-                    earlyStopping,
-                    ema,
-                    accumulate,
-                    clipGradNorm);
+            return with(d -> d.channelsLast = v);
         }
 
         public Options withLrFactors(double[] v) {
-            return new Options(
-                    precision,
-                    schedule,
-                    epochs,
-                    labelSmoothing,
-                    seed,
-                    monitor,
-                    distributed,
-                    channelsLast,
-                    v,
-                    freeze,
-                    mixing,
-                    earlyStopping,
-                    ema,
-                    accumulate,
-                    clipGradNorm);
+            return with(d -> d.lrFactors = v);
         }
 
         public Options withFreeze(Freeze v) {
-            return new Options(
-                    precision,
-                    schedule,
-                    epochs,
-                    labelSmoothing,
-                    seed,
-                    monitor,
-                    distributed,
-                    channelsLast,
-                    lrFactors,
-                    v,
-                    mixing,
-                    earlyStopping,
-                    ema,
-                    accumulate,
-                    clipGradNorm);
+            return with(d -> d.freeze = v);
         }
 
         public Options withMixing(Mixing v) {
-            return new Options(
-                    precision,
-                    schedule,
-                    epochs,
-                    labelSmoothing,
-                    seed,
-                    monitor,
-                    distributed,
-                    channelsLast,
-                    lrFactors,
-                    freeze,
-                    v,
-                    earlyStopping,
-                    ema,
-                    accumulate,
-                    clipGradNorm);
+            return with(d -> d.mixing = v);
         }
 
         public Options withEarlyStopping(EarlyStopping v) {
-            return new Options(
-                    precision,
-                    schedule,
-                    epochs,
-                    labelSmoothing,
-                    seed,
-                    monitor,
-                    distributed,
-                    channelsLast,
-                    lrFactors,
-                    freeze,
-                    mixing,
-                    v,
-                    ema,
-                    accumulate,
-                    clipGradNorm);
+            return with(d -> d.earlyStopping = v);
         }
 
         public Options withEma(ModelEma.Spec v) {
-            return new Options(
-                    precision,
-                    schedule,
-                    epochs,
-                    labelSmoothing,
-                    seed,
-                    monitor,
-                    distributed,
-                    channelsLast,
-                    lrFactors,
-                    freeze,
-                    mixing,
-                    earlyStopping,
-                    v,
-                    accumulate,
-                    clipGradNorm);
+            return with(d -> d.ema = v);
         }
 
         public Options withAccumulate(int v) {
-            return new Options(
-                    precision,
-                    schedule,
-                    epochs,
-                    labelSmoothing,
-                    seed,
-                    monitor,
-                    distributed,
-                    channelsLast,
-                    lrFactors,
-                    freeze,
-                    mixing,
-                    earlyStopping,
-                    ema,
-                    v,
-                    clipGradNorm);
+            return with(d -> d.accumulate = v);
         }
 
         public Options withClipGradNorm(double v) {
-            return new Options(
-                    precision,
-                    schedule,
-                    epochs,
-                    labelSmoothing,
-                    seed,
-                    monitor,
-                    distributed,
-                    channelsLast,
-                    lrFactors,
-                    freeze,
-                    mixing,
-                    earlyStopping,
-                    ema,
-                    accumulate,
-                    v);
+            return with(d -> d.clipGradNorm = v);
+        }
+
+        private Options with(Consumer<Draft> change) {
+            Draft d = new Draft(this);
+            change.accept(d);
+            return d.options();
+        }
+
+        /** The options as changeable fields, so that each {@code with...} names only what it changes. */
+        private static final class Draft {
+            Precision precision;
+            Schedule schedule;
+            int epochs;
+            double labelSmoothing;
+            long seed;
+            Metric monitor;
+            Distributed distributed;
+            boolean channelsLast;
+            double[] lrFactors;
+            Freeze freeze;
+            Mixing mixing;
+            EarlyStopping earlyStopping;
+            ModelEma.Spec ema;
+            int accumulate;
+            double clipGradNorm;
+
+            Draft(Options o) {
+                precision = o.precision;
+                schedule = o.schedule;
+                epochs = o.epochs;
+                labelSmoothing = o.labelSmoothing;
+                seed = o.seed;
+                monitor = o.monitor;
+                distributed = o.distributed;
+                channelsLast = o.channelsLast;
+                lrFactors = o.lrFactors;
+                freeze = o.freeze;
+                mixing = o.mixing;
+                earlyStopping = o.earlyStopping;
+                ema = o.ema;
+                accumulate = o.accumulate;
+                clipGradNorm = o.clipGradNorm;
+            }
+
+            Options options() {
+                return new Options(
+                        precision,
+                        schedule,
+                        epochs,
+                        labelSmoothing,
+                        seed,
+                        monitor,
+                        distributed,
+                        channelsLast,
+                        lrFactors,
+                        freeze,
+                        mixing,
+                        earlyStopping,
+                        ema,
+                        accumulate,
+                        clipGradNorm);
+            }
         }
     }
 
