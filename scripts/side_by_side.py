@@ -8,9 +8,12 @@ table of medians and the ratio convnet/peer, and writes all raw figures as JSON.
 
 Time to accuracy (--only recipe): trains configs/preact-resnet20-cifar10-30.yaml with convnet and its
 PyTorch twin peer_recipe.py on the same seeded CIFAR-10 subset, one after the other, same threads:
-    /usr/bin/python3 scripts/side_by_side.py --only recipe --subset 10000 --epochs 15 --out tta.json
+    /usr/bin/python3 scripts/side_by_side.py --only recipe --subset 25000 --epochs 15 \
+        --set train.ema.validate_model=false --set train.best_metric=ema_val_acc --out tta.json
 and reports for each side the minutes to 70 % and 80 % validation accuracy (from the command's start,
-data loading included), the final and best accuracy, seconds per epoch and the precision.
+data loading included; for convnet the better of the model and its weight average), the final and best
+accuracy, seconds per epoch and the precision. Measured 2026-12-04: docs/bench/tta-2026-12-04-25k.md.
+ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 in the environment hold both sides to AVX2 code paths.
 """
 import argparse, json, os, re, statistics, subprocess, sys, tempfile, time
 
