@@ -42,7 +42,14 @@ final class Unpickler {
     record StorageRef(String dtype, String key, long numel) {}
 
     /** A tensor to be built from a storage: dtype, storage, offset, size, stride. */
-    record TensorRef(StorageRef storage, long offset, long[] size, long[] stride) {}
+    record TensorRef(StorageRef storage, long offset, long[] size, long[] stride) {
+        /** With the sizes and strides as numbers (a record prints arrays as addresses), for error messages. */
+        @Override
+        public String toString() {
+            return "tensor(" + storage + ", offset " + offset + ", size " + Arrays.toString(size) + ", stride "
+                    + Arrays.toString(stride) + ")";
+        }
+    }
 
     /** A global that a state dict may name. */
     record Global(String module, String name) {}

@@ -53,6 +53,15 @@ class HostileWeightsTest {
         }
     }
 
+    /** A tensor shown in an error message (say, used as a persistent id) reads as numbers, not array addresses. */
+    @Test
+    void aTensorInAnErrorMessageShowsItsSizesAsNumbers() {
+        var t = new Unpickler.TensorRef(
+                new Unpickler.StorageRef("FloatStorage", "0", 6), 0, new long[] {2, 3}, new long[] {3, 1});
+        String shown = Text.shown(List.of(t));
+        assertTrue(shown.contains("size [2, 3], stride [3, 1]") && !shown.contains("[J@"), shown);
+    }
+
     @Test
     void picklesNestedDeeperThanAThousandLevelsAreRefused() throws Exception {
         String deep = ": pickle nesting deeper than 1000 levels";
